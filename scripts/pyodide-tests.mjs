@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Runs the pyclient core tests and the golden vectors inside Pyodide (node runtime), with the
+// very runtime and wheels that build.py put in dist/ (dist/web/pyodide for the runtime,
+// dist/pyodide-test for the wheels plus pytest and hypothesis).
+//
+//   node scripts/pyodide-tests.mjs [--out result.json] [-- extra pytest args]
+//
+// Exit status: pytest's. With --out, writes {"pytest_exit": n, "vectors": {name: canonical}}
+// where `canonical` is canonical_json(reduce_events(parse_events(json.dumps(vector["events"])))).
+// tests/test_pyodide_runtime.py runs this and compares the vectors with CPython byte for byte.
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const args = process.argv.slice(2)
+let outFile = null
+const pytestArgs = []
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--out') outFile = path.resolve(args[++i])
+  else if (args[i] === '--') pytestArgs.push(...args.slice(i + 1)), (i = args.length)
+  else pytestArgs.push(args[i])
+}
+
+// Nothing may come from the network: every package is in dist/pyodide-test.
+const realFetch = globalThis.fetch
+globalThis.fetch = async (url, ...rest) => {
+  const u = String(url instanceof Request ? url.url : url)
+  if (/^https?:/i.test(u)) throw new Error(`pyodide-tests: refusing network fetch of ${u}`)
+  return realFetch(url, ...rest)
+}
+
+const runtimeDir = path.join(root, 'dist', 'web', 'pyodide') + path.sep
+const testDist = path.join(root, 'dist', 'pyodide-test') + path.sep
+for (const p of [path.join(runtimeDir, 'pyodide.mjs'), path.join(testDist, 'pyodide-lock.json')]) {
+  if (!fs.existsSync(p)) {
+    console.error(`pyodide-tests: ${path.relative(root, p)} is missing: run build.py first.`)
+    process.exit(2)
+  }
+}
+
+const { loadPyodide } = await import(pathToFileURL(path.join(runtimeDir, 'pyodide.mjs')).href)
+const t0 = performance.now()
+const pyodide = await loadPyodide({
+  indexURL: runtimeDir,
+  lockFileURL: path.join(testDist, 'pyodide-lock.json'),
+  packageBaseUrl: testDist,
+  packageCacheDir: testDist,
+  stdout: (s) => process.stdout.write(s + '\n'),
+  stderr: (s) => process.stderr.write(s + '\n'),
+})
+const loadErrors = []
+await pyodide.loadPackage(['pydantic', 'pyclient', 'pytest', 'hypothesis'], {
+  messageCallback: () => {},
+  errorCallback: (msg) => loadErrors.push(msg),
+})
+if (loadErrors.length) {
+  console.error('pyodide-tests: could not load packages:\n' + loadErrors.join('\n'))
+  process.exit(2)
+}
+pyodide.setStdout({ write: (buf) => (process.stdout.write(buf), buf.length) })
+pyodide.setStderr({ write: (buf) => (process.stderr.write(buf), buf.length) })
+console.log(`pyodide-tests: Pyodide ${pyodide.version} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+
+// Copy the core tests, the vectors and the pytest settings into the in-memory FS (not a
+// mount: pytest and hypothesis write caches and must not touch the work tree).
+const project = '/home/pyodide/project'
+const copy = (rel) => {
+  const src = path.join(root, rel)
+  if (!fs.existsSync(src)) return
+  const st = fs.statSync(src)
+  if (st.isDirectory()) {
+    if (path.basename(src) === '__pycache__') return
+    pyodide.FS.mkdirTree(path.posix.join(project, rel.split(path.sep).join('/')))
+    for (const name of fs.readdirSync(src).sort()) copy(path.join(rel, name))
+  } else {
+    pyodide.FS.writeFile(path.posix.join(project, rel.split(path.sep).join('/')), fs.readFileSync(src))
+  }
+}
+pyodide.FS.mkdirTree(project)
+for (const rel of ['pyproject.toml', 'tests/__init__.py', 'tests/pyclient', 'tests/vectors']) copy(rel)
+// A pytest plugin (loaded with -p) that lifts hypothesis' per-example deadline: Pyodide is
+// 3-5x slower than CPython. It imports hypothesis only once pytest is configured.
+pyodide.FS.writeFile('/home/pyodide/_pyodide_profile.py', `
+def pytest_configure(config):
+    from hypothesis import settings
+    settings.register_profile("pyodide", deadline=None)
+    settings.load_profile("pyodide")
+`)
+
+pyodide.globals.set('PYTEST_ARGS', pyodide.toPy(pytestArgs))
+let result
+try {
+  result = await pyodide.runPythonAsync(`
+import glob, json, os, sys
+os.chdir(${JSON.stringify(project)})
+sys.path[:0] = [${JSON.stringify(project)}, "/home/pyodide"]
+import pytest
+exit_code = 5
+if glob.glob("tests/pyclient/**/test_*.py", recursive=True):
+    exit_code = int(pytest.main(
+        ["-p", "no:cacheprovider", "-p", "_pyodide_profile", "tests/pyclient", *PYTEST_ARGS]
+    ))
+else:
+    print("pyodide-tests: no tests under tests/pyclient")
+from pyclient import canonical_json, parse_events, reduce_events
+vectors = {}
+for f in sorted(glob.glob("tests/vectors/*.json")):
+    with open(f, encoding="utf-8") as fh:
+        vector = json.load(fh)
+    events_text = json.dumps(vector["events"])
+    vectors[os.path.basename(f)] = canonical_json(reduce_events(parse_events(events_text)))
+print(f"pyodide-tests: {len(vectors)} vectors reduced in Pyodide ({sys.version.split()[0]})")
+json.dumps({"pytest_exit": exit_code, "vectors": vectors, "python": sys.version})
+`)
+} catch (e) {
+  console.error(`pyodide-tests: Python failed inside Pyodide:\n${e.message}`)
+  process.exit(3)
+}
+if (outFile) fs.writeFileSync(outFile, result)
+const { pytest_exit: code } = JSON.parse(result)
+process.exit(code === 5 ? 0 : code)
