@@ -1,0 +1,83 @@
+"""pyclient: event-sourced learning-progress sync, the same pure core in CPython and Pyodide.
+
+Nothing here imports ``js`` or ``pyodide``: time, storage and HTTP come in through ports.
+"""
+
+from .codec import canonical_json, dump_events, parse_events, parse_known_events
+from .errors import InvalidEventsError, ProgressError
+from .models import (
+    EVENT_TYPES,
+    ActivePathSet,
+    ActivePathSetPayload,
+    ContentProgressed,
+    ContentProgressPayload,
+    Event,
+    InteractionUpdate,
+    KnownEvent,
+    LearningContentProgress,
+    LearningGuestProgress,
+    LearningProgressSyncEntry,
+    LearningProgressSyncState,
+    OnboardingCompleted,
+    OnboardingCompletedPayload,
+    OnboardingReset,
+    OnboardingState,
+    ProgressReset,
+    PutProgressRequest,
+    QuizState,
+    StreakState,
+    UnknownEvent,
+)
+from .reducer import apply_event, dedupe_events, event_order_key, reduce_events
+from .sync_state import (
+    MAX_RETRIES,
+    RETRY_DELAYS_MS,
+    finish_sync_failure,
+    finish_sync_success,
+    mark_local,
+    next_retry_delay_ms,
+    recover_interrupted,
+    start_sync,
+)
+
+__all__ = [
+    "EVENT_TYPES",
+    "MAX_RETRIES",
+    "RETRY_DELAYS_MS",
+    "ActivePathSet",
+    "ActivePathSetPayload",
+    "ContentProgressPayload",
+    "ContentProgressed",
+    "Event",
+    "InteractionUpdate",
+    "InvalidEventsError",
+    "KnownEvent",
+    "LearningContentProgress",
+    "LearningGuestProgress",
+    "LearningProgressSyncEntry",
+    "LearningProgressSyncState",
+    "OnboardingCompleted",
+    "OnboardingCompletedPayload",
+    "OnboardingReset",
+    "OnboardingState",
+    "ProgressError",
+    "ProgressReset",
+    "PutProgressRequest",
+    "QuizState",
+    "StreakState",
+    "UnknownEvent",
+    "apply_event",
+    "canonical_json",
+    "dedupe_events",
+    "dump_events",
+    "event_order_key",
+    "finish_sync_failure",
+    "finish_sync_success",
+    "mark_local",
+    "next_retry_delay_ms",
+    "parse_events",
+    "parse_known_events",
+    "recover_interrupted",
+    "reduce_events",
+    "start_sync",
+]

@@ -1,0 +1,156 @@
+"""Sync metadata transitions (spec §4.5, §6.3, §8.1) as pure functions.
+
+Each event's entry moves through this table; a transition not in it leaves the entry as it is
+(an event re-marked or finished out of turn is never corrupted)::
+
+    action       from                      to
+    mark_local   (none), local, error      local
+    start_sync   local                     syncing
+    start_sync   error  (retry_errors)     syncing
+    succeed      syncing, local, error     synced
+    fail         syncing                   error      (retryCount + 1, errorMessage)
+    interrupted  syncing                   local      (a page closed in the middle of a sync)
+
+Retry schedule: after the n-th consecutive failure wait ``RETRY_DELAYS_MS[n - 1]``; after
+``MAX_RETRIES`` failed retries there is no automatic retry until the next trigger.
+Every function takes the current time (``now``) as an argument; none reads a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final, Literal
+
+from pydantic import MISSING
+
+from .models import LearningProgressSyncEntry, LearningProgressSyncState, SyncStatus
+
+__all__ = [
+    "MAX_RETRIES",
+    "RETRY_DELAYS_MS",
+    "eligible_event_ids",
+    "finish_sync_failure",
+    "finish_sync_success",
+    "mark_local",
+    "next_retry_delay_ms",
+    "recover_interrupted",
+    "start_sync",
+]
+
+MAX_RETRIES: Final = 4
+RETRY_DELAYS_MS: Final = (1000, 5000, 15000, 60000)
+
+_Action = Literal["mark_local", "start_sync", "start_retry", "succeed", "fail", "interrupted"]
+_TRANSITIONS: Final[dict[tuple[_Action, SyncStatus | None], SyncStatus]] = {
+    ("mark_local", None): "local",
+    ("mark_local", "local"): "local",
+    ("mark_local", "error"): "local",
+    ("start_sync", "local"): "syncing",
+    ("start_retry", "local"): "syncing",
+    ("start_retry", "error"): "syncing",
+    ("succeed", "syncing"): "synced",
+    ("succeed", "local"): "synced",
+    ("succeed", "error"): "synced",
+    ("fail", "syncing"): "error",
+    ("interrupted", "syncing"): "local",
+}
+
+
+def _entry(
+    action: _Action, entry: LearningProgressSyncEntry | None, now: str | None, message: str | None
+) -> LearningProgressSyncEntry | None:
+    """The entry after ``action``, or ``None`` when the table has no such transition."""
+    target = _TRANSITIONS.get((action, None if entry is None else entry.status))
+    if target is None:
+        return None
+    if entry is None:
+        return LearningProgressSyncEntry(status=target)
+    if action in ("start_sync", "start_retry"):
+        return entry.model_copy(update={"status": target, "last_attempt_at": now})
+    if action == "succeed":
+        return LearningProgressSyncEntry(
+            status=target, last_attempt_at=entry.last_attempt_at, last_synced_at=now, retry_count=0
+        )
+    if action == "fail":
+        return entry.model_copy(
+            update={
+                "status": target,
+                "retry_count": entry.retry_count + 1,
+                "error_message": message if message is not None else MISSING,
+            }
+        )
+    return entry.model_copy(update={"status": target})
+
+
+def _apply(
+    state: LearningProgressSyncState,
+    action: _Action,
+    event_ids: Iterable[str],
+    now: str | None = None,
+    message: str | None = None,
+) -> tuple[LearningProgressSyncState, list[str]]:
+    events = dict(state.events)
+    moved: list[str] = []
+    for event_id in event_ids:
+        entry = _entry(action, events.get(event_id), now, message)
+        if entry is not None:
+            events[event_id] = entry
+            moved.append(event_id)
+    return (state.model_copy(update={"events": events}) if moved else state), moved
+
+
+def mark_local(
+    state: LearningProgressSyncState, event_ids: Iterable[str]
+) -> LearningProgressSyncState:
+    """New (or re-queued) events are ``local``: not yet sent."""
+    return _apply(state, "mark_local", event_ids)[0]
+
+
+def eligible_event_ids(state: LearningProgressSyncState, *, retry_errors: bool) -> list[str]:
+    """Events a sync would send now: ``local`` ones, and ``error`` ones when retrying."""
+    wanted = ("local", "error") if retry_errors else ("local",)
+    return [event_id for event_id, entry in state.events.items() if entry.status in wanted]
+
+
+def start_sync(
+    state: LearningProgressSyncState, now: str, *, retry_errors: bool = False
+) -> tuple[LearningProgressSyncState, list[str]]:
+    """Move eligible events to ``syncing``; returns the new state and the ids to send."""
+    action: _Action = "start_retry" if retry_errors else "start_sync"
+    return _apply(state, action, eligible_event_ids(state, retry_errors=retry_errors), now)
+
+
+def finish_sync_success(
+    state: LearningProgressSyncState, event_ids: Iterable[str], now: str, cursor: str | None = None
+) -> LearningProgressSyncState:
+    """The server stored these events: mark them ``synced`` and record the sync."""
+    state = _apply(state, "succeed", event_ids, now)[0]
+    update: dict[str, object] = {"last_successful_sync_at": now}
+    if cursor is not None:
+        update["last_synced_cursor"] = cursor
+    return state.model_copy(update=update)
+
+
+def finish_sync_failure(
+    state: LearningProgressSyncState, event_ids: Iterable[str], now: str, message: str
+) -> LearningProgressSyncState:
+    """The push failed: mark the events ``error``, count the retry, keep the message."""
+    return _apply(state, "fail", event_ids, now, message)[0]
+
+
+def recover_interrupted(state: LearningProgressSyncState) -> LearningProgressSyncState:
+    """After a reload, events left ``syncing`` go back to ``local`` (the server dedupes)."""
+    syncing = [i for i, entry in state.events.items() if entry.status == "syncing"]
+    return _apply(state, "interrupted", syncing)[0]
+
+
+def next_retry_delay_ms(failures: int) -> int | None:
+    """Delay before the next automatic retry after ``failures`` consecutive failures.
+
+    ``None`` once ``MAX_RETRIES`` retries have failed: wait for the next trigger.
+    """
+    if failures < 1:
+        return 0
+    if failures > MAX_RETRIES:
+        return None
+    return RETRY_DELAYS_MS[failures - 1]

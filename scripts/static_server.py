@@ -1,0 +1,98 @@
+"""A small static file server for dist/web on 127.0.0.1 (no API): used by scripts/serve when
+pyserver is not available, by the browser tests and by bench/page_load.py.
+
+It sends the right MIME types for .mjs/.wasm/.whl and `Cache-Control: no-cache`, so that a
+rebuilt dist is never shadowed by a stale browser cache.
+
+    python scripts/static_server.py dist/web [--port 8000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+MIME = {
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".wasm": "application/wasm",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".json": "application/json",
+    ".py": "text/x-python; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css",
+}
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MIME}
+    extra: dict[str, tuple[str, bytes]] = {}  # noqa: RUF012 - replaced per server
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path in self.extra:
+            ctype, body = self.extra[path]
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        if getattr(self.server, "verbose", False):
+            super().log_message(format, *args)
+
+
+class StaticServer:
+    """Serve `directory` on 127.0.0.1 in a background thread; `extra` maps paths to (type, body)."""
+
+    def __init__(self, directory: Path, port: int = 0,
+                 extra: dict[str, tuple[str, bytes]] | None = None, verbose: bool = False) -> None:
+        handler = type("Handler", (_Handler,), {"extra": dict(extra or {})})
+        self.httpd = ThreadingHTTPServer(
+            ("127.0.0.1", port), functools.partial(handler, directory=str(directory))
+        )
+        self.httpd.daemon_threads = True
+        self.httpd.verbose = verbose  # type: ignore[attr-defined]
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> StaticServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve a built dist on 127.0.0.1.")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    if not (args.directory / "index.html").is_file():
+        print(f"{args.directory}/index.html is missing: run build.py first.", file=sys.stderr)
+        return 1
+    with StaticServer(args.directory, args.port, verbose=True) as server:
+        print(f"Serving {args.directory} at {server.url} (static, no API); Ctrl-C stops.", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
