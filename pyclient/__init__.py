@@ -28,7 +28,7 @@ from .models import (
     StreakState,
     UnknownEvent,
 )
-from .reducer import apply_event, dedupe_events, event_order_key, reduce_events
+from .reducer import STATUS_RANK, apply_event, dedupe_events, event_order_key, reduce_events
 from .sync_state import (
     MAX_RETRIES,
     RETRY_DELAYS_MS,
@@ -44,6 +44,7 @@ __all__ = [
     "EVENT_TYPES",
     "MAX_RETRIES",
     "RETRY_DELAYS_MS",
+    "STATUS_RANK",
     "ActivePathSet",
     "ActivePathSetPayload",
     "ContentProgressPayload",
