@@ -62,6 +62,25 @@ function reportLoadFailure(error) {
   }
 }
 
+// After a failed loadPackage: say which shipped file is missing or does not match its sha256.
+async function diagnose(pyodide) {
+  const lockUrl = new URL('pyodide-lock.json', RUNTIME_DIR)
+  const lock = await (await fetch(lockUrl, { cache: 'no-store' })).json()
+  const causes = []
+  for (const [name, pkg] of Object.entries(lock.packages)) {
+    if (name in pyodide.loadedPackages) continue
+    const response = await fetch(new URL(pkg.file_name, RUNTIME_DIR), { cache: 'no-store' })
+    if (!response.ok) {
+      causes.push(`${pkg.file_name} is missing from the dist (HTTP ${response.status})`)
+      continue
+    }
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await response.arrayBuffer()))
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
+    if (hex !== pkg.sha256) causes.push(`${pkg.file_name} does not match its sha256 in pyodide-lock.json`)
+  }
+  return causes
+}
+
 async function bootPython() {
   const [{ loadPyodide }, bridgeSource] = await Promise.all([
     import(new URL('pyodide.mjs', RUNTIME_DIR).href),
@@ -83,8 +102,10 @@ async function bootPython() {
   })
   const missing = PACKAGES.filter((p) => !(p in pyodide.loadedPackages))
   if (failures.length || missing.length) {
+    const causes = await diagnose(pyodide).catch(() => [])
     throw new LoadError(
       `could not load the Python packages ${missing.join(', ') || PACKAGES.join(', ')}` +
+        (causes.length ? ` (${causes.join('; ')})` : '') +
         (failures.length ? `: ${failures.join('; ')}` : ''),
     )
   }

@@ -1,0 +1,127 @@
+"""Fixtures for the browser tests: a fresh build, a local static server, system Chromium.
+
+Chromium is Debian's (/usr/bin/chromium, or $CHROMIUM); `playwright install` is never needed.
+Every request a page makes is recorded; tests assert that none leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from static_server import StaticServer  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+READY = (
+    "document.documentElement.dataset.progressReady === 'true'"
+    " || !!document.documentElement.dataset.progressError"
+)
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Chromium is missing: install it (Debian: apt-get install -y chromium).")
+    return path
+
+
+@pytest.fixture(scope="session")
+def dist_web() -> Path:
+    """dist/web, rebuilt if needed (build.py is quick when nothing changed)."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "--no-test-runtime"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"build.py failed:\n{proc.stdout}\n{proc.stderr}")
+    return ROOT / "dist" / "web"
+
+
+@pytest.fixture(scope="session")
+def server(dist_web: Path) -> Iterator[StaticServer]:
+    with StaticServer(dist_web) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class PageLog:
+    requests: list[str] = field(default_factory=list)
+    console: list[tuple[str, str]] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def external_requests(self) -> list[str]:
+        out = []
+        for url in self.requests:
+            parts = urlsplit(url)
+            if parts.scheme in {"data", "blob", "about"}:
+                continue
+            if parts.hostname != "127.0.0.1":
+                out.append(url)
+        return out
+
+    def errors(self) -> list[str]:
+        return [t for kind, t in self.console if kind == "error"] + self.page_errors
+
+
+@pytest.fixture
+def context(browser: object) -> Iterator[object]:
+    ctx = browser.new_context(viewport={"width": 1000, "height": 700})  # type: ignore[attr-defined]
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page_log() -> PageLog:
+    return PageLog()
+
+
+@pytest.fixture
+def page(context: object, page_log: PageLog) -> object:
+    pg = context.new_page()  # type: ignore[attr-defined]
+    pg.on("request", lambda r: page_log.requests.append(r.url))
+    pg.on("console", lambda m: page_log.console.append((m.type, m.text)))
+    pg.on("pageerror", lambda e: page_log.page_errors.append(str(e)))
+    return pg
+
+
+def wait_ready(page: object, timeout_ms: int = 60_000) -> None:
+    page.wait_for_function(READY, timeout=timeout_ms)  # type: ignore[attr-defined]
+    err = page.evaluate("document.documentElement.dataset.progressError || null")  # type: ignore[attr-defined]
+    assert err is None, f"the progress client failed to start: {err}"
+
+
+def save_screenshot(page: object, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
