@@ -74,7 +74,9 @@ const copy = (rel) => {
     pyodide.FS.mkdirTree(path.posix.join(project, rel.split(path.sep).join('/')))
     for (const name of fs.readdirSync(src).sort()) copy(path.join(rel, name))
   } else {
-    pyodide.FS.writeFile(path.posix.join(project, rel.split(path.sep).join('/')), fs.readFileSync(src))
+    const dest = path.posix.join(project, rel.split(path.sep).join('/'))
+    pyodide.FS.mkdirTree(path.posix.dirname(dest))
+    pyodide.FS.writeFile(dest, fs.readFileSync(src))
   }
 }
 pyodide.FS.mkdirTree(project)
