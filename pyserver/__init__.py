@@ -1,0 +1,28 @@
+"""pyserver: the learning-progress REST API (Starlette on uvicorn), SQLite or PostgreSQL.
+
+The snapshot it serves is computed with the very same ``pyclient`` reducer the browser runs.
+"""
+
+from __future__ import annotations
+
+from .app import MAX_BODY_BYTES, MAX_EVENTS, MAX_LIMIT, create_app, create_user
+from .auth import TokenIssuer, hash_password, verify_password
+from .errors import ApiError, ServerError, StorageError, Unauthorized
+from .storage import Storage, open_storage
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_EVENTS",
+    "MAX_LIMIT",
+    "ApiError",
+    "ServerError",
+    "Storage",
+    "StorageError",
+    "TokenIssuer",
+    "Unauthorized",
+    "create_app",
+    "create_user",
+    "hash_password",
+    "open_storage",
+    "verify_password",
+]

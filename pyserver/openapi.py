@@ -1,0 +1,149 @@
+"""The OpenAPI 3.1 document, published at ``/api/v1/openapi.json``.
+
+Schemas are generated from the very pydantic models that validate requests and shape
+responses (pyclient's for progress), so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from pyclient.models import ErrorEnvelope, GetProgressResponse, OkResponse, PutProgressRequest
+
+from .api_models import HealthResponse, LoginRequest, LoginResponse
+
+__all__ = ["build_openapi"]
+
+_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+    (PutProgressRequest, "validation"),
+    (LoginRequest, "validation"),
+    (GetProgressResponse, "serialization"),
+    (OkResponse, "serialization"),
+    (LoginResponse, "serialization"),
+    (HealthResponse, "serialization"),
+    (ErrorEnvelope, "serialization"),
+]
+
+_ERROR_TEXT = {
+    400: "Malformed JSON or an invalid cursor",
+    401: "Missing, malformed, expired or wrongly signed token, or wrong credentials",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "More than 500 events or 1 MiB",
+    415: "The body is not application/json",
+    422: "The body or a parameter does not match the contract",
+    429: "Too many attempts; see Retry-After",
+    500: "Internal error (never a stack trace)",
+}
+
+
+def _json(ref: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": ref}}}
+
+
+def _errors(refs: dict[str, str], statuses: list[int]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status in statuses:
+        response: dict[str, Any] = {
+            "description": _ERROR_TEXT[status],
+            "content": _json(refs["ErrorEnvelope"]),
+        }
+        if status == 401:
+            response["headers"] = {
+                "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}
+            }
+        responses[str(status)] = response
+    responses["default"] = {"description": "Error", "content": _json(refs["ErrorEnvelope"])}
+    return responses
+
+
+def build_openapi() -> dict[str, Any]:
+    mapping, definitions = models_json_schema(_MODELS, ref_template="#/components/schemas/{model}")
+    refs = {model.__name__: mapping[(model, mode)]["$ref"] for model, mode in _MODELS}
+    bearer: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+    progress_errors = [400, 401, 404, 405, 413, 415, 422, 429, 500]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Learning progress sync API",
+            "version": "1.0.0",
+            "description": "Event-sourced learning progress: push events, pull events and the "
+            "snapshot. Errors answer {ok: false, error: {code, message, details?}}.",
+        },
+        "paths": {
+            "/api/v1/learning/progress": {
+                "get": {
+                    "operationId": "getProgress",
+                    "summary": "The snapshot and the events stored after a cursor",
+                    "security": bearer,
+                    "parameters": [
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "required": False,
+                            "description": "An opaque cursor from an earlier response",
+                            "schema": {"type": "string", "maxLength": 128},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 5000,
+                                "default": 1000,
+                            },
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "OK", "content": _json(refs["GetProgressResponse"])},
+                        **_errors(refs, progress_errors),
+                    },
+                },
+                "put": {
+                    "operationId": "putProgress",
+                    "summary": "Store events (idempotent by eventId, one transaction)",
+                    "security": bearer,
+                    "requestBody": {"required": True, "content": _json(refs["PutProgressRequest"])},
+                    "responses": {
+                        "200": {"description": "OK", "content": _json(refs["OkResponse"])},
+                        **_errors(refs, progress_errors),
+                    },
+                },
+            },
+            "/api/v1/auth/login": {
+                "post": {
+                    "operationId": "login",
+                    "summary": "Exchange email and password for a bearer token",
+                    "security": [],
+                    "requestBody": {"required": True, "content": _json(refs["LoginRequest"])},
+                    "responses": {
+                        "200": {"description": "OK", "content": _json(refs["LoginResponse"])},
+                        **_errors(refs, [400, 401, 404, 405, 413, 415, 422, 429, 500]),
+                    },
+                },
+            },
+            "/api/v1/health": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "Liveness and database reachability",
+                    "security": [],
+                    "responses": {
+                        "200": {"description": "OK", "content": _json(refs["HealthResponse"])},
+                        **_errors(refs, [404, 405, 500]),
+                    },
+                },
+            },
+        },
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+    }

@@ -1,0 +1,140 @@
+"""The per-user snapshot, computed with the pyclient reducer and kept current incrementally.
+
+A snapshot is valid *as of a log position*. The current position comes from the database on
+every GET, so a cache is never stale, also when several server processes share one database:
+
+1. in memory (per process, LRU): if its position is the user's last position, it is served
+   as is (canonical JSON text, no reduce, no parse);
+2. otherwise the newer of the in-memory and the persisted (``snapshots`` table) copy is brought
+   forward: the events stored after it are read, and if every one of them sorts after the
+   last event already reduced (``event_order_key``), they are folded in with ``apply_event``;
+   if not (an event from the past arrived), the whole log is reduced again;
+3. the result is kept in memory and persisted (only if newer than what is stored).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from pyclient import (
+    LearningGuestProgress,
+    apply_event,
+    canonical_json,
+    event_order_key,
+    parse_events,
+    reduce_events,
+)
+from pyclient.codec import gc_paused
+
+from .storage import Storage, StoredSnapshot
+
+__all__ = ["SnapshotCache"]
+
+_EMPTY_BODY = canonical_json(LearningGuestProgress())
+_READ_CHUNK = 5000
+
+
+@dataclass
+class _Entry:
+    position: int
+    body: str
+    last_key: tuple[int, str] | None
+    model: LearningGuestProgress | None  # parsed lazily, only when events must be folded in
+
+
+class SnapshotCache:
+    def __init__(self, storage: Storage, max_users: int = 4096) -> None:
+        self._storage = storage
+        self._max_users = max_users
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        #: Counters for tests and the health endpoint.
+        self.full_reductions = 0
+        self.incremental_updates = 0
+
+    def snapshot_json(self, user_id: str, position: int) -> str:
+        """The canonical JSON snapshot of the user's log up to ``position`` (its last one)."""
+        if position == 0:
+            return _EMPTY_BODY
+        with self._lock:
+            entry = self._entries.get(user_id)
+            if entry is not None:
+                self._entries.move_to_end(user_id)
+        if entry is not None and entry.position == position:
+            return entry.body
+        if entry is None or entry.position > position:
+            entry = None
+        stored = self._storage.load_snapshot(user_id)
+        if (
+            stored is not None
+            and stored.position <= position
+            and (entry is None or stored.position > entry.position)
+        ):
+            entry = _Entry(
+                stored.position,
+                stored.body,
+                (stored.last_instant, stored.last_event_id),
+                None,
+            )
+        if entry is None or entry.position != position:
+            entry = self._bring_forward(user_id, entry, position)
+            self._persist(user_id, entry)
+        with self._lock:
+            current = self._entries.get(user_id)
+            if current is None or current.position <= entry.position:
+                self._entries[user_id] = entry
+                self._entries.move_to_end(user_id)
+            while len(self._entries) > self._max_users:
+                self._entries.popitem(last=False)
+        return entry.body
+
+    def _read(self, user_id: str, after: int, upto: int) -> list[str]:
+        bodies: list[str] = []
+        while after < upto:
+            rows = self._storage.read_events(user_id, after, _READ_CHUNK, upto)
+            if not rows:
+                break
+            bodies.extend(body for _, body in rows)
+            after = rows[-1][0]
+        return bodies
+
+    def _bring_forward(self, user_id: str, entry: _Entry | None, position: int) -> _Entry:
+        base = 0 if entry is None else entry.position
+        with gc_paused():
+            delta = parse_events("[" + ",".join(self._read(user_id, base, position)) + "]")
+            delta.sort(key=event_order_key)
+        last_key = entry.last_key if entry is not None else None
+        if entry is not None and last_key is not None and delta:
+            in_order = event_order_key(delta[0]) > last_key
+        else:
+            in_order = False
+        if in_order and entry is not None:
+            model = entry.model
+            if model is None:
+                model = LearningGuestProgress.model_validate_json(entry.body)
+            for event in delta:
+                model = apply_event(model, event)
+            last_key = event_order_key(delta[-1])
+            self.incremental_updates += 1
+        else:
+            with gc_paused():
+                events = (
+                    delta
+                    if entry is None
+                    else parse_events("[" + ",".join(self._read(user_id, 0, position)) + "]")
+                )
+            model = reduce_events(events)
+            if events:
+                last_key = max(map(event_order_key, events))
+            self.full_reductions += 1
+        return _Entry(position, canonical_json(model), last_key, model)
+
+    def _persist(self, user_id: str, entry: _Entry) -> None:
+        if entry.last_key is None:
+            return
+        self._storage.save_snapshot(
+            user_id,
+            StoredSnapshot(entry.position, entry.body, entry.last_key[0], entry.last_key[1]),
+        )

@@ -1,0 +1,81 @@
+"""The storage interface both backends implement, and the records it passes around.
+
+Every method is synchronous and thread-safe (the app calls them from a thread pool). A user's
+log is append-only: each newly stored event takes the next position (1, 2, 3, ... with no
+gaps) in the order of the request, and a transaction that commits later never takes a position
+below one already visible to readers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["AppendResult", "EmailTaken", "Storage", "StoredSnapshot", "User"]
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    stored: int  # how many events were new
+    last_position: int  # the user's last position after the append
+
+
+@dataclass(frozen=True)
+class StoredSnapshot:
+    """A user's snapshot (canonical JSON) as of ``position``; ``last_key`` orders the log."""
+
+    position: int
+    body: str
+    last_instant: int
+    last_event_id: str
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    email: str
+    password_hash: str
+
+
+class EmailTaken(ValueError):
+    """A user with this email already exists."""
+
+
+class Storage(Protocol):
+    #: ``"sqlite"`` or ``"postgresql"``.
+    backend: str
+
+    def append_events(self, user_id: str, events: Sequence[tuple[str, str]]) -> AppendResult:
+        """Store ``(eventId, json)`` pairs in one transaction; known eventIds are skipped."""
+        ...
+
+    def read_events(
+        self, user_id: str, after: int, limit: int, upto: int | None = None
+    ) -> list[tuple[int, str]]:
+        """``(position, json)`` of up to ``limit`` events after ``after`` (to ``upto``)."""
+        ...
+
+    def last_position(self, user_id: str) -> int:
+        """The position of the user's latest event (0 for an empty log)."""
+        ...
+
+    def load_snapshot(self, user_id: str) -> StoredSnapshot | None: ...
+
+    def save_snapshot(self, user_id: str, snapshot: StoredSnapshot) -> None:
+        """Keep ``snapshot`` unless a snapshot at a later position is already stored."""
+        ...
+
+    def create_user(self, user_id: str, email: str, password_hash: str) -> None:
+        """Add a user; :class:`EmailTaken` if the email is in use."""
+        ...
+
+    def find_user(self, email: str) -> User | None: ...
+
+    def schema_version(self) -> int: ...
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,234 @@
+"""PostgreSQL storage (psycopg 3): for several server processes and large logs.
+
+Positions are allocated under a per-user row lock: an append first upserts the user's
+``user_logs`` row (``ON CONFLICT DO UPDATE`` locks it), so appends for one user run one after
+another and each commits before the next reads ``last_position``; a later commit never takes
+a position below one already visible. Other users' appends run in parallel. Each thread has
+its own connection (autocommit; writes in explicit transactions).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import psycopg
+
+from ..errors import StorageError
+from .base import AppendResult, EmailTaken, StoredSnapshot, User
+
+__all__ = ["PostgresStorage"]
+
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE users (
+            user_id TEXT PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )""",
+        """CREATE TABLE user_logs (
+            user_id TEXT PRIMARY KEY,
+            last_position BIGINT NOT NULL
+        )""",
+        """CREATE TABLE events (
+            user_id TEXT NOT NULL,
+            position BIGINT NOT NULL,
+            event_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (user_id, position)
+        )""",
+        "CREATE UNIQUE INDEX events_by_event_id ON events (user_id, event_id)",
+        """CREATE TABLE snapshots (
+            user_id TEXT PRIMARY KEY,
+            position BIGINT NOT NULL,
+            last_instant BIGINT NOT NULL,
+            last_event_id TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+#: The advisory lock that serializes schema migrations between server processes.
+_MIGRATION_LOCK = 0x70797365  # "pyse"
+
+
+class PostgresStorage:
+    backend = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        try:
+            self._migrate()
+        except psycopg.Error as exc:
+            self.close()
+            raise StorageError(f"cannot open PostgreSQL database: {exc}") from exc
+
+    def _conn(self) -> psycopg.Connection:
+        conn: psycopg.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            if self._closed:
+                raise StorageError("storage is closed")
+            conn = psycopg.connect(self.url, autocommit=True)
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        self._closed = True
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+
+    # ------------------------------------------------------------------ schema
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = (row[0] if row else None) or 0
+            if current > SCHEMA_VERSION:
+                raise StorageError(
+                    f"the database has schema version {current}, newer than this server's "
+                    f"{SCHEMA_VERSION}: upgrade the server"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version - 1]:
+                    conn.execute(statement.encode())
+                conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+
+    def schema_version(self) -> int:
+        row = self._conn().execute("SELECT max(version) FROM schema_version").fetchone()
+        return int((row[0] if row else None) or 0)
+
+    def ping(self) -> None:
+        self._conn().execute("SELECT 1").fetchone()
+
+    # ------------------------------------------------------------------ events
+
+    def append_events(self, user_id: str, events: Sequence[tuple[str, str]]) -> AppendResult:
+        conn = self._conn()
+        ids = list(dict.fromkeys(event_id for event_id, _ in events))
+        with conn.transaction():
+            # Locks the user's row until commit: appends for one user are serialized.
+            row = conn.execute(
+                "INSERT INTO user_logs (user_id, last_position) VALUES (%s, 0) "
+                "ON CONFLICT (user_id) DO UPDATE SET last_position = user_logs.last_position "
+                "RETURNING last_position",
+                (user_id,),
+            ).fetchone()
+            last = int(row[0]) if row else 0
+            seen = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT event_id FROM events WHERE user_id = %s AND event_id = ANY(%s)",
+                    (user_id, ids),
+                )
+            }
+            positions: list[int] = []
+            event_ids: list[str] = []
+            bodies: list[str] = []
+            position = last
+            for event_id, body in events:
+                if event_id in seen:
+                    continue
+                seen.add(event_id)
+                position += 1
+                positions.append(position)
+                event_ids.append(event_id)
+                bodies.append(body)
+            if positions:
+                conn.execute(
+                    "INSERT INTO events (user_id, position, event_id, body) "
+                    "SELECT %s, p, e, b FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
+                    "AS t(p, e, b)",
+                    (user_id, positions, event_ids, bodies),
+                )
+                conn.execute(
+                    "UPDATE user_logs SET last_position = %s WHERE user_id = %s",
+                    (position, user_id),
+                )
+        return AppendResult(stored=len(positions), last_position=position)
+
+    def read_events(
+        self, user_id: str, after: int, limit: int, upto: int | None = None
+    ) -> list[tuple[int, str]]:
+        conn = self._conn()
+        if upto is None:
+            cur = conn.execute(
+                "SELECT position, body FROM events WHERE user_id = %s AND position > %s "
+                "ORDER BY position LIMIT %s",
+                (user_id, after, limit),
+            )
+        else:
+            cur = conn.execute(
+                "SELECT position, body FROM events WHERE user_id = %s AND position > %s "
+                "AND position <= %s ORDER BY position LIMIT %s",
+                (user_id, after, upto, limit),
+            )
+        return [(int(p), b) for p, b in cur]
+
+    def last_position(self, user_id: str) -> int:
+        row = (
+            self._conn()
+            .execute("SELECT last_position FROM user_logs WHERE user_id = %s", (user_id,))
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ snapshots
+
+    def load_snapshot(self, user_id: str) -> StoredSnapshot | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT position, body, last_instant, last_event_id FROM snapshots "
+                "WHERE user_id = %s",
+                (user_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else StoredSnapshot(int(row[0]), row[1], int(row[2]), row[3])
+
+    def save_snapshot(self, user_id: str, snapshot: StoredSnapshot) -> None:
+        self._conn().execute(
+            "INSERT INTO snapshots (user_id, position, last_instant, last_event_id, body) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (user_id) DO UPDATE SET "
+            "position = excluded.position, last_instant = excluded.last_instant, "
+            "last_event_id = excluded.last_event_id, body = excluded.body "
+            "WHERE excluded.position > snapshots.position",
+            (
+                user_id,
+                snapshot.position,
+                snapshot.last_instant,
+                snapshot.last_event_id,
+                snapshot.body,
+            ),
+        )
+
+    # ------------------------------------------------------------------ users
+
+    def create_user(self, user_id: str, email: str, password_hash: str) -> None:
+        try:
+            self._conn().execute(
+                "INSERT INTO users (user_id, email, password_hash) VALUES (%s, %s, %s)",
+                (user_id, email, password_hash),
+            )
+        except psycopg.errors.UniqueViolation:
+            raise EmailTaken(email) from None
+
+    def find_user(self, email: str) -> User | None:
+        row = (
+            self._conn()
+            .execute("SELECT user_id, email, password_hash FROM users WHERE email = %s", (email,))
+            .fetchone()
+        )
+        return None if row is None else User(row[0], row[1], row[2])

@@ -1,0 +1,261 @@
+"""SQLite storage (the default): one file, WAL, writers serialized by ``BEGIN IMMEDIATE``.
+
+Within one process a lock also serializes writers, so that they queue on the lock rather than
+on SQLite's sleeping busy handler; other processes sharing the file wait on ``busy_timeout``.
+Each thread has its own connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import StorageError
+from .base import AppendResult, EmailTaken, StoredSnapshot, User
+
+__all__ = ["SqliteStorage"]
+
+#: Schema migrations: version N is reached by running MIGRATIONS[N - 1].
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE users (
+            user_id TEXT PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE user_logs (
+            user_id TEXT PRIMARY KEY,
+            last_position INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE events (
+            user_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (user_id, position)
+        ) WITHOUT ROWID""",
+        "CREATE UNIQUE INDEX events_by_event_id ON events (user_id, event_id)",
+        """CREATE TABLE snapshots (
+            user_id TEXT PRIMARY KEY,
+            position INTEGER NOT NULL,
+            last_instant INTEGER NOT NULL,
+            last_event_id TEXT NOT NULL,
+            body TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+_BUSY_TIMEOUT_MS = 30_000
+
+
+class SqliteStorage:
+    backend = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._closed = False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._migrate()
+        except sqlite3.Error as exc:
+            self.close()
+            raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStorage:
+        path = url.removeprefix("sqlite://")
+        if not path.startswith("/") or path == "/":
+            raise StorageError("a SQLite URL is sqlite:///relative/path or sqlite:////abs/path")
+        return cls(Path(path[1:]))
+
+    # ------------------------------------------------------------------ connections
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise StorageError("storage is closed")
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=_BUSY_TIMEOUT_MS / 1000,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, serialized with every other writer."""
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._closed = True
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+
+    # ------------------------------------------------------------------ schema
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            if current > SCHEMA_VERSION:
+                raise StorageError(
+                    f"the database has schema version {current}, newer than this server's "
+                    f"{SCHEMA_VERSION}: upgrade the server"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version - 1]:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+    def schema_version(self) -> int:
+        row = self._conn().execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def ping(self) -> None:
+        self._conn().execute("SELECT 1").fetchone()
+
+    # ------------------------------------------------------------------ events
+
+    def append_events(self, user_id: str, events: Sequence[tuple[str, str]]) -> AppendResult:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT last_position FROM user_logs WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            last = row[0] if row else 0
+            seen: set[str] = set()
+            ids = list(dict.fromkeys(event_id for event_id, _ in events))
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                seen.update(
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT event_id FROM events WHERE user_id = ? AND event_id IN ({marks})",
+                        (user_id, *chunk),
+                    )
+                )
+            rows = []
+            position = last
+            for event_id, body in events:
+                if event_id in seen:
+                    continue
+                seen.add(event_id)
+                position += 1
+                rows.append((user_id, position, event_id, body))
+            if rows:
+                conn.executemany(
+                    "INSERT INTO events (user_id, position, event_id, body) VALUES (?, ?, ?, ?)",
+                    rows,
+                )
+                conn.execute(
+                    "INSERT INTO user_logs (user_id, last_position) VALUES (?, ?) "
+                    "ON CONFLICT (user_id) DO UPDATE SET last_position = excluded.last_position",
+                    (user_id, position),
+                )
+            return AppendResult(stored=len(rows), last_position=position)
+
+    def read_events(
+        self, user_id: str, after: int, limit: int, upto: int | None = None
+    ) -> list[tuple[int, str]]:
+        if upto is None:
+            cursor = self._conn().execute(
+                "SELECT position, body FROM events WHERE user_id = ? AND position > ? "
+                "ORDER BY position LIMIT ?",
+                (user_id, after, limit),
+            )
+        else:
+            cursor = self._conn().execute(
+                "SELECT position, body FROM events WHERE user_id = ? AND position > ? "
+                "AND position <= ? ORDER BY position LIMIT ?",
+                (user_id, after, upto, limit),
+            )
+        return cursor.fetchall()
+
+    def last_position(self, user_id: str) -> int:
+        row = (
+            self._conn()
+            .execute("SELECT last_position FROM user_logs WHERE user_id = ?", (user_id,))
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ snapshots
+
+    def load_snapshot(self, user_id: str) -> StoredSnapshot | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT position, body, last_instant, last_event_id FROM snapshots "
+                "WHERE user_id = ?",
+                (user_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else StoredSnapshot(row[0], row[1], row[2], row[3])
+
+    def save_snapshot(self, user_id: str, snapshot: StoredSnapshot) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO snapshots (user_id, position, last_instant, last_event_id, body) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                "position = excluded.position, last_instant = excluded.last_instant, "
+                "last_event_id = excluded.last_event_id, body = excluded.body "
+                "WHERE excluded.position > snapshots.position",
+                (
+                    user_id,
+                    snapshot.position,
+                    snapshot.last_instant,
+                    snapshot.last_event_id,
+                    snapshot.body,
+                ),
+            )
+
+    # ------------------------------------------------------------------ users
+
+    def create_user(self, user_id: str, email: str, password_hash: str) -> None:
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT INTO users (user_id, email, password_hash, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (user_id, email, password_hash, datetime.now(UTC).isoformat()),
+                )
+        except sqlite3.IntegrityError:
+            raise EmailTaken(email) from None
+
+    def find_user(self, email: str) -> User | None:
+        row = (
+            self._conn()
+            .execute("SELECT user_id, email, password_hash FROM users WHERE email = ?", (email,))
+            .fetchone()
+        )
+        return None if row is None else User(row[0], row[1], row[2])
