@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-if sys.version_info < (3, 12):  # pragma: no cover - checked before anything else
+if sys.version_info < (3, 12):  # noqa: UP036 - a clear sentence for an old interpreter
     sys.exit(
         "build.py needs Python 3.12 or newer: run it through scripts/bootstrap's .venv "
         "(.venv/bin/python build.py) or install python3.12."
@@ -50,8 +50,14 @@ PYODIDE_ABI = "cp314"
 # Files of the npm package that the page needs (no CDN, no console pages, no maps).
 PYODIDE_CORE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
 # Files under web/ that are build inputs, not page files.
-WEB_EXCLUDE = {"node_modules", "package.json", "package-lock.json", "browser-wheels.txt",
-               "test-wheels.txt", "README.md"}
+WEB_EXCLUDE = {
+    "node_modules",
+    "package.json",
+    "package-lock.json",
+    "browser-wheels.txt",
+    "test-wheels.txt",
+    "README.md",
+}
 # Packages the page loads; the shipped lockfile holds exactly these and their dependencies.
 SHIPPED_ROOTS = ["pydantic", "pyclient", "micropip"]
 TEST_ROOTS = [*SHIPPED_ROOTS, "pytest", "hypothesis"]
@@ -95,9 +101,12 @@ def _project_meta() -> dict[str, object]:
 def _pyclient_sources() -> list[Path]:
     pkg = ROOT / "pyclient"
     if not (pkg / "__init__.py").is_file():
-        raise BuildError("pyclient/__init__.py is missing: the pyclient package must exist to build.")
+        raise BuildError(
+            "pyclient/__init__.py is missing: the pyclient package must exist to build."
+        )
     files = [
-        p for p in pkg.rglob("*")
+        p
+        for p in pkg.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix not in {".pyc", ".pyo"}
     ]
     return sorted(files)
@@ -126,18 +135,23 @@ def build_pyclient_wheel() -> Path:
         log(step, f"up to date ({name})")
         return out
     dist_info = f"pyclient-{version}.dist-info"
-    metadata = "\n".join([
-        "Metadata-Version: 2.1",
-        "Name: pyclient",
-        f"Version: {version}",
-        "Summary: Learning-progress sync client (models, reducer, sync) for CPython and Pyodide.",
-        f"Requires-Python: {meta.get('requires-python', '>=3.12')}",
-        *(f"Requires-Dist: {d}" for d in deps),
-        "",
-    ])
-    wheel_txt = "Wheel-Version: 1.0\nGenerator: build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    entries: list[tuple[str, bytes]] = [(p.relative_to(ROOT).as_posix(), p.read_bytes())
-                                        for p in sources]
+    metadata = "\n".join(
+        [
+            "Metadata-Version: 2.1",
+            "Name: pyclient",
+            f"Version: {version}",
+            "Summary: Learning-progress sync client for CPython and Pyodide.",
+            f"Requires-Python: {meta.get('requires-python', '>=3.12')}",
+            *(f"Requires-Dist: {d}" for d in deps),
+            "",
+        ]
+    )
+    wheel_txt = (
+        "Wheel-Version: 1.0\nGenerator: build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    entries: list[tuple[str, bytes]] = [
+        (p.relative_to(ROOT).as_posix(), p.read_bytes()) for p in sources
+    ]
     entries.append((f"{dist_info}/METADATA", metadata.encode()))
     entries.append((f"{dist_info}/WHEEL", wheel_txt.encode()))
     entries.append((f"{dist_info}/top_level.txt", b"pyclient\n"))
@@ -184,7 +198,11 @@ def npm_ci() -> Path:
         log(step, "running npm ci in web/")
         proc = subprocess.run(
             [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=WEB, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+            cwd=WEB,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             raise BuildError(f"npm ci failed in web/ (exit {proc.returncode}):\n{proc.stdout}")
@@ -194,7 +212,9 @@ def npm_ci() -> Path:
         raise BuildError(f"web/node_modules has pyodide {version}, expected {PYODIDE_VERSION}.")
     for f in PYODIDE_CORE_FILES:
         if not (pkg_dir / f).is_file():
-            raise BuildError(f"the pyodide npm package lacks {f}: delete web/node_modules and rebuild.")
+            raise BuildError(
+                f"the pyodide npm package lacks {f}: delete web/node_modules and rebuild."
+            )
     return pkg_dir
 
 
@@ -217,8 +237,11 @@ def download_wheels(pins: dict[str, str], label: str) -> list[Path]:
 
     step = f"3/5 {label} wheels"
     WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
-    missing = [f for f, d in pins.items()
-               if not (WHEEL_CACHE / f).exists() or sha256_file(WHEEL_CACHE / f) != d]
+    missing = [
+        f
+        for f, d in pins.items()
+        if not (WHEEL_CACHE / f).exists() or sha256_file(WHEEL_CACHE / f) != d
+    ]
     if missing:
         log(step, f"downloading {len(missing)} of {len(pins)}: {', '.join(missing)}")
         with tempfile.TemporaryDirectory() as tmp:
@@ -229,14 +252,31 @@ def download_wheels(pins: dict[str, str], label: str) -> list[Path]:
                 lines.append(f"{name}=={version} --hash=sha256:{pins[f]}")
             req.write_text("\n".join(lines) + "\n")
             cmd = [
-                sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                "--no-deps", "--require-hashes", "--only-binary=:all:",
-                "--platform", PYODIDE_PLATFORM, "--python-version", PYODIDE_PYTHON,
-                "--implementation", "cp", "--abi", PYODIDE_ABI,
-                "-d", str(Path(tmp) / "dl"), "-r", str(req),
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--require-hashes",
+                "--only-binary=:all:",
+                "--platform",
+                PYODIDE_PLATFORM,
+                "--python-version",
+                PYODIDE_PYTHON,
+                "--implementation",
+                "cp",
+                "--abi",
+                PYODIDE_ABI,
+                "-d",
+                str(Path(tmp) / "dl"),
+                "-r",
+                str(req),
             ]
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True, check=False)
+            proc = subprocess.run(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+            )
             if proc.returncode != 0:
                 raise BuildError(f"pip download of pinned browser wheels failed:\n{proc.stdout}")
             for f in missing:
@@ -304,9 +344,14 @@ def make_lockfile(base_lock: Path, wheels: list[Path], roots: Iterable[str]) -> 
         entry = spec.packages.get(key)
         if entry is None:
             entry = PackageSpec(
-                name=key, version=str(version), file_name=w.name, sha256="",
-                package_type="package", install_dir="site",
-                imports=parse_top_level_import_name(w) or [], depends=depends,
+                name=key,
+                version=str(version),
+                file_name=w.name,
+                sha256="",
+                package_type="package",
+                install_dir="site",
+                imports=parse_top_level_import_name(w) or [],
+                depends=depends,
             )
         entry.file_name = w.name
         entry.version = str(version)
@@ -373,16 +418,22 @@ def page_files() -> dict[str, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--no-test-runtime", action="store_true",
-                        help="skip dist/pyodide-test (the wheels used to run tests in Pyodide)")
+    parser.add_argument(
+        "--no-test-runtime",
+        action="store_true",
+        help="skip dist/pyodide-test (the wheels used to run tests in Pyodide)",
+    )
     args = parser.parse_args(argv)
     t0 = time.monotonic()
     try:
         wheel = build_pyclient_wheel()
         pkg_dir = npm_ci()
         shipped = download_wheels(read_pins(WEB / "browser-wheels.txt"), "browser")
-        test_only = ([] if args.no_test_runtime
-                     else download_wheels(read_pins(WEB / "test-wheels.txt"), "test-only"))
+        test_only = (
+            []
+            if args.no_test_runtime
+            else download_wheels(read_pins(WEB / "test-wheels.txt"), "test-only")
+        )
 
         step = "4/5 pyodide-lock.json"
         base_lock = pkg_dir / "pyodide-lock.json"
@@ -411,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
             tfiles = {w.name: w for w in [wheel, *shipped, *test_only]}
             tfiles["pyodide-lock.json"] = CACHE / "pyodide-test-lock.json"
             copied, removed = sync_tree(tfiles, DIST_TEST)
-            log(step, f"dist/pyodide-test: {len(tfiles)} files ({copied} copied, {removed} removed)")
+            log(
+                step, f"dist/pyodide-test: {len(tfiles)} files ({copied} copied, {removed} removed)"
+            )
     except BuildError as e:
         print(f"[build] error: {e}", file=sys.stderr, flush=True)
         return 1

@@ -50,7 +50,10 @@ def dist_web() -> Path:
     """dist/web, rebuilt if needed (build.py is quick when nothing changed)."""
     proc = subprocess.run(
         [sys.executable, str(ROOT / "build.py"), "--no-test-runtime"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         pytest.fail(f"build.py failed:\n{proc.stdout}\n{proc.stderr}")

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from static_server import StaticServer
 
 from e2e.conftest import PageLog, save_screenshot, wait_ready
-from static_server import StaticServer
 
 pytestmark = pytest.mark.browser
 
@@ -69,24 +69,40 @@ def test_occurred_at_is_monotonic_and_events_validate(server, page) -> None:
 def test_cached_snapshot_is_painted_before_pyodide_is_ready(server, context, page) -> None:
     cached = {
         "version": 1,
-        "content": {"lesson-cached": {
-            "status": "in_progress", "score": None, "contentVersion": None,
-            "firstAttemptAt": "2025-12-22T20:36:50.595Z", "lastAttemptAt": "2025-12-22T20:36:50.595Z",
-            "completedAt": None, "interactions": {},
-        }},
+        "content": {
+            "lesson-cached": {
+                "status": "in_progress",
+                "score": None,
+                "contentVersion": None,
+                "firstAttemptAt": "2025-12-22T20:36:50.595Z",
+                "lastAttemptAt": "2025-12-22T20:36:50.595Z",
+                "completedAt": None,
+                "interactions": {},
+            }
+        },
         "onboarding": {"completed": False, "pathId": None, "completedAt": None},
         "activePathId": None,
         "streak": {"current": 0, "longest": 0, "lastActivityDate": None},
         "lastUpdated": "2025-12-22T20:36:50.595Z",
     }
-    log = {"v": 1, "events": [{
-        "eventId": "e2e-cached-1", "occurredAt": "2025-12-22T20:40:00.000Z", "clientId": "c-1",
-        "type": "content.progressed", "payload": {"contentId": "lesson-cached", "status": "completed"},
-    }]}
+    log = {
+        "v": 1,
+        "events": [
+            {
+                "eventId": "e2e-cached-1",
+                "occurredAt": "2025-12-22T20:40:00.000Z",
+                "clientId": "c-1",
+                "type": "content.progressed",
+                "payload": {"contentId": "lesson-cached", "status": "completed"},
+            }
+        ],
+    }
+    cache_js = json.dumps(json.dumps({"v": 1, "snapshot": cached}))
+    log_js = json.dumps(json.dumps(log))
     context.add_init_script(
         "if (!sessionStorage.getItem('seeded')) {"
-        f" localStorage.setItem('learning_progress_snapshot', {json.dumps(json.dumps({'v': 1, 'snapshot': cached}))});"
-        f" localStorage.setItem('learning_progress_events', {json.dumps(json.dumps(log))});"
+        f" localStorage.setItem('learning_progress_snapshot', {cache_js});"
+        f" localStorage.setItem('learning_progress_events', {log_js});"
         " sessionStorage.setItem('seeded', '1') }"
     )
     held = []
@@ -129,9 +145,7 @@ def test_broken_dist_shows_a_clear_error(dist_web, tmp_path, page, page_log: Pag
     victim = _break_dist(dist_web, tmp_path / "web", how)
     with StaticServer(tmp_path / "web") as srv:
         page.goto(srv.url)
-        page.wait_for_function(
-            "!!document.documentElement.dataset.progressError", timeout=60_000
-        )
+        page.wait_for_function("!!document.documentElement.dataset.progressError", timeout=60_000)
         message = page.evaluate("document.documentElement.dataset.progressError")
         assert "could not load the Python packages" in message
         box = page.locator("#progress-error")

@@ -10,11 +10,13 @@ rebuilt dist is never shadowed by a stale browser cache.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 MIME = {
     ".mjs": "text/javascript",
@@ -30,8 +32,8 @@ MIME = {
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MIME}
-    extra: dict[str, tuple[str, bytes]] = {}  # noqa: RUF012 - replaced per server
+    extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map, **MIME}
+    extra: ClassVar[dict[str, tuple[str, bytes]]] = {}  # replaced per server
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")
@@ -49,7 +51,7 @@ class _Handler(SimpleHTTPRequestHandler):
             return
         super().do_GET()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: object) -> None:
         if getattr(self.server, "verbose", False):
             super().log_message(format, *args)
 
@@ -57,8 +59,13 @@ class _Handler(SimpleHTTPRequestHandler):
 class StaticServer:
     """Serve `directory` on 127.0.0.1 in a background thread; `extra` maps paths to (type, body)."""
 
-    def __init__(self, directory: Path, port: int = 0,
-                 extra: dict[str, tuple[str, bytes]] | None = None, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        port: int = 0,
+        extra: dict[str, tuple[str, bytes]] | None = None,
+        verbose: bool = False,
+    ) -> None:
         handler = type("Handler", (_Handler,), {"extra": dict(extra or {})})
         self.httpd = ThreadingHTTPServer(
             ("127.0.0.1", port), functools.partial(handler, directory=str(directory))
@@ -86,11 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.directory}/index.html is missing: run build.py first.", file=sys.stderr)
         return 1
     with StaticServer(args.directory, args.port, verbose=True) as server:
-        print(f"Serving {args.directory} at {server.url} (static, no API); Ctrl-C stops.", flush=True)
-        try:
+        print(
+            f"Serving {args.directory} at {server.url} (static, no API); Ctrl-C stops.", flush=True
+        )
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

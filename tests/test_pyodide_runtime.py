@@ -29,15 +29,25 @@ pytestmark = pytest.mark.pyodide
 def pyodide_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node is missing: install Node.js 18 or newer (Debian: apt-get install -y nodejs npm).")
+        pytest.fail(
+            "node is missing: install Node.js 18 or newer (Debian: apt-get install -y nodejs npm)."
+        )
     build = subprocess.run(
-        [sys.executable, str(ROOT / "build.py")], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, str(ROOT / "build.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert build.returncode == 0, f"build.py failed:\n{build.stdout}\n{build.stderr}"
     out = tmp_path_factory.mktemp("pyodide") / "result.json"
     proc = subprocess.run(
         [node, str(ROOT / "scripts" / "pyodide-tests.mjs"), "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     log = f"--- stdout ---\n{proc.stdout[-20000:]}\n--- stderr ---\n{proc.stderr[-5000:]}"
     assert out.exists(), f"the Pyodide runner produced no result (exit {proc.returncode}):\n{log}"
@@ -49,7 +59,9 @@ def pyodide_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_core_tests_pass_inside_pyodide(pyodide_run: dict[str, Any]) -> None:
     assert pyodide_run["python"].startswith("3.14.")
-    assert pyodide_run["pytest_exit"] == 0, f"tests/pyclient failed inside Pyodide:\n{pyodide_run['log']}"
+    assert pyodide_run["pytest_exit"] == 0, (
+        f"tests/pyclient failed inside Pyodide:\n{pyodide_run['log']}"
+    )
     assert pyodide_run["exit"] == 0, pyodide_run["log"]
     assert " passed" in pyodide_run["log"]
 

@@ -8,6 +8,7 @@ The sync engine will later replace this guest-only log behind the same JS API.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -82,11 +83,13 @@ class GuestLog:
             # A known id again: identical copies change nothing; a differing copy may win the
             # tie-break, which only a full reduction decides.
             known = {canonical_json(e) for e in self._events}
-            fresh += [e for e in incoming if e.event_id in self._ids and canonical_json(e) not in known]
+            fresh += [
+                e for e in incoming if e.event_id in self._ids and canonical_json(e) not in known
+            ]
         if not fresh:
             return self.snapshot_json()
         keys = [_key(e) for e in fresh]
-        in_order = all(a < b for a, b in zip(keys, keys[1:], strict=False))
+        in_order = all(a < b for a, b in itertools.pairwise(keys))
         incremental = (
             in_order
             and all(e.event_id not in self._ids for e in fresh)

@@ -25,7 +25,9 @@ def bridge() -> ModuleType:
     return module
 
 
-def ev(i: int, *, content: str = "lesson-1", status: str = "in_progress", at: str | None = None) -> dict:
+def ev(
+    i: int, *, content: str = "lesson-1", status: str = "in_progress", at: str | None = None
+) -> dict:
     return {
         "eventId": f"e-{i:04d}",
         "occurredAt": at or f"2025-12-22T20:{i // 60 % 60:02d}:{i % 60:02d}.000Z",
@@ -58,16 +60,25 @@ def test_merge_in_order_late_and_duplicate_all_equal_full_reduction(bridge: Modu
     log = bridge.GuestLog()
     log.load(json.dumps([ev(5)]))
     seen = [ev(5)]
-    for batch in ([ev(6, status="completed")], [ev(1, content="old", status="passed")], [ev(6, status="completed")],
-                  [ev(7, content="x"), ev(8, content="x", status="completed")]):
+    for batch in (
+        [ev(6, status="completed")],
+        [ev(1, content="old", status="passed")],
+        [ev(6, status="completed")],
+        [ev(7, content="x"), ev(8, content="x", status="completed")],
+    ):
         seen += [e for e in batch if e["eventId"] not in {s["eventId"] for s in seen}]
         assert log.merge(json.dumps(batch)) == full(seen)
     assert log.size == len(seen)
 
 
 def test_unknown_event_types_are_kept_and_skipped(bridge: ModuleType) -> None:
-    unknown = {"eventId": "u-1", "occurredAt": "2025-12-23T00:00:00.000Z", "clientId": "c-9",
-               "type": "badge.earned", "payload": {"badge": "x"}}
+    unknown = {
+        "eventId": "u-1",
+        "occurredAt": "2025-12-23T00:00:00.000Z",
+        "clientId": "c-9",
+        "type": "badge.earned",
+        "payload": {"badge": "x"},
+    }
     log = bridge.GuestLog()
     snapshot = json.loads(log.merge(json.dumps([ev(1), unknown])))
     assert snapshot["lastUpdated"] == "2025-12-23T00:00:00.000Z"
@@ -77,6 +88,8 @@ def test_unknown_event_types_are_kept_and_skipped(bridge: ModuleType) -> None:
 def test_validate_new_events_rejects_bad_and_unknown_events(bridge: ModuleType) -> None:
     bridge.validate_new_events(json.dumps([ev(1)]))
     with pytest.raises(ValueError):
-        bridge.validate_new_events(json.dumps([{**ev(1), "payload": {"contentId": "", "status": "x"}}]))
+        bridge.validate_new_events(
+            json.dumps([{**ev(1), "payload": {"contentId": "", "status": "x"}}])
+        )
     with pytest.raises(ValueError):
         bridge.validate_new_events(json.dumps([{**ev(1), "type": "badge.earned"}]))
