@@ -1,0 +1,285 @@
+"""Fixtures for the pyserver tests: databases (SQLite and PostgreSQL), live servers, tokens.
+
+PostgreSQL: ``PYSERVER_TEST_POSTGRES_URL`` (a URL allowed to create databases) is used if set;
+otherwise, when PostgreSQL's server binaries are installed, a throwaway cluster is started on
+127.0.0.1 for the session (as the ``postgres`` user when running as root). With ``CI=true``
+the PostgreSQL tests never skip: if no server can be had, they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from pyserver import TokenIssuer, create_app, open_storage
+from pyserver.storage import Storage
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "test-secret-" + "x" * 40
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _pg_bindir() -> Path | None:
+    found = shutil.which("pg_ctl")
+    candidates = [Path(found).resolve().parent] if found else []
+    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    for bindir in candidates:
+        if (bindir / "initdb").exists() and (bindir / "postgres").exists():
+            return bindir
+    return None
+
+
+class _Cluster:
+    """A throwaway PostgreSQL cluster in a temporary directory, on loopback."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="pyserver-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            log = self.root / "log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stdout}{result.stderr}{tail}")
+
+    def start(self) -> str:
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A PostgreSQL URL allowed to create databases (an env URL or a throwaway cluster)."""
+    url = os.environ.get("PYSERVER_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    bindir = _pg_bindir()
+    if bindir is None:
+        message = "PostgreSQL is not installed and PYSERVER_TEST_POSTGRES_URL is not set"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = _Cluster(bindir)
+    try:
+        url = cluster.start()
+    except Exception as exc:
+        cluster.stop()
+        pytest.fail(f"cannot start a throwaway PostgreSQL cluster: {exc}")
+    try:
+        yield url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    name = f"pyserver_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"'.encode())
+    base, _, _ = postgres_admin_url.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+# --------------------------------------------------------------------------- databases
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test against SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'progress.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def storage(database_url: str) -> Iterator[Storage]:
+    store = open_storage(database_url)
+    yield store
+    store.close()
+
+
+# --------------------------------------------------------------------------- live servers
+
+
+def token_for(user_id: str, ttl: int = 3600) -> str:
+    return TokenIssuer(SECRET).issue(user_id, ttl)[0]
+
+
+def auth(user_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(user_id)}"}
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn server in a thread of this process, and a client for it."""
+
+    url: str
+    storage: Storage
+    app: Any
+    client: httpx.Client
+    _server: uvicorn.Server
+    _thread: threading.Thread
+    _sock: socket.socket
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, storage: Storage, **options: Any) -> LiveServer:
+        app = create_app(storage, SECRET, **options)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        url = f"http://127.0.0.1:{port}"
+        client = httpx.Client(base_url=url, timeout=60)
+        return cls(url, storage, app, client, server, thread, sock)
+
+    def stop(self) -> None:
+        self.client.close()
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+        self._sock.close()
+
+
+@pytest.fixture
+def server(storage: Storage) -> Iterator[LiveServer]:
+    live = LiveServer.start(storage)
+    yield live
+    live.stop()
+
+
+@dataclass
+class ServerProcess:
+    """``python -m pyserver serve`` as its own process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def start_server_process(
+    database_url: str, data_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> ServerProcess:
+    port = free_port()
+    log = data_dir / f"server-{port}.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    environment = {
+        **os.environ,
+        "PYSERVER_JWT_SECRET": SECRET,
+        "PYSERVER_DATA_DIR": str(data_dir),
+        "PYTHONPATH": str(REPO),
+        **(env or {}),
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pyserver", "serve", "--port", str(port),
+             "--database-url", database_url, *extra],
+            cwd=REPO, env=environment, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()}")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"the server did not answer: {log.read_text()}")
+        time.sleep(0.05)
+    return ServerProcess(url, process, log)
+
+
+def stop_server_process(server: ServerProcess) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
