@@ -23,8 +23,8 @@ __all__ = [
 
 #: The shape of an RFC 3339 date-time with an offset (``Z`` or ``±hh:mm``).
 RFC3339_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
-    r"(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(?P<fraction>\.[0-9]{1,9})?(?P<offset>[Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 _RFC3339 = re.compile(RFC3339_PATTERN)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,7 +44,7 @@ def instant_of(value: str) -> int:
     if len(value) == 24 and value[10] == "T" and value[23] == "Z":  # the form clients write
         text = value
     else:
-        fraction, offset = match.group(1), match.group(2).upper()
+        fraction, offset = match.group("fraction"), match.group("offset").upper()
         micros = fraction[1:7].ljust(6, "0") if fraction else "000000"
         text = f"{value[:10]}T{value[11:19]}.{micros}{'+00:00' if offset == 'Z' else offset}"
     try:
