@@ -17,7 +17,7 @@ from pathlib import Path
 from .app import create_app, create_user
 from .auth import DEFAULT_TOKEN_TTL, TokenIssuer
 from .config import database_url, jwt_secret
-from .errors import StorageError
+from .errors import ServerError
 from .storage import EmailTaken, open_storage
 
 DEMO_EMAIL = "demo@example.com"
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except StorageError as exc:
+    except ServerError as exc:
         print(f"pyserver: {exc}", file=sys.stderr)
         return 1
 

@@ -18,6 +18,7 @@ from .errors import Unauthorized
 __all__ = [
     "DEFAULT_TOKEN_TTL",
     "MAX_USER_ID_LENGTH",
+    "MIN_SECRET_BYTES",
     "TokenIssuer",
     "hash_password",
     "verify_password",
@@ -27,6 +28,8 @@ ALGORITHM = "HS256"
 #: Tokens from ``POST /auth/login`` and ``python -m pyserver token`` live this long by default.
 DEFAULT_TOKEN_TTL = 7 * 24 * 3600
 MAX_USER_ID_LENGTH = 128
+#: HS256 wants a key at least as long as its hash (RFC 7518 §3.2).
+MIN_SECRET_BYTES = 32
 
 _HASHER = PasswordHasher()
 
@@ -36,6 +39,10 @@ class TokenIssuer:
     """Issues and verifies tokens with one secret."""
 
     secret: str
+
+    def __post_init__(self) -> None:
+        if len(self.secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"the JWT secret must be at least {MIN_SECRET_BYTES} bytes")
 
     def issue(self, user_id: str, ttl: int = DEFAULT_TOKEN_TTL) -> tuple[str, int]:
         """A token for ``user_id`` and its expiry (seconds since the epoch)."""

@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from .errors import ConfigError
+
 __all__ = ["data_dir", "database_url", "jwt_secret"]
 
 _SECRET_FILE = "jwt-secret"
@@ -35,6 +37,8 @@ def jwt_secret() -> str:
     """The HS256 secret; generated once (0600) when the environment does not give one."""
     secret = os.environ.get("PYSERVER_JWT_SECRET")
     if secret:
+        if len(secret.encode()) < 32:
+            raise ConfigError("PYSERVER_JWT_SECRET must be at least 32 bytes")
         return secret
     path = data_dir() / _SECRET_FILE
     try:
@@ -43,7 +47,7 @@ def jwt_secret() -> str:
         text = path.read_text().strip()
         if text:
             return text
-        raise RuntimeError(f"{path} is empty; delete it or set PYSERVER_JWT_SECRET") from None
+        raise ConfigError(f"{path} is empty; delete it or set PYSERVER_JWT_SECRET") from None
     secret = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w") as file:
         file.write(secret + "\n")

@@ -3,14 +3,15 @@
 ServerError                  base of everything pyserver raises on purpose
 ├── ApiError                 a request the API refuses: status, code, message, details
 │   └── Unauthorized         401, answered with ``WWW-Authenticate: Bearer``
-└── StorageError             the database is unusable or its URL is wrong: our side (500)
+├── StorageError             the database is unusable or its URL is wrong: our side (500)
+└── ConfigError              the environment is unusable (e.g. a too short JWT secret)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ApiError", "ServerError", "StorageError", "Unauthorized"]
+__all__ = ["ApiError", "ConfigError", "ServerError", "StorageError", "Unauthorized"]
 
 
 class ServerError(Exception):
@@ -45,3 +46,7 @@ class Unauthorized(ApiError):
 
 class StorageError(ServerError):
     """The database cannot be opened, migrated or used."""
+
+
+class ConfigError(ServerError):
+    """The configuration (environment, data directory) cannot be used."""

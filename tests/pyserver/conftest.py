@@ -33,7 +33,7 @@ from pyserver import TokenIssuer, create_app, open_storage
 from pyserver.storage import Storage
 
 REPO = Path(__file__).resolve().parents[2]
-SECRET = "test-secret-" + "x" * 40
+SECRET = "test-secret-" + "x" * 60
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
