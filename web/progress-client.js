@@ -95,6 +95,7 @@ async function bootPython() {
     lockFileURL: new URL('pyodide-lock.json', RUNTIME_DIR).href,
     packageBaseUrl: RUNTIME_DIR.href,
   })
+  performance.mark?.('pyodide-ready')
   const failures = []
   await pyodide.loadPackage(PACKAGES, {
     messageCallback: () => {},
@@ -112,6 +113,7 @@ async function bootPython() {
   pyodide.FS.writeFile('/home/pyodide/progress_bridge.py', bridgeSource)
   pyodide.runPython('import sys; sys.path.insert(0, "/home/pyodide")')
   const bridge = pyodide.pyimport('progress_bridge')
+  performance.mark?.('pyclient-ready')
   return { pyodide, bridge }
 }
 

@@ -1,0 +1,221 @@
+"""Cold page loads of the learning page in system Chromium, beside a bare Pyodide page.
+
+    .venv/bin/python bench/page_load.py [--runs 5] [--sizes 0,1000,10000]
+
+For each stored-log size, every run uses a fresh browser context (no HTTP cache, no compiled
+wasm cache): the log and a matching snapshot cache are put in localStorage from a blank page of
+the same origin, then the page is loaded and timed from navigation start:
+  cached paint   the cached snapshot is on screen (max of the inline script's mark and FCP)
+  pyodide ready  loadPyodide() resolved
+  client ready   pyclient loaded, the log reduced, the recomputed snapshot rendered
+The bare page only runs loadPyodide() from the same dist. Runs are interleaved. Medians.
+Targets (issue 3): cached paint <= 150 ms; client ready <= 1.25 x bare boot at 10k events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
+
+from static_server import StaticServer  # noqa: E402
+
+from pyclient import canonical_json, parse_events, reduce_events  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+BARE = b"""<!doctype html><meta charset="utf-8"><title>bare Pyodide</title>
+<script type="module">
+const { loadPyodide } = await import('./pyodide/pyodide.mjs')
+await loadPyodide({
+  indexURL: new URL('./pyodide/', location.href).href,
+  lockFileURL: new URL('./pyodide/pyodide-lock.json', location.href).href,
+})
+performance.mark('bare-ready')
+document.documentElement.dataset.bareReady = 'true'
+</script>"""
+BLANK = b"<!doctype html><meta charset='utf-8'><title>seed</title>"
+METRICS_JS = """() => {
+  const mark = (n) => {
+    const e = performance.getEntriesByName(n)
+    return e.length ? e[0].startTime : null
+  }
+  const fcp = mark('first-contentful-paint')
+  const cached = mark('progress-cached-paint')
+  return {
+    cached_paint: cached === null ? null : Math.max(cached, fcp ?? 0),
+    pyodide_ready: mark('pyodide-ready'),
+    client_ready: mark('progress-ready'),
+    bare_ready: mark('bare-ready'),
+  }
+}"""
+
+
+def synthetic_events(count: int, seed: int = 11) -> list[dict[str, Any]]:
+    """A realistic log: all five types, ~500 content ids over ~60 days, three devices."""
+    rng = random.Random(seed)
+    clients = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(3)]
+    start = 1_764_547_200_000  # 2025-12-01T00:00:00Z
+    stamps = sorted(start + rng.randrange(60 * 86_400_000) for _ in range(count))
+    events: list[dict[str, Any]] = []
+    for ms in stamps:
+        seconds, millis = divmod(ms, 1000)
+        at = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
+        event: dict[str, Any] = {
+            "eventId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "occurredAt": at,
+            "clientId": rng.choice(clients),
+        }
+        roll = rng.random()
+        if roll < 0.95:
+            cid = rng.randrange(500)
+            payload: dict[str, Any] = {
+                "contentId": f"content-{cid:03d}",
+                "status": rng.choice(["in_progress", "in_progress", "completed", "passed"]),
+            }
+            if rng.random() < 0.5:
+                payload["score"] = rng.randint(0, 100)
+            if rng.random() < 0.3:
+                payload["contentVersion"] = f"v{rng.randint(1, 3)}"
+            if cid % 2 == 0 and rng.random() < 0.5:
+                state = {"kind": "quiz", "selectedOptionId": rng.choice("abcd")}
+                payload["interaction"] = {"interactionId": f"quiz-{cid:03d}", "state": state}
+            event |= {"type": "content.progressed", "payload": payload}
+        elif roll < 0.97:
+            event |= {"type": "activePath.set", "payload": {"pathId": f"path-{rng.randrange(5)}"}}
+        elif roll < 0.985:
+            event |= {"type": "onboarding.completed", "payload": {"pathId": "path-0"}}
+        elif roll < 0.995:
+            event |= {"type": "onboarding.reset"}
+        else:
+            event |= {"type": "progress.reset"}
+        events.append(event)
+    return events
+
+
+def storage_for(count: int) -> dict[str, str]:
+    if count == 0:
+        return {}
+    events = synthetic_events(count)
+    snapshot = canonical_json(reduce_events(parse_events(json.dumps(events))))
+    return {
+        "learning_progress_events": json.dumps({"v": 1, "events": events}, separators=(",", ":")),
+        "learning_progress_snapshot": f'{{"v":1,"snapshot":{snapshot}}}',
+    }
+
+
+def one_load(browser: Any, base: str, storage: dict[str, str] | None) -> dict[str, float]:
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        if storage is None:
+            page.goto(base + "bench-bare.html")
+            page.wait_for_function(
+                "document.documentElement.dataset.bareReady === 'true'", timeout=120_000
+            )
+        else:
+            page.goto(base + "bench-blank.html")
+            page.evaluate(
+                "(items) => { localStorage.clear();"
+                " for (const [k, v] of Object.entries(items)) localStorage.setItem(k, v) }",
+                storage,
+            )
+            page.goto(base)
+            page.wait_for_function(
+                "document.documentElement.dataset.progressReady === 'true'"
+                " || !!document.documentElement.dataset.progressError",
+                timeout=120_000,
+            )
+            err = page.evaluate("document.documentElement.dataset.progressError || null")
+            if err:
+                raise RuntimeError(f"page failed: {err}")
+        metrics: dict[str, float] = page.evaluate(METRICS_JS)
+        return metrics
+    finally:
+        ctx.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", default="0,1000,10000")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    build = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "--no-test-runtime"], check=False
+    )
+    if build.returncode != 0:
+        return 1
+    from playwright.sync_api import sync_playwright
+
+    stores = {n: storage_for(n) for n in sizes}
+    results: dict[str, list[dict[str, float]]] = {"bare": [], **{str(n): [] for n in sizes}}
+    extra = {"/bench-bare.html": ("text/html", BARE), "/bench-blank.html": ("text/html", BLANK)}
+    with StaticServer(ROOT / "dist" / "web", extra=extra) as srv, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        one_load(browser, srv.url, None)  # warm the OS file cache and the server once
+        for run in range(args.runs):
+            results["bare"].append(one_load(browser, srv.url, None))
+            for n in sizes:
+                results[str(n)].append(one_load(browser, srv.url, stores[n]))
+            print(f"run {run + 1}/{args.runs} done", file=sys.stderr, flush=True)
+        browser.close()
+
+    def med(rows: list[dict[str, float]], key: str) -> float | None:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        return statistics.median(values) if values else None
+
+    bare = med(results["bare"], "bare_ready")
+    assert bare is not None
+    print(f"\nCold loads, medians of {args.runs} (ms from navigation start), Chromium, 2 cores")
+    print(
+        f"{'stored events':>14} | {'cached paint':>12} | {'pyodide ready':>13} | "
+        f"{'client ready':>12} | {'ready / bare':>12}"
+    )
+    print("-" * 76)
+    print(f"{'bare Pyodide':>14} | {'-':>12} | {bare:13.0f} | {'-':>12} | {'1.00':>12}")
+    verdicts = []
+    for n in sizes:
+        rows = results[str(n)]
+        paint, py, ready = (
+            med(rows, "cached_paint"),
+            med(rows, "pyodide_ready"),
+            med(rows, "client_ready"),
+        )
+        assert paint is not None and py is not None and ready is not None
+        print(f"{n:>14,} | {paint:12.0f} | {py:13.0f} | {ready:12.0f} | {ready / bare:12.2f}")
+        verdicts.append(
+            f"cached paint at {n:,} events: {paint:.0f} ms "
+            f"({'met' if paint <= 150 else 'NOT met'}: <= 150 ms)"
+        )
+        if n == max(sizes):
+            verdicts.append(
+                f"client ready at {n:,} events: {ready / bare:.2f} x bare "
+                f"({'met' if ready <= 1.25 * bare else 'NOT met'}: <= 1.25 x)"
+            )
+    print()
+    for v in verdicts:
+        print(v)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
