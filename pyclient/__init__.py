@@ -3,8 +3,17 @@
 Nothing here imports ``js`` or ``pyodide``: time, storage and HTTP come in through ports.
 """
 
+from .api_client import ApiClient, Session
 from .codec import canonical_json, dump_events, parse_events, parse_known_events
-from .errors import InvalidEventsError, ProgressError
+from .errors import (
+    ApiError,
+    InvalidEventsError,
+    NetworkError,
+    ProgressError,
+    SessionExpiredError,
+    StorageFullError,
+)
+from .local_store import LocalStore
 from .models import (
     EVENT_TYPES,
     ActivePathSet,
@@ -28,7 +37,9 @@ from .models import (
     StreakState,
     UnknownEvent,
 )
+from .ports import Clock, HttpResponse, NoLock, Storage, SyncLock, Transport
 from .reducer import STATUS_RANK, apply_event, dedupe_events, event_order_key, reduce_events
+from .sync_engine import EngineStatus, SyncEngine
 from .sync_state import (
     MAX_RETRIES,
     RETRY_DELAYS_MS,
@@ -47,9 +58,14 @@ __all__ = [
     "STATUS_RANK",
     "ActivePathSet",
     "ActivePathSetPayload",
+    "ApiClient",
+    "ApiError",
+    "Clock",
     "ContentProgressPayload",
     "ContentProgressed",
+    "EngineStatus",
     "Event",
+    "HttpResponse",
     "InteractionUpdate",
     "InvalidEventsError",
     "KnownEvent",
@@ -57,6 +73,9 @@ __all__ = [
     "LearningGuestProgress",
     "LearningProgressSyncEntry",
     "LearningProgressSyncState",
+    "LocalStore",
+    "NetworkError",
+    "NoLock",
     "OnboardingCompleted",
     "OnboardingCompletedPayload",
     "OnboardingReset",
@@ -65,7 +84,14 @@ __all__ = [
     "ProgressReset",
     "PutProgressRequest",
     "QuizState",
+    "Session",
+    "SessionExpiredError",
+    "Storage",
+    "StorageFullError",
     "StreakState",
+    "SyncEngine",
+    "SyncLock",
+    "Transport",
     "UnknownEvent",
     "apply_event",
     "canonical_json",

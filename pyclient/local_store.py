@@ -240,6 +240,8 @@ class LocalStore:
                         raise
             else:
                 return events  # not cached: the next read tries to set it aside again
+        elif not raw.startswith('{"v":1,'):
+            return events  # an older format: not cached, so the next write rewrites it
         self._cache[key] = (raw, dict(events))
         return events
 

@@ -1,0 +1,141 @@
+"""Local storage of logs, snapshots and sync metadata (spec §4.4, DESIGN §5)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pyclient import LearningProgressSyncState, reduce_events
+from pyclient.adapters import MemoryStorage
+from pyclient.errors import StorageFullError
+from pyclient.local_store import (
+    CLIENT_ID_KEY,
+    GUEST_EVENTS_KEY,
+    LocalStore,
+    events_key,
+    merge_sync_states,
+    snapshot_key,
+    sync_key,
+)
+from pyclient.models import LearningProgressSyncEntry
+from pyclient.sync_state import mark_local
+
+from .builders import at, progressed
+from .fakes import FakeClock
+
+
+def store(storage: MemoryStorage | None = None) -> tuple[LocalStore, MemoryStorage]:
+    storage = storage if storage is not None else MemoryStorage()
+    return LocalStore(storage, FakeClock()), storage
+
+
+def test_keys_are_the_spec_keys() -> None:
+    assert events_key(None) == "learning_progress_events"
+    assert snapshot_key(None) == "learning_progress_snapshot"
+    assert events_key("u1") == "learning_progress_events:u1"
+    assert snapshot_key("u1") == "learning_progress_snapshot:u1"
+    assert sync_key("u1") == "learning_progress_sync:u1"
+    assert CLIENT_ID_KEY == "learning_progress_client_id"
+
+
+def test_every_stored_value_carries_a_format_version() -> None:
+    local, storage = store()
+    local.write_events("u1", {"a": progressed("a", at(1), "x", "completed")})
+    local.write_snapshot("u1", reduce_events([]))
+    local.write_sync("u1", LearningProgressSyncState())
+    local.client_id(lambda: "client-1")
+    for value in storage.data.values():
+        assert json.loads(value)["v"] == 1
+
+
+def test_a_write_unions_with_what_another_tab_stored() -> None:
+    storage = MemoryStorage()
+    tab_a, _ = store(storage)
+    tab_b, _ = store(storage)
+    tab_a.write_events(None, {"a": progressed("a", at(1), "x", "completed")})
+    merged = tab_b.write_events(None, {"b": progressed("b", at(2), "y", "completed")})
+    assert set(merged) == {"a", "b"}
+    assert set(tab_a.read_events(None)) == {"a", "b"}
+
+
+def test_a_bare_array_from_before_versions_is_read_and_rewritten_as_v1() -> None:
+    local, storage = store()
+    event = progressed("a", at(1), "x", "completed")
+    storage.data[GUEST_EVENTS_KEY] = json.dumps([event.model_dump(mode="json")])
+    assert list(local.read_events(None)) == ["a"]
+    assert not any(":corrupt:" in k for k in storage.data)
+    local.write_events(None, {})
+    assert json.loads(storage.data[GUEST_EVENTS_KEY])["v"] == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["{oops", '{"v": 1, "events": 5}', '"text"', '{"v": 9, "events": []}'],
+)
+def test_a_corrupt_log_is_kept_aside_and_reported(raw: str) -> None:
+    local, storage = store()
+    storage.data[GUEST_EVENTS_KEY] = raw
+    assert local.read_events(None) == {}
+    aside = [k for k in storage.data if k.startswith(GUEST_EVENTS_KEY + ":corrupt:")]
+    assert len(aside) == 1 and storage.data[aside[0]] == raw
+    assert local.warnings and aside[0] in local.warnings[0]
+    local.read_events(None)
+    assert len([k for k in storage.data if ":corrupt:" in k]) == 1  # not set aside twice
+
+
+def test_valid_events_of_a_partly_invalid_array_still_load() -> None:
+    local, storage = store()
+    good = progressed("a", at(1), "x", "completed").model_dump(mode="json", by_alias=True)
+    raw = json.dumps({"v": 1, "events": [good, {"eventId": "bad"}]})
+    storage.data[GUEST_EVENTS_KEY] = raw
+    assert list(local.read_events(None)) == ["a"]
+    assert raw in storage.data.values()
+    assert "1 of 2" in local.warnings[0]
+
+
+def test_a_full_storage_raises_and_changes_nothing() -> None:
+    local, storage = store()
+    local.write_events(None, {"a": progressed("a", at(1), "x", "completed")})
+    before = dict(storage.data)
+    storage.quota = 1
+    with pytest.raises(StorageFullError):
+        local.write_events(None, {"b": progressed("b", at(2), "x", "completed")})
+    assert storage.data == before
+
+
+def test_corrupt_sync_metadata_keeps_its_valid_entries() -> None:
+    local, storage = store()
+    raw = json.dumps(
+        {"v": 1, "sync": {"events": {"a": {"status": "synced"}, "b": {"status": "??"}}, "x": 1}}
+    )
+    storage.data[sync_key("u1")] = raw
+    state = local.read_sync("u1")
+    assert set(state.events) == {"a"}
+    assert raw in storage.data.values()
+
+
+def test_sync_metadata_merges_synced_wins_and_stored_entries_are_kept() -> None:
+    mine = mark_local(LearningProgressSyncState(), ["a", "b"])
+    stored = LearningProgressSyncState(
+        events={
+            "a": LearningProgressSyncEntry(status="synced"),
+            "c": LearningProgressSyncEntry(status="local"),
+        },
+        last_synced_cursor="9",
+    )
+    merged = merge_sync_states(mine, stored)
+    assert {i: e.status for i, e in merged.events.items()} == {
+        "a": "synced",
+        "b": "local",
+        "c": "local",
+    }
+    assert merged.last_synced_cursor == "9"
+
+
+def test_the_client_id_is_created_once() -> None:
+    local, storage = store()
+    assert local.client_id(lambda: "one") == "one"
+    assert local.client_id(lambda: "two") == "one"
+    storage.data[CLIENT_ID_KEY] = "legacy-id"
+    assert local.client_id(lambda: "three") == "legacy-id"
