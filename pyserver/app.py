@@ -67,6 +67,7 @@ STATIC_MEDIA_TYPES = {
     ".py": "text/x-python; charset=utf-8",
     ".svg": "image/svg+xml",
 }
+_PROGRESS_QUERY = frozenset(["since", "limit"])
 _API_HEADERS = {"Cache-Control": "no-store"}
 _HTTP_CODES = {
     400: "bad_request",
@@ -199,9 +200,25 @@ class ProgressApi:
     def _user(self, request: Request) -> str:
         return self.issuer.verify(request.headers.get("authorization"))
 
+    async def progress(self, request: Request) -> Response:
+        if request.method == "PUT":
+            return await self.put_progress(request)
+        return await self.get_progress(request)
+
     async def get_progress(self, request: Request) -> Response:
         user_id = self._user(request)
         params = request.query_params
+        unknown = sorted(set(params.keys()) - _PROGRESS_QUERY)
+        if unknown:
+            raise ApiError(
+                422,
+                "validation_error",
+                "unknown query parameter; use since and limit",
+                [
+                    {"loc": ["query", name], "type": "extra_forbidden", "msg": "unknown"}
+                    for name in unknown
+                ],
+            )
         limit = DEFAULT_LIMIT
         raw_limit = params.get("limit")
         if raw_limit is not None:
@@ -338,8 +355,7 @@ def create_app(
     """The app. With ``web_dir`` it also serves the built page at ``/`` (same origin)."""
     api = ProgressApi(storage, TokenIssuer(secret), token_ttl)
     routes: list[BaseRoute] = [
-        Route("/api/v1/learning/progress", api.get_progress, methods=["GET"]),
-        Route("/api/v1/learning/progress", api.put_progress, methods=["PUT"]),
+        Route("/api/v1/learning/progress", api.progress, methods=["GET", "PUT"]),
         Route("/api/v1/auth/login", api.login, methods=["POST"]),
         Route("/api/v1/health", api.health, methods=["GET"]),
         Route("/api/v1/openapi.json", api.openapi, methods=["GET"]),

@@ -140,6 +140,11 @@ def test_a_limit_out_of_bounds_is_422(server: LiveServer, limit: str) -> None:
     _refused(response, 422, "validation_error")
 
 
+def test_an_unknown_query_parameter_is_422(server: LiveServer) -> None:
+    response = server.client.get(PROGRESS, params={"after": "x"}, headers=auth("u"))
+    _refused(response, 422, "validation_error")
+
+
 # --------------------------------------------------------------------------- tokens
 
 
