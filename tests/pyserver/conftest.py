@@ -8,14 +8,10 @@ the PostgreSQL tests never skip: if no server can be had, they fail.
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -30,6 +26,7 @@ import pytest
 import uvicorn
 
 from pyserver import TokenIssuer, create_app, open_storage
+from pyserver.pgcluster import PostgresCluster, find_bindir
 from pyserver.storage import Storage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,77 +43,6 @@ def free_port() -> int:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def _pg_bindir() -> Path | None:
-    found = shutil.which("pg_ctl")
-    candidates = [Path(found).resolve().parent] if found else []
-    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
-    for bindir in candidates:
-        if (bindir / "initdb").exists() and (bindir / "postgres").exists():
-            return bindir
-    return None
-
-
-class _Cluster:
-    """A throwaway PostgreSQL cluster in a temporary directory, on loopback."""
-
-    def __init__(self, bindir: Path) -> None:
-        self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="pyserver-pg-"))
-        self.data = self.root / "data"
-        self.port = free_port()
-        self.as_root = os.geteuid() == 0
-        if self.as_root:
-            shutil.chown(self.root, "postgres", "postgres")
-
-    def _run(self, *args: str) -> None:
-        cmd = [str(self.bindir / args[0]), *args[1:]]
-        if self.as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        if result.returncode != 0:
-            log = self.root / "log"
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stdout}{result.stderr}{tail}")
-
-    def start(self) -> str:
-        self._run(
-            "initdb",
-            "-D",
-            str(self.data),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-            "--no-instructions",
-        )
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-        )
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-o",
-            options,
-            "-l",
-            str(self.root / "log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
     """A PostgreSQL URL allowed to create databases (an env URL or a throwaway cluster)."""
@@ -124,13 +50,13 @@ def postgres_admin_url() -> Iterator[str]:
     if url:
         yield url
         return
-    bindir = _pg_bindir()
+    bindir = find_bindir()
     if bindir is None:
         message = "PostgreSQL is not installed and PYSERVER_TEST_POSTGRES_URL is not set"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    cluster = _Cluster(bindir)
+    cluster = PostgresCluster(bindir)
     try:
         url = cluster.start()
     except Exception as exc:
