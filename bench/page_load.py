@@ -6,7 +6,7 @@ For each stored-log size, every run uses a fresh browser context (no HTTP cache,
 wasm cache): the log and a matching snapshot cache are put in localStorage from a blank page of
 the same origin, then the page is loaded and timed from navigation start:
   cached paint   the cached snapshot is on screen (max of the inline script's mark and FCP)
-  pyodide ready  loadPyodide() resolved
+  pyodide ready  loadPyodide() resolved (the page has it fetch and install its wheels too)
   client ready   pyclient loaded, the log reduced, the recomputed snapshot rendered
 The bare page only runs loadPyodide() from the same dist. Runs are interleaved. Medians.
 Targets (issue 3): cached paint <= 150 ms; client ready <= 1.25 x bare boot at 10k events.

@@ -94,8 +94,10 @@ async function bootPython() {
     // absolute URL (DESIGN §7); wheels sit beside it, and the CDN fallback is this dir too
     lockFileURL: new URL('pyodide-lock.json', RUNTIME_DIR).href,
     packageBaseUrl: RUNTIME_DIR.href,
+    packages: PACKAGES, // fetched and installed while the interpreter boots
   })
   performance.mark?.('pyodide-ready')
+  // A no-op when the packages loaded during boot; otherwise it retries and reports why.
   const failures = []
   await pyodide.loadPackage(PACKAGES, {
     messageCallback: () => {},
