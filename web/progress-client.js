@@ -275,7 +275,10 @@ export async function createProgressClient({ apiBaseUrl = '/api/v1', storage = g
     const stored = readStoredLog(storage)
     lastRaw = stored.raw
     if (stored.corrupt) setAside(storage, STORAGE_KEYS.events, stored.raw)
-    const result = JSON.parse(log.load(JSON.stringify(stored.events)))
+    const text = JSON.stringify(stored.events)
+    performance.mark?.('log-read')
+    const result = JSON.parse(log.load(text))
+    performance.mark?.('log-reduced')
     if (result.rejected.length) {
       const rejected = new Set(result.rejected)
       setAside(storage, STORAGE_KEYS.events, JSON.stringify(stored.events.filter((_, i) => rejected.has(i))))
