@@ -1,10 +1,15 @@
-"""Every refusal answers the envelope {ok: false, error: {code, message, details?}}."""
+"""Every refusal answers the envelope {ok: false, error: {code, message, details?}}.
+
+Refusals happen before storage is touched, so these run on SQLite only; the storage,
+progress and concurrency suites run on both backends.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +23,13 @@ from .conftest import SECRET, LiveServer, auth, token_for
 from .events import many, progressed, put_body
 
 PROGRESS = "/api/v1/learning/progress"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'errors.sqlite3'}"
+
+
 LOGIN = "/api/v1/auth/login"
 
 
