@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 from .errors import ConfigError
@@ -44,9 +45,11 @@ def jwt_secret() -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        text = path.read_text().strip()
-        if text:
-            return text
+        for _ in range(50):  # another process may be writing it right now
+            text = path.read_text().strip()
+            if text:
+                return text
+            time.sleep(0.02)
         raise ConfigError(f"{path} is empty; delete it or set PYSERVER_JWT_SECRET") from None
     secret = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w") as file:
