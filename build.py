@@ -470,13 +470,13 @@ def main(argv: list[str] | None = None) -> int:
         wheel = build_pyclient_wheel()
         pkg_dir = npm_ci()
         shipped = download_wheels(read_pins(WEB / "browser-wheels.txt"), "browser")
-        shipped = precompile_wheels([wheel, *shipped], pkg_dir)
-        wheel, shipped = shipped[0], shipped[1:]
         test_only = (
             []
             if args.no_test_runtime
             else download_wheels(read_pins(WEB / "test-wheels.txt"), "test-only")
         )
+        shipped = precompile_wheels([wheel, *shipped], pkg_dir)
+        wheel, shipped = shipped[0], shipped[1:]
 
         step = "5/6 pyodide-lock.json"
         base_lock = pkg_dir / "pyodide-lock.json"

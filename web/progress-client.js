@@ -155,7 +155,8 @@ function getClientId(storage) {
         return value.clientId
       }
     } catch {
-      // replaced below
+      // a bare id, written before stored values had versions: keep it
+      if (raw.length <= 128 && !/[\s{}[\]"]/.test(raw)) return raw
     }
     setAside(storage, STORAGE_KEYS.clientId, raw)
   }
