@@ -66,6 +66,61 @@ def server(dist_web: Path) -> Iterator[StaticServer]:
         yield srv
 
 
+@dataclass
+class RunningServer:
+    name: str
+    url: str
+
+
+@pytest.fixture(scope="session")
+def pyserver_url(dist_web: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API server serving the page (`python -m pyserver serve --web dist/web`)."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = tmp_path_factory.mktemp("pyserver-data")
+    env = {**os.environ, "PYSERVER_DATA_DIR": str(data)}
+    log_path = data / "server.log"
+    url = f"http://127.0.0.1:{port}/"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pyserver", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--web", str(dist_web)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"pyserver serve did not start:\n{log_path.read_text()}")
+                    time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(params=["static", "pyserver"])
+def any_server(request: pytest.FixtureRequest) -> RunningServer:
+    """The page from the static server and from pyserver (what scripts/serve uses)."""
+    if request.param == "static":
+        return RunningServer("static", request.getfixturevalue("server").url)
+    return RunningServer("pyserver", request.getfixturevalue("pyserver_url"))
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright

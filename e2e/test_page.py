@@ -14,8 +14,8 @@ from e2e.conftest import PageLog, save_screenshot, wait_ready
 pytestmark = pytest.mark.browser
 
 
-def test_record_reload_and_find_it_again_all_local(server, page, page_log: PageLog) -> None:
-    page.goto(server.url)
+def test_record_reload_and_find_it_again_all_local(any_server, page, page_log: PageLog) -> None:
+    page.goto(any_server.url)
     wait_ready(page)
     assert page.evaluate("typeof window.progressClient.recordProgress") == "function"
     event_id = page.evaluate(
@@ -37,7 +37,7 @@ def test_record_reload_and_find_it_again_all_local(server, page, page_log: PageL
     assert stored["events"][0]["occurredAt"].endswith("Z")
     assert page.is_visible("li[data-content-id='lesson-e2e']")
     assert not page.evaluate("document.getElementById('progress').classList.contains('loading')")
-    save_screenshot(page, "page-after-reload")
+    save_screenshot(page, f"page-after-reload-{any_server.name}")
 
     assert page_log.requests, "no request was recorded"
     assert page_log.external_requests() == []
