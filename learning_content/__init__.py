@@ -41,6 +41,10 @@ option and score), and ``paths.json`` lists the same paths, modules and items in
 only the text differs. So progress is shared when the learner switches locale.
 
 An ``interactionId`` is unique in the whole system: two different items never share one.
+
+The checker is :mod:`learning_content.validate` (``learning-validate [CONTENT_DIR]``, or
+``python -m learning_content``); it is not imported here, so that ``python -m
+learning_content.validate`` runs cleanly too.
 """
 
 from .models import (
@@ -58,11 +62,9 @@ from .models import (
     QuizOption,
 )
 from .rules import ParsedLocale, Problem, check_content
-from .validate import ContentReport, main, validate_content
 
 __all__ = [
     "ContentId",
-    "ContentReport",
     "InteractionId",
     "Item",
     "ItemsFile",
@@ -77,6 +79,4 @@ __all__ = [
     "Quiz",
     "QuizOption",
     "check_content",
-    "main",
-    "validate_content",
 ]

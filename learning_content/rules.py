@@ -109,11 +109,16 @@ def _duplicates(locale: ParsedLocale) -> Iterator[Problem]:
             paths_seen.add(path.path_id)
             for module in path.modules:
                 if module.module_id in modules_seen:
+                    first_path = modules_seen[module.module_id]
+                    where = (
+                        f"in path {_q(path.path_id)}"
+                        if first_path == path.path_id
+                        else f"in path {_q(first_path)} and in path {_q(path.path_id)}"
+                    )
                     yield Problem(
                         locale.paths_file,
                         f"moduleId {_q(module.module_id)}",
-                        f"defined twice (in path {_q(modules_seen[module.module_id])}"
-                        f" and in path {_q(path.path_id)})",
+                        f"defined twice ({where})",
                     )
                 else:
                     modules_seen[module.module_id] = path.path_id
@@ -162,7 +167,6 @@ def _references(locale: ParsedLocale) -> Iterator[Problem]:
 def _shared_interaction_ids(locales: Sequence[ParsedLocale]) -> Iterator[Problem]:
     # interactionId -> (contentId, file) of the first item that uses it
     owner: dict[str, tuple[str, str]] = {}
-    reported: set[tuple[str, str]] = set()
     for locale in locales:
         if locale.items is None:
             continue
@@ -170,9 +174,8 @@ def _shared_interaction_ids(locales: Sequence[ParsedLocale]) -> Iterator[Problem
             for interaction_id in item.interaction_ids:
                 first = owner.setdefault(interaction_id, (item.content_id, locale.items_file))
                 first_id, first_file = first
-                if first_id == item.content_id or (interaction_id, item.content_id) in reported:
+                if first_id == item.content_id:
                     continue
-                reported.add((interaction_id, item.content_id))
                 yield Problem(
                     locale.items_file,
                     f"interactionId {_q(interaction_id)}",

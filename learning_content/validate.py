@@ -170,6 +170,10 @@ def _default_content_dir() -> Path:
     return _REPO_ROOT / DEFAULT_CONTENT_DIR
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script: prints problems (one a line) and a summary; 0 when clean, else 1."""
     parser = argparse.ArgumentParser(
@@ -192,13 +196,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     for problem in report.problems:
         print(problem)
     if not report.ok:
-        count = len(report.problems)
-        print(f"learning-validate: {count} problem{'s' if count != 1 else ''}")
+        print(f"learning-validate: {_plural(len(report.problems), 'problem')}")
         return 1
-    print(
-        f"learning-validate: {report.locales} locales, {report.paths} paths,"
-        f" {report.modules} modules, {report.items} items: OK"
+    counts = ", ".join(
+        _plural(count, noun)
+        for count, noun in (
+            (report.locales, "locale"),
+            (report.paths, "path"),
+            (report.modules, "module"),
+            (report.items, "item"),
+        )
     )
+    print(f"learning-validate: {counts}: OK")
     return 0
 
 
