@@ -185,6 +185,13 @@ def main(argv: list[str] | None = None) -> int:
 
     bare = med(results["bare"], "bare_ready")
     assert bare is not None
+
+    def paired_ratio(n: int) -> float:
+        # each round loads the bare page and every size back to back: the per-round ratio
+        # cancels most of the machine's load drift between rounds
+        pairs = zip(results[str(n)], results["bare"], strict=True)
+        return statistics.median(r["client_ready"] / b["bare_ready"] for r, b in pairs)
+
     print(f"\nCold loads, medians of {args.runs} (ms from navigation start), Chromium, 2 cores")
     print(
         f"{'stored events':>14} | {'cached paint':>12} | {'pyodide ready':>13} | "
@@ -201,16 +208,18 @@ def main(argv: list[str] | None = None) -> int:
             med(rows, "client_ready"),
         )
         assert paint is not None and py is not None and ready is not None
-        print(f"{n:>14,} | {paint:12.0f} | {py:13.0f} | {ready:12.0f} | {ready / bare:12.2f}")
+        ratio = paired_ratio(n)
+        print(f"{n:>14,} | {paint:12.0f} | {py:13.0f} | {ready:12.0f} | {ratio:12.2f}")
         verdicts.append(
             f"cached paint at {n:,} events: {paint:.0f} ms "
             f"({'met' if paint <= 150 else 'NOT met'}: <= 150 ms)"
         )
         if n == max(sizes):
             verdicts.append(
-                f"client ready at {n:,} events: {ready / bare:.2f} x bare "
-                f"({'met' if ready <= 1.25 * bare else 'NOT met'}: <= 1.25 x)"
+                f"client ready at {n:,} events: {ratio:.2f} x bare (median of per-round ratios; "
+                f"{'met' if ratio <= 1.25 else 'NOT met'}: <= 1.25 x)"
             )
+    print("(ready / bare: median over rounds of client ready / bare ready in the same round)")
     print()
     for v in verdicts:
         print(v)
