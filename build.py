@@ -437,10 +437,14 @@ def sync_tree(files: dict[str, Path], dest: Path) -> tuple[int, int]:
             if st_s.st_size == st_d.st_size and int(st_s.st_mtime) == int(st_d.st_mtime):
                 continue
         out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, out)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        shutil.copy2(src, tmp)
+        os.replace(tmp, out)  # a page or test reading the dist never sees half a file
         copied += 1
     keep = {dest / rel for rel in files}
     for p in sorted(dest.rglob("*"), reverse=True):
+        if p.name.endswith(".tmp") and p.name.startswith("."):
+            continue  # another build's copy in flight
         if p.is_file() and p not in keep:
             p.unlink()
             removed += 1
