@@ -174,3 +174,18 @@ def test_corrupt_stored_log_is_kept_aside_not_fatal(server, context, page, page_
     page.evaluate("window.progressClient.recordProgress({contentId: 'x', status: 'in_progress'})")
     assert page.evaluate("window.progressClient.snapshot.content.x.status") == "in_progress"
     assert any("kept aside" in t for kind, t in page_log.console if kind == "warning")
+
+
+def test_a_second_tab_sees_events_recorded_in_the_first(server, context) -> None:
+    first, second = context.new_page(), context.new_page()
+    for pg in (first, second):
+        pg.goto(server.url)
+        wait_ready(pg)
+    a = first.evaluate("progressClient.recordProgress({contentId: 'tab-a', status: 'completed'})")
+    second.wait_for_selector("li[data-content-id='tab-a'][data-status='completed']")
+    b = second.evaluate(
+        "progressClient.recordProgress({contentId: 'tab-b', status: 'in_progress'})"
+    )
+    first.wait_for_selector("li[data-content-id='tab-b']")
+    stored = json.loads(first.evaluate("localStorage.getItem('learning_progress_events')"))
+    assert {e["eventId"] for e in stored["events"]} == {a, b}
