@@ -9,26 +9,53 @@ Keys (spec §4.4, DESIGN §5)::
     learning_progress_sync:{userId}          a user's sync metadata (never sent to the API)
     learning_progress_client_id              this browser profile's clientId
 
-Every value carries a format version so later formats can migrate old data: ``{"v":1,
-"events":[...]}``, ``{"v":1,"snapshot":{...}}``, ``{"v":1,"sync":{...}}``, ``{"v":1,
-"clientId":"..."}``. An events value that is a bare JSON array (the format before versions) is
-read as version 0 and rewritten as version 1 on the next write.
+Every value carries a format version so later formats can migrate old data. Snapshot caches and
+the client id are ``{"v":1,"snapshot":{...}}`` and ``{"v":1,"clientId":"..."}`` (the page's
+first paint reads the snapshot cache without Python). Event logs and sync metadata are written
+in version 2, the compact format below; versions 1 (``{"v":1,"events":[...]}``,
+``{"v":1,"sync":{...}}``) and 0 (a bare JSON array of events) are read and rewritten as
+version 2 on the next write.
+
+Event log, version 2 (columnar, so that 50,000 events fit in an origin's 5 MiB)::
+
+    {"v":2,
+     "strings":[...],   every clientId, contentId, interactionId, pathId, contentVersion and
+                        option id once; the columns below refer to them by index
+     "ids":"...",       the eventIds (UUID bytes) of the compact events, base64url, concatenated
+     "times":"...",     their occurredAt in ms: the first absolute, then deltas, base 36, ","
+     "rows":[...],      their other fields, a flat list of numbers (see _encode_row)
+     "other":[...]}     every event that does not fit that shape, verbatim
+
+Compact events are sorted by (occurredAt, eventId). An event is compact when it is of a known
+type, its eventId is a lowercase canonical UUID and its occurredAt is in the form clients write
+(``2025-12-22T20:36:50.595Z``); any other event (an unknown type, an offset, a non-UUID id) is
+kept in ``other`` exactly as read. Decoding gives back every event equal to the original, field
+for field and byte for byte in :func:`~pyclient.codec.dump_events`.
+
+Sync metadata, version 2: ``{"v":2,"sync":{...},"synced":"..."}``. Entries of status
+``synced`` whose eventId is a canonical UUID are kept only as an id set (``synced``, base64url
+like ``ids``); every other entry is kept in full. A synced entry read back has no
+``lastAttemptAt``/``lastSyncedAt`` (nothing reads them; the state's ``lastSuccessfulSyncAt``
+is kept). Absence of an entry still means "unknown" (see ``SyncEngine._mark_own_unsynced``).
 
 The log is a grow-only set keyed by ``eventId``: every write re-reads what is stored and writes
 the union, so two tabs writing at once never lose an event. Sync metadata is merged the same
 way (an entry ``synced`` anywhere stays ``synced``; entries only stored are kept).
 
-Corrupt values (bad JSON, wrong shape, an unknown format version, an event that does not
+Corrupt values (bad JSON, wrong shape, an unknown newer format version, an event that does not
 validate) never raise and are never dropped silently: the raw value is copied to
-``<key>:corrupt:<timestamp>``, a warning is reported, and the valid events of the same array
+``<key>:corrupt:<timestamp>``, a warning is reported, and the valid events of the same value
 still load. A write that storage refuses raises :class:`StorageFullError` and changes nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -36,20 +63,31 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from .codec import canonical_json, dump_events, gc_paused
 from .errors import StorageFullError
 from .models import (
+    ActivePathSet,
+    ContentProgressed,
     Event,
+    InteractionUpdate,
     LearningGuestProgress,
     LearningProgressSyncEntry,
     LearningProgressSyncState,
+    OnboardingCompleted,
+    OnboardingReset,
+    ProgressReset,
 )
 from .ports import Clock, Storage
-from .timestamps import format_instant
+from .timestamps import format_day, format_instant, instant_of
 
 __all__ = [
     "CLIENT_ID_KEY",
     "FORMAT_VERSION",
     "GUEST_EVENTS_KEY",
     "GUEST_SNAPSHOT_KEY",
+    "LOG_FORMAT_VERSION",
     "LocalStore",
+    "decode_log",
+    "decode_sync",
+    "encode_log",
+    "encode_sync",
     "events_key",
     "merge_sync_states",
     "preferred_copy",
@@ -57,7 +95,10 @@ __all__ = [
     "sync_key",
 ]
 
+#: The version of snapshot caches and client ids.
 FORMAT_VERSION: Final = 1
+#: The version event logs and sync metadata are written in (see the module docstring).
+LOG_FORMAT_VERSION: Final = 2
 GUEST_EVENTS_KEY: Final = "learning_progress_events"
 GUEST_SNAPSHOT_KEY: Final = "learning_progress_snapshot"
 CLIENT_ID_KEY: Final = "learning_progress_client_id"
@@ -91,6 +132,13 @@ class _StoredSync(BaseModel):
     sync: LearningProgressSyncState
 
 
+class _StoredSyncV2(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[2]
+    sync: LearningProgressSyncState
+    synced: str
+
+
 class _StoredSnapshot(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     v: Literal[1]
@@ -118,6 +166,371 @@ def _union(into: dict[str, Event], events: Iterable[Event]) -> bool:
             into[event.event_id] = chosen
             changed = True
     return changed
+
+
+# --------------------------------------------------------------------------- version 2 codec
+
+_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+# The form clients write (format_instant); enough for a timestamp that already validated.
+_CLIENT_STAMP: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z"
+)
+_STATUSES: Final = ("not_started", "in_progress", "completed", "passed")
+_STATUS_CODE: Final = {status: code for code, status in enumerate(_STATUSES)}
+_DAY_MS: Final = 86_400_000
+_BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+# A row starts with a code. Below 32: content.progressed, status in the low two bits, and flags
+# for the optional fields that follow (in this order). From 32: the other known types.
+_HAS_SCORE: Final = 4
+_HAS_VERSION: Final = 8
+_HAS_INTERACTION: Final = 16
+_ONBOARDED: Final = 32  # pathId
+_ONBOARDING_RESET: Final = 33
+_PATH_SET: Final = 34  # pathId
+_PATH_CLEARED: Final = 35  # pathId null
+_PROGRESS_RESET: Final = 36
+# An interaction's state: -1 null, 0 a quiz with no option chosen, k + 1 option strings[k].
+_COMPACT_TYPES: Final = (
+    ContentProgressed,
+    OnboardingCompleted,
+    OnboardingReset,
+    ActivePathSet,
+    ProgressReset,
+)
+
+
+def _is_uuid(value: str) -> bool:
+    return _UUID.match(value) is not None
+
+
+def _is_compact(event: Event) -> bool:
+    return (
+        type(event) in _COMPACT_TYPES
+        and _UUID.match(event.event_id) is not None
+        and _CLIENT_STAMP.match(event.occurred_at) is not None
+    )
+
+
+_BASE36_PAIRS: Final = [a + b for a in _BASE36 for b in _BASE36]
+
+
+def _base36(n: int) -> str:
+    if 0 <= n < 1296 * 1296:
+        high, low = divmod(n, 1296)
+        return (_BASE36_PAIRS[high] + _BASE36_PAIRS[low]).lstrip("0") or "0"
+    if n < 0:
+        return "-" + _base36(-n)
+    digits: list[str] = []
+    while n:
+        n, digit = divmod(n, 36)
+        digits.append(_BASE36[digit])
+    return "".join(reversed(digits))
+
+
+def _ids_text(ids: Iterable[str]) -> str:
+    """Canonical UUIDs as one base64url string of their bytes, unpadded."""
+    data = bytes.fromhex("".join(ids).replace("-", ""))
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _ids_of(text: str) -> list[str]:
+    """The inverse of :func:`_ids_text`; ``ValueError`` when it is not one."""
+    try:
+        data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"not base64url: {exc}") from None
+    if len(data) % 16:
+        raise ValueError("not a whole number of UUIDs")
+    h = data.hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
+        f"{h[i + 20 : i + 32]}"
+        for i in range(0, len(h), 32)
+    ]
+
+
+def _encode_row(event: Event, ref: Callable[[str], int], row: list[int | float]) -> None:
+    row_append = row.append
+    if isinstance(event, ContentProgressed):
+        payload = event.payload
+        code = _STATUS_CODE[payload.status]
+        extra: list[int | float] = []
+        if isinstance(payload.score, int | float):
+            code |= _HAS_SCORE
+            extra.append(payload.score)
+        if isinstance(payload.content_version, str):
+            code |= _HAS_VERSION
+            extra.append(ref(payload.content_version))
+        if isinstance(payload.interaction, InteractionUpdate):
+            code |= _HAS_INTERACTION
+            state = payload.interaction.state
+            extra.append(ref(payload.interaction.interaction_id))
+            if state is None:
+                extra.append(-1)
+            elif state.selected_option_id is None:
+                extra.append(0)
+            else:
+                extra.append(ref(state.selected_option_id) + 1)
+        row_append(code)
+        row_append(ref(event.client_id))
+        row_append(ref(payload.content_id))
+        row.extend(extra)
+    elif isinstance(event, OnboardingCompleted):
+        row.extend((_ONBOARDED, ref(event.client_id), ref(event.payload.path_id)))
+    elif isinstance(event, OnboardingReset):
+        row.extend((_ONBOARDING_RESET, ref(event.client_id)))
+    elif isinstance(event, ActivePathSet):
+        path = event.payload.path_id
+        if path is None:
+            row.extend((_PATH_CLEARED, ref(event.client_id)))
+        else:
+            row.extend((_PATH_SET, ref(event.client_id), ref(path)))
+    else:
+        row.extend((_PROGRESS_RESET, ref(event.client_id)))
+
+
+def encode_log(events: Iterable[Event]) -> str:
+    """A log (one event per eventId) in the version 2 stored format."""
+    with gc_paused():
+        return _encode_log(events)
+
+
+def _encode_log(events: Iterable[Event]) -> str:
+    compact: list[tuple[int, str, Event]] = []
+    other: list[Event] = []
+    for event in events:
+        if _is_compact(event):
+            compact.append((instant_of(event.occurred_at) // 1000, event.event_id, event))
+        else:
+            other.append(event)
+    compact.sort()  # eventIds are unique: events themselves are never compared
+    strings: dict[str, int] = {}
+
+    def ref(value: str) -> int:
+        index = strings.get(value)
+        if index is None:
+            index = strings[value] = len(strings)
+        return index
+
+    rows: list[int | float] = []
+    times: list[str] = []
+    previous = 0
+    for ms, _, event in compact:
+        times.append(_base36(ms - previous))
+        previous = ms
+        _encode_row(event, ref, rows)
+    head = json.dumps(
+        {
+            "v": LOG_FORMAT_VERSION,
+            "strings": list(strings),
+            "ids": _ids_text(event_id for _, event_id, _ in compact),
+            "times": ",".join(times),
+            "rows": rows,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return f'{head[:-1]},"other":{dump_events(other)}}}'
+
+
+def _decode_compact(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The compact events of a version 2 log, as wire-format dicts (not validated yet).
+
+    Raises ``ValueError``, ``TypeError``, ``IndexError`` or ``KeyError`` on a malformed value.
+    """
+    strings, rows, times = data["strings"], data["rows"], data["times"]
+    if not (
+        isinstance(strings, list)
+        and all(isinstance(s, str) for s in strings)
+        and isinstance(rows, list)
+        and isinstance(times, str)
+        and isinstance(data["ids"], str)
+    ):
+        raise TypeError("not a version 2 log")
+    ids = _ids_of(data["ids"])
+    deltas = [int(t, 36) for t in times.split(",")] if times else []
+    if len(deltas) != len(ids):
+        raise ValueError(f"{len(ids)} eventIds but {len(deltas)} times")
+    events: list[dict[str, Any]] = []
+    append = events.append
+    ms = 0
+    day = None
+    prefix = ""
+    p = 0
+    for event_id, delta in zip(ids, deltas, strict=True):
+        if delta < 0 and events:
+            raise ValueError("times are not sorted")
+        ms += delta
+        if ms // _DAY_MS != day:
+            day = ms // _DAY_MS
+            prefix = format_day(day) + "T"
+        seconds, millis = divmod(ms % _DAY_MS, 1000)
+        minutes, second = divmod(seconds, 60)
+        hour, minute = divmod(minutes, 60)
+        event: dict[str, Any] = {
+            "eventId": event_id,
+            "occurredAt": f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z",
+            "clientId": strings[rows[p + 1]],
+        }
+        code = rows[p]
+        p += 2
+        if type(code) is not int or code < 0:
+            raise ValueError(f"bad row code {code!r}")
+        if code < _ONBOARDED:
+            payload: dict[str, Any] = {"contentId": strings[rows[p]], "status": _STATUSES[code & 3]}
+            p += 1
+            if code & _HAS_SCORE:
+                payload["score"] = rows[p]
+                p += 1
+            if code & _HAS_VERSION:
+                payload["contentVersion"] = strings[rows[p]]
+                p += 1
+            if code & _HAS_INTERACTION:
+                state = rows[p + 1]
+                payload["interaction"] = {
+                    "interactionId": strings[rows[p]],
+                    "state": None
+                    if state < 0
+                    else {
+                        "kind": "quiz",
+                        "selectedOptionId": None if state == 0 else strings[state - 1],
+                    },
+                }
+                p += 2
+            event["type"] = "content.progressed"
+            event["payload"] = payload
+        elif code == _ONBOARDED:
+            event["type"] = "onboarding.completed"
+            event["payload"] = {"pathId": strings[rows[p]]}
+            p += 1
+        elif code == _ONBOARDING_RESET:
+            event["type"] = "onboarding.reset"
+        elif code == _PATH_SET:
+            event["type"] = "activePath.set"
+            event["payload"] = {"pathId": strings[rows[p]]}
+            p += 1
+        elif code == _PATH_CLEARED:
+            event["type"] = "activePath.set"
+            event["payload"] = {"pathId": None}
+        elif code == _PROGRESS_RESET:
+            event["type"] = "progress.reset"
+        else:
+            raise ValueError(f"bad row code {code!r}")
+        append(event)
+    if p != len(rows):
+        raise ValueError("rows do not match the eventIds")
+    return events
+
+
+def _validate_items(items: Sequence[Any], into: dict[str, Event]) -> int:
+    """Validate wire-format events into a log; returns how many were rejected."""
+    try:
+        with gc_paused():
+            _union(into, _EVENT_LIST.validate_python(items))
+        return 0
+    except ValidationError:
+        pass
+    rejected = 0
+    for item in items:
+        try:
+            _union(into, [_EVENT.validate_python(item)])
+        except ValidationError:
+            rejected += 1
+    return rejected
+
+
+def decode_log(raw: str) -> tuple[dict[str, Event], str | None]:
+    """The valid events of a stored log value (version 0, 1 or 2), and what was wrong with it
+    (``None``: nothing). Never raises."""
+    events: dict[str, Event] = {}
+    if raw.startswith('{"v":1,'):
+        try:
+            with gc_paused():
+                _union(events, _StoredLog.model_validate_json(raw).events)
+            return events, None
+        except ValidationError:
+            pass
+    try:
+        with gc_paused():
+            data: Any = json.loads(raw)
+    except ValueError:
+        return events, "not valid JSON"
+    if isinstance(data, list):  # version 0: a bare array
+        items: list[Any] = data
+    elif isinstance(data, dict) and data.get("v") == 1 and isinstance(data.get("events"), list):
+        items = data["events"]
+    elif isinstance(data, dict) and data.get("v") == LOG_FORMAT_VERSION:
+        other = data.get("other")
+        try:
+            if not isinstance(other, list):
+                raise TypeError("no list of other events")
+            with gc_paused():
+                items = _decode_compact(data) + other
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            salvage = other if isinstance(other, list) else []
+            kept = len(salvage) - _validate_items(salvage, events)
+            return events, f"not a valid version 2 log ({exc}); {kept} events could be read"
+    elif isinstance(data, dict) and type(data.get("v")) is int and data["v"] > LOG_FORMAT_VERSION:
+        return events, f"format version {data['v']} is newer than this client"
+    else:
+        return events, "not an event log"
+    rejected = _validate_items(items, events)
+    if rejected:
+        return events, f"{rejected} of {len(items)} stored events are not valid"
+    return events, None
+
+
+_SYNCED: Final = LearningProgressSyncEntry(status="synced")
+
+
+def encode_sync(state: LearningProgressSyncState) -> str:
+    """Sync metadata in the version 2 stored format (synced UUID entries as an id set)."""
+    compact: list[str] = []
+    full: dict[str, LearningProgressSyncEntry] = {}
+    for event_id, entry in state.events.items():
+        if (
+            entry.status == "synced"
+            and entry.retry_count == 0
+            and not isinstance(entry.error_message, str)
+            and _is_uuid(event_id)
+        ):
+            compact.append(event_id)
+        else:
+            full[event_id] = entry
+    body = state.model_copy(update={"events": full}).model_dump_json(by_alias=True)
+    return f'{{"v":{LOG_FORMAT_VERSION},"sync":{body},"synced":"{_ids_text(compact)}"}}'
+
+
+def decode_sync(raw: str) -> tuple[LearningProgressSyncState, str | None]:
+    """Stored sync metadata (version 1 or 2), and what was wrong with it (``None``: nothing);
+    of a broken value, the entries that are still valid. Never raises."""
+    try:
+        if raw.startswith(f'{{"v":{LOG_FORMAT_VERSION},'):
+            stored = _StoredSyncV2.model_validate_json(raw)
+            entries = dict.fromkeys(_ids_of(stored.synced), _SYNCED)
+            entries.update(stored.sync.events)
+            return stored.sync.model_copy(update={"events": entries}), None
+        return _StoredSync.model_validate_json(raw).sync, None
+    except ValueError:  # ValidationError included
+        pass
+    state = LearningProgressSyncState()
+    try:
+        data: Any = json.loads(raw)
+    except ValueError:
+        return state, "not valid sync metadata (not JSON)"
+    if isinstance(data, dict) and type(data.get("v")) is int and data["v"] > LOG_FORMAT_VERSION:
+        return state, f"sync metadata format version {data['v']} is newer than this client"
+    kept: dict[str, LearningProgressSyncEntry] = {}
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        kept = dict.fromkeys(_ids_of(data["synced"]), _SYNCED)
+    with contextlib.suppress(KeyError, TypeError):
+        entries = data["sync"]["events"]
+        if isinstance(entries, dict):
+            for event_id, entry in entries.items():
+                with contextlib.suppress(ValidationError):
+                    kept[event_id] = LearningProgressSyncEntry.model_validate(entry)
+    return state.model_copy(update={"events": kept}), "not valid sync metadata"
 
 
 _STATUS_WEIGHT: Final = {"local": 0, "syncing": 1, "error": 2, "synced": 3}
@@ -163,6 +576,7 @@ class LocalStore:
         # key -> (raw text as last read or written, its valid events): skips re-parsing an
         # unchanged value on every write.
         self._cache: dict[str, tuple[str, dict[str, Event]]] = {}
+        self._sync_cache: dict[str, tuple[str, LearningProgressSyncState]] = {}
 
     # ------------------------------------------------------------------ warnings, corruption
 
@@ -228,7 +642,7 @@ class LocalStore:
         cached = self._cache.get(key)
         if cached is not None and cached[0] == raw:
             return dict(cached[1])
-        events, problem = self._parse_log(raw)
+        events, problem = decode_log(raw)
         if problem is not None:
             if self._set_aside(key, raw, problem, strict=strict):
                 # The raw value is safe elsewhere: store the valid events in its place so it
@@ -240,49 +654,13 @@ class LocalStore:
                         raise
             else:
                 return events  # not cached: the next read tries to set it aside again
-        elif not raw.startswith('{"v":1,'):
+        elif not raw.startswith(f'{{"v":{LOG_FORMAT_VERSION},'):
             return events  # an older format: not cached, so the next write rewrites it
         self._cache[key] = (raw, dict(events))
         return events
 
-    @staticmethod
-    def _parse_log(raw: str) -> tuple[dict[str, Event], str | None]:
-        """The valid events of a stored value, and what was wrong with it (``None``: nothing)."""
-        events: dict[str, Event] = {}
-        try:
-            with gc_paused():
-                _union(events, _StoredLog.model_validate_json(raw).events)
-            return events, None
-        except ValidationError:
-            pass
-        try:
-            data: Any = json.loads(raw)
-        except ValueError:
-            return events, "not valid JSON"
-        if isinstance(data, list):  # version 0: a bare array
-            items: Any = data
-        elif isinstance(data, dict) and data.get("v") == 1 and isinstance(data.get("events"), list):
-            items = data["events"]
-        elif isinstance(data, dict) and isinstance(data.get("v"), int) and data["v"] > 1:
-            return events, f"format version {data['v']} is newer than this client"
-        else:
-            return events, "not an event log"
-        try:
-            with gc_paused():
-                _union(events, _EVENT_LIST.validate_python(items))
-            return events, None
-        except ValidationError:
-            pass
-        rejected = 0
-        for item in items:
-            try:
-                _union(events, [_EVENT.validate_python(item)])
-            except ValidationError:
-                rejected += 1
-        return events, f"{rejected} of {len(items)} stored events are not valid"
-
     def _write_raw(self, key: str, events: Mapping[str, Event]) -> None:
-        raw = f'{{"v":{FORMAT_VERSION},"events":{dump_events(list(events.values()))}}}'
+        raw = encode_log(events.values())
         self.storage.set(key, raw)
         self._cache[key] = (raw, dict(events))
 
@@ -336,32 +714,26 @@ class LocalStore:
         key = sync_key(user_id)
         raw = self.storage.get(key)
         if raw is None:
+            self._sync_cache.pop(key, None)
             return LearningProgressSyncState()
-        try:
-            return _StoredSync.model_validate_json(raw).sync
-        except ValidationError:
-            pass
-        # Keep the valid entries of a partly broken value.
-        state = LearningProgressSyncState()
-        try:
-            data: Any = json.loads(raw)
-            entries = data["sync"]["events"] if isinstance(data, dict) else None
-            if isinstance(entries, dict):
-                kept: dict[str, LearningProgressSyncEntry] = {}
-                for event_id, entry in entries.items():
-                    with contextlib.suppress(ValidationError):
-                        kept[event_id] = LearningProgressSyncEntry.model_validate(entry)
-                state = state.model_copy(update={"events": kept})
-        except (ValueError, KeyError, TypeError):
-            pass
-        if self._set_aside(key, raw, "not valid sync metadata", strict=False):
+        cached = self._sync_cache.get(key)
+        if cached is not None and cached[0] == raw:
+            return cached[1]
+        state, problem = decode_sync(raw)
+        if problem is None:
+            if raw.startswith(f'{{"v":{LOG_FORMAT_VERSION},'):
+                self._sync_cache[key] = (raw, state)
+            return state
+        if self._set_aside(key, raw, problem, strict=False):
             with contextlib.suppress(StorageFullError):
                 self._write_sync_raw(user_id, state)
         return state
 
     def _write_sync_raw(self, user_id: str, state: LearningProgressSyncState) -> None:
-        body = state.model_dump_json(by_alias=True)
-        self.storage.set(sync_key(user_id), f'{{"v":{FORMAT_VERSION},"sync":{body}}}')
+        key = sync_key(user_id)
+        raw = encode_sync(state)
+        self.storage.set(key, raw)
+        self._sync_cache[key] = (raw, state)
 
     def write_sync(
         self, user_id: str, state: LearningProgressSyncState, *, reset_cursor: bool = False

@@ -45,8 +45,13 @@ def test_every_stored_value_carries_a_format_version() -> None:
     local.write_snapshot("u1", reduce_events([]))
     local.write_sync("u1", LearningProgressSyncState())
     local.client_id(lambda: "client-1")
-    for value in storage.data.values():
-        assert json.loads(value)["v"] == 1
+    versions = {key: json.loads(value)["v"] for key, value in storage.data.items()}
+    assert versions == {
+        events_key("u1"): 2,
+        snapshot_key("u1"): 1,  # read by the page's first paint without Python
+        sync_key("u1"): 2,
+        CLIENT_ID_KEY: 1,
+    }
 
 
 def test_a_write_unions_with_what_another_tab_stored() -> None:
@@ -59,14 +64,14 @@ def test_a_write_unions_with_what_another_tab_stored() -> None:
     assert set(tab_a.read_events(None)) == {"a", "b"}
 
 
-def test_a_bare_array_from_before_versions_is_read_and_rewritten_as_v1() -> None:
+def test_a_bare_array_from_before_versions_is_read_and_rewritten_as_v2() -> None:
     local, storage = store()
     event = progressed("a", at(1), "x", "completed")
     storage.data[GUEST_EVENTS_KEY] = json.dumps([event.model_dump(mode="json")])
     assert list(local.read_events(None)) == ["a"]
     assert not any(":corrupt:" in k for k in storage.data)
     local.write_events(None, {})
-    assert json.loads(storage.data[GUEST_EVENTS_KEY])["v"] == 1
+    assert json.loads(storage.data[GUEST_EVENTS_KEY])["v"] == 2
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,309 @@
+"""The compact stored format (version 2) of event logs and sync metadata (issue 5, point 5).
+
+Laws: decoding gives back every event exactly (byte for byte in ``dump_events``, whatever its
+type, ids or offset); older formats are read and migrated on the next write; writes still
+union with what another tab stored; a broken or newer value is kept aside, never destroyed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
+
+from pyclient import Event, LearningProgressSyncState, canonical_json, dump_events
+from pyclient.adapters import MemoryStorage
+from pyclient.local_store import (
+    GUEST_EVENTS_KEY,
+    LocalStore,
+    decode_log,
+    decode_sync,
+    encode_log,
+    encode_sync,
+    events_key,
+    sync_key,
+)
+from pyclient.models import LearningProgressSyncEntry
+
+from .fakes import FakeClock
+
+_EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+
+_IDS = st.one_of(
+    st.uuids().map(str),
+    st.uuids().map(lambda u: str(u).upper()),
+    st.text(min_size=1, max_size=12),
+    st.sampled_from(["a", "0", "x-1"]),
+)
+_NAMES = st.one_of(
+    st.sampled_from(["lesson-1", "quiz-1", "path-a", "v1", "a", "b"]),
+    st.text(min_size=1, max_size=8),
+)
+
+
+@st.composite
+def _stamps(draw: st.DrawFn) -> str:
+    year = draw(st.sampled_from([1, 1969, 1970, 2025, 9999]))
+    month, day = draw(st.integers(1, 12)), draw(st.integers(1, 28))
+    hour, minute, second = (
+        draw(st.integers(0, 23)),
+        draw(st.integers(0, 59)),
+        draw(st.integers(0, 59)),
+    )
+    fraction = draw(st.sampled_from([".000", ".595", ".999", "", ".5", ".123456789"]))
+    offset = draw(st.sampled_from(["Z", "Z", "Z", "z", "+00:00", "-05:30", "+14:00"]))
+    sep = draw(st.sampled_from(["T", "T", "T", "t"]))
+    clock = f"{hour:02d}:{minute:02d}:{second:02d}{fraction}{offset}"
+    return f"{year:04d}-{month:02d}-{day:02d}{sep}{clock}"
+
+
+_SCORES = st.one_of(
+    st.integers(0, 100), st.floats(0, 100, allow_nan=False), st.sampled_from([0.0, 100.0, 55.5])
+)
+
+
+@st.composite
+def _payloads(draw: st.DrawFn, event_type: str) -> dict[str, Any] | None:
+    if event_type == "content.progressed":
+        payload: dict[str, Any] = {
+            "contentId": draw(_NAMES),
+            "status": draw(st.sampled_from(["not_started", "in_progress", "completed", "passed"])),
+        }
+        if draw(st.booleans()):
+            payload["score"] = draw(_SCORES)
+        if draw(st.booleans()):
+            payload["contentVersion"] = draw(_NAMES)
+        if draw(st.booleans()):
+            state = draw(
+                st.one_of(
+                    st.none(),
+                    st.builds(
+                        lambda o: {"kind": "quiz", "selectedOptionId": o}, st.none() | _NAMES
+                    ),
+                )
+            )
+            payload["interaction"] = {"interactionId": draw(_NAMES), "state": state}
+        return payload
+    if event_type == "onboarding.completed":
+        return {"pathId": draw(_NAMES)}
+    if event_type == "activePath.set":
+        return {"pathId": draw(st.none() | _NAMES)}
+    if event_type in ("onboarding.reset", "progress.reset"):
+        return None
+    return draw(  # an unknown type from a newer client: any payload
+        st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3)
+    )
+
+
+_TYPES = [
+    "content.progressed",
+    "content.progressed",
+    "onboarding.completed",
+    "onboarding.reset",
+    "activePath.set",
+    "progress.reset",
+    "quiz.reviewed",
+]
+
+
+@st.composite
+def events(draw: st.DrawFn) -> Event:
+    event_type = draw(st.sampled_from(_TYPES))
+    data: dict[str, Any] = {
+        "eventId": draw(_IDS),
+        "occurredAt": draw(_stamps()),
+        "clientId": draw(_NAMES),
+        "type": event_type,
+    }
+    payload = draw(_payloads(event_type))
+    if payload is not None:
+        data["payload"] = payload
+    if event_type == "quiz.reviewed" and draw(st.booleans()):
+        data["extra"] = {"nested": [1, 2.5, None]}
+    return _EVENT.validate_python(data)
+
+
+def _log(items: list[Event]) -> dict[str, Event]:
+    return {e.event_id: e for e in items}
+
+
+def _assert_identical(got: dict[str, Event], want: dict[str, Event]) -> None:
+    assert set(got) == set(want)
+    for event_id, event in want.items():
+        assert dump_events([got[event_id]]) == dump_events([event])
+        assert canonical_json(got[event_id]) == canonical_json(event)
+        assert type(got[event_id]) is type(event)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(events(), max_size=25))
+def test_decoding_gives_back_every_event_byte_for_byte(items: list[Event]) -> None:
+    log = _log(items)
+    raw = encode_log(log.values())
+    decoded, problem = decode_log(raw)
+    assert problem is None
+    _assert_identical(decoded, log)
+    assert encode_log(decoded.values()) == raw  # stable: re-encoding changes nothing
+
+
+def _uuid_event(n: int, ms: int, **payload: Any) -> Event:
+    stamp = f"2026-01-01T00:00:{ms // 1000:02d}.{ms % 1000:03d}Z"
+    return _EVENT.validate_python(
+        {
+            "eventId": str(uuid.UUID(int=n)),
+            "occurredAt": stamp,
+            "clientId": "c",
+            "type": "content.progressed",
+            "payload": {"contentId": "lesson-1", "status": "completed", **payload},
+        }
+    )
+
+
+def test_realistic_events_are_compact_and_the_rest_kept_verbatim() -> None:
+    compact = [_uuid_event(n, 10 * n, score=n) for n in range(1, 4)]
+    odd = _EVENT.validate_python(
+        {
+            "eventId": "not-a-uuid",
+            "occurredAt": "2026-01-01T01:00:00+01:00",
+            "clientId": "c",
+            "type": "future.type",
+            "whatever": [1],
+        }
+    )
+    raw = encode_log([*compact, odd])
+    data = json.loads(raw)
+    assert data["v"] == 2 and data["strings"] == ["c", "lesson-1"]
+    assert len(data["ids"]) == 64  # 3 UUIDs, 48 bytes, base64url
+    assert data["times"] == "mjuohs0a,a,a"  # absolute ms, then deltas, base 36
+    assert data["other"] == [json.loads(dump_events([odd]))[0]]
+    _assert_identical(decode_log(raw)[0], _log([*compact, odd]))
+
+
+def test_a_golden_version_2_log_decodes() -> None:
+    raw = (
+        '{"v":2,"strings":["c","lesson-1","quiz-1","b","path-1"],'
+        '"ids":"AAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAI","times":"mjuohs0a,1",'
+        '"rows":[22,0,1,90,2,4,32,0,4],"other":[]}'
+    )
+    decoded, problem = decode_log(raw)
+    assert problem is None
+    assert json.loads(dump_events(list(decoded.values()))) == [
+        {
+            "eventId": "00000000-0000-0000-0000-000000000001",
+            "occurredAt": "2026-01-01T00:00:00.010Z",
+            "clientId": "c",
+            "type": "content.progressed",
+            "payload": {
+                "contentId": "lesson-1",
+                "status": "completed",
+                "score": 90,
+                "interaction": {
+                    "interactionId": "quiz-1",
+                    "state": {"kind": "quiz", "selectedOptionId": "b"},
+                },
+            },
+        },
+        {
+            "eventId": "00000000-0000-0000-0000-000000000002",
+            "occurredAt": "2026-01-01T00:00:00.011Z",
+            "clientId": "c",
+            "type": "onboarding.completed",
+            "payload": {"pathId": "path-1"},
+        },
+    ]
+
+
+def _store(storage: MemoryStorage) -> LocalStore:
+    return LocalStore(storage, FakeClock())
+
+
+def test_a_version_1_log_is_read_and_migrated_to_version_2_on_the_next_write() -> None:
+    storage = MemoryStorage()
+    items = [_uuid_event(n, n) for n in range(1, 6)]
+    storage.data[GUEST_EVENTS_KEY] = f'{{"v":1,"events":{dump_events(items)}}}'
+    local = _store(storage)
+    _assert_identical(local.read_events(None), _log(items))
+    local.write_events(None, {})
+    assert json.loads(storage.data[GUEST_EVENTS_KEY])["v"] == 2
+    assert not local.warnings
+    _assert_identical(_store(storage).read_events(None), _log(items))
+
+
+def test_writes_in_version_2_still_union_with_another_tab() -> None:
+    storage = MemoryStorage()
+    tab_a, tab_b = _store(storage), _store(storage)
+    tab_a.write_events("u1", _log([_uuid_event(1, 1)]))
+    merged = tab_b.write_events("u1", _log([_uuid_event(2, 2)]))
+    assert len(merged) == 2
+    again = tab_a.write_events("u1", _log([_uuid_event(3, 3)]))
+    assert len(again) == 3
+    assert set(_store(storage).read_events("u1")) == set(again)
+
+
+def test_a_broken_version_2_log_is_kept_aside_and_its_verbatim_events_still_load() -> None:
+    storage = MemoryStorage()
+    odd = _EVENT.validate_python(
+        {"eventId": "odd", "occurredAt": "2026-01-01T00:00:00Z", "clientId": "c", "type": "x"}
+    )
+    data = json.loads(encode_log([_uuid_event(1, 1), odd]))
+    data["rows"] = data["rows"][:-1]  # truncated
+    raw = json.dumps(data)
+    storage.data[GUEST_EVENTS_KEY] = raw
+    local = _store(storage)
+    assert list(local.read_events(None)) == ["odd"]
+    aside = [k for k in storage.data if k.startswith(GUEST_EVENTS_KEY + ":corrupt:")]
+    assert [storage.data[k] for k in aside] == [raw]
+    assert "version 2" in local.warnings[0]
+
+
+def test_a_log_from_a_newer_format_is_kept_aside_not_destroyed() -> None:
+    storage = MemoryStorage()
+    raw = '{"v":3,"columns":"whatever"}'
+    storage.data[events_key("u1")] = raw
+    local = _store(storage)
+    assert local.read_events("u1") == {}
+    assert raw in [v for k, v in storage.data.items() if ":corrupt:" in k]
+    assert "newer" in local.warnings[0]
+
+
+def test_sync_metadata_keeps_synced_uuid_entries_as_an_id_set() -> None:
+    synced = str(uuid.UUID(int=7))
+    state = LearningProgressSyncState(
+        events={
+            synced: LearningProgressSyncEntry(
+                status="synced", last_attempt_at="2026-01-01T00:00:00.000Z"
+            ),
+            "plain-id": LearningProgressSyncEntry(status="synced"),
+            str(uuid.UUID(int=8)): LearningProgressSyncEntry(status="error", retry_count=2),
+        },
+        last_successful_sync_at="2026-01-01T00:00:01.000Z",
+        last_synced_cursor="42",
+    )
+    raw = encode_sync(state)
+    data = json.loads(raw)
+    assert data["v"] == 2 and synced not in data["sync"]["events"]
+    decoded, problem = decode_sync(raw)
+    assert problem is None
+    assert {i: e.status for i, e in decoded.events.items()} == {
+        i: e.status for i, e in state.events.items()
+    }
+    assert decoded.events[str(uuid.UUID(int=8))] == state.events[str(uuid.UUID(int=8))]
+    assert decoded.last_synced_cursor == "42"
+
+
+def test_version_1_sync_metadata_is_read_and_newer_versions_kept_aside() -> None:
+    storage = MemoryStorage()
+    state = LearningProgressSyncState(events={"a": LearningProgressSyncEntry(status="local")})
+    storage.data[sync_key("u1")] = f'{{"v":1,"sync":{state.model_dump_json(by_alias=True)}}}'
+    local = _store(storage)
+    assert local.read_sync("u1") == state
+    local.write_sync("u1", state)
+    assert json.loads(storage.data[sync_key("u1")])["v"] == 2
+    storage.data[sync_key("u2")] = '{"v":7,"sync":{}}'
+    assert local.read_sync("u2").events == {}
+    assert '{"v":7,"sync":{}}' in [v for k, v in storage.data.items() if ":corrupt:" in k]
+    assert "newer" in local.warnings[0]
