@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -72,24 +73,48 @@ class RunningServer:
     url: str
 
 
-@pytest.fixture(scope="session")
-def pyserver_url(dist_web: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The API server serving the page (`python -m pyserver serve --web dist/web`)."""
+def _free_port() -> int:
     import socket
-    import time
-    import urllib.request
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    data = tmp_path_factory.mktemp("pyserver-data")
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class PyServer:
+    """A running `python -m pyserver serve` process: its URL, data directory and environment."""
+
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Run `python -m pyserver ARGS` against this server's data; its stdout, stripped."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "pyserver", *args],
+            cwd=ROOT, env=self.env, input=stdin, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return proc.stdout.strip()
+
+    def add_user(self, email: str, password: str) -> str:
+        return self.cli("users", "add", email, stdin=password + "\n")
+
+
+@contextmanager
+def run_pyserver(dist_web: Path, data: Path, *extra: str) -> Iterator[PyServer]:
+    """`python -m pyserver serve --web dist/web [extra]` on a free port, until the block ends."""
+    import time
+    import urllib.request
+
+    port = _free_port()
     env = {**os.environ, "PYSERVER_DATA_DIR": str(data)}
     log_path = data / "server.log"
     url = f"http://127.0.0.1:{port}/"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pyserver", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--web", str(dist_web)],
+             "--web", str(dist_web), *extra],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
@@ -103,7 +128,7 @@ def pyserver_url(dist_web: Path, tmp_path_factory: pytest.TempPathFactory) -> It
                     if proc.poll() is not None or time.monotonic() > deadline:
                         pytest.fail(f"pyserver serve did not start:\n{log_path.read_text()}")
                     time.sleep(0.2)
-            yield url
+            yield PyServer(url, data, env)
         finally:
             proc.terminate()
             try:
@@ -111,6 +136,20 @@ def pyserver_url(dist_web: Path, tmp_path_factory: pytest.TempPathFactory) -> It
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture(scope="session")
+def pyserver_url(dist_web: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API server serving the page (`python -m pyserver serve --web dist/web`)."""
+    with run_pyserver(dist_web, tmp_path_factory.mktemp("pyserver-data")) as srv:
+        yield srv.url
+
+
+@pytest.fixture(scope="session")
+def demo_server(dist_web: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PyServer]:
+    """`python -m pyserver serve --web dist/web --demo` (demo@example.com / demo-password)."""
+    with run_pyserver(dist_web, tmp_path_factory.mktemp("pyserver-demo"), "--demo") as srv:
+        yield srv
 
 
 @pytest.fixture(params=["static", "pyserver"])

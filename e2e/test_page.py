@@ -10,6 +10,17 @@ import pytest
 from static_server import StaticServer
 
 from e2e.conftest import PageLog, save_screenshot, wait_ready
+from pyclient.local_store import decode_log
+
+STORED_LOG = "localStorage.getItem('learning_progress_events')"
+
+
+def stored_events(page: object) -> list[object]:
+    """The guest log as stored by the page (whatever its format version), in stored order."""
+    events, problem = decode_log(page.evaluate(STORED_LOG))  # type: ignore[attr-defined]
+    assert problem is None, problem
+    return list(events.values())
+
 
 pytestmark = pytest.mark.browser
 
@@ -32,9 +43,9 @@ def test_record_reload_and_find_it_again_all_local(any_server, page, page_log: P
     snapshot = page.evaluate("window.progressClient.snapshot")
     assert snapshot["content"]["lesson-e2e"]["status"] == "completed"
     assert snapshot["content"]["lesson-e2e"]["contentVersion"] == "v1"
-    stored = json.loads(page.evaluate("localStorage.getItem('learning_progress_events')"))
-    assert stored["v"] == 1 and [e["eventId"] for e in stored["events"]] == [event_id]
-    assert stored["events"][0]["occurredAt"].endswith("Z")
+    stored = stored_events(page)
+    assert [e.event_id for e in stored] == [event_id]
+    assert stored[0].occurred_at.endswith("Z")
     assert page.is_visible("li[data-content-id='lesson-e2e']")
     assert not page.evaluate("document.getElementById('progress').classList.contains('loading')")
     save_screenshot(page, f"page-after-reload-{any_server.name}")
@@ -47,16 +58,17 @@ def test_record_reload_and_find_it_again_all_local(any_server, page, page_log: P
 def test_occurred_at_is_monotonic_and_events_validate(server, page) -> None:
     page.goto(server.url)
     wait_ready(page)
-    stamps = page.evaluate(
+    ids = page.evaluate(
         """() => {
           const c = window.progressClient
           const ids = []
           for (let i = 0; i < 5; i++) ids.push(c.setActivePath('path-' + i))
-          c.completeOnboarding('basics'); c.resetOnboarding(); c.resetProgress()
-          const log = JSON.parse(localStorage.getItem('learning_progress_events')).events
-          return log.map((e) => e.occurredAt)
+          ids.push(c.completeOnboarding('basics'), c.resetOnboarding(), c.resetProgress())
+          return ids
         }"""
     )
+    stamp = {e.event_id: e.occurred_at for e in stored_events(page)}
+    stamps = [stamp[i] for i in ids]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
     err = page.evaluate(
         "() => { try { window.progressClient.recordProgress({contentId: '', status: 'done'});"
@@ -173,7 +185,7 @@ def test_corrupt_stored_log_is_kept_aside_not_fatal(server, context, page, page_
     assert page.evaluate(f"localStorage.getItem({json.dumps(aside[0])})") == "{not json"
     page.evaluate("window.progressClient.recordProgress({contentId: 'x', status: 'in_progress'})")
     assert page.evaluate("window.progressClient.snapshot.content.x.status") == "in_progress"
-    assert any("kept aside" in t for kind, t in page_log.console if kind == "warning")
+    assert any(aside[0] in t for kind, t in page_log.console if kind == "warning")
 
 
 def test_a_second_tab_sees_events_recorded_in_the_first(server, context) -> None:
@@ -187,5 +199,4 @@ def test_a_second_tab_sees_events_recorded_in_the_first(server, context) -> None
         "progressClient.recordProgress({contentId: 'tab-b', status: 'in_progress'})"
     )
     first.wait_for_selector("li[data-content-id='tab-b']")
-    stored = json.loads(first.evaluate("localStorage.getItem('learning_progress_events')"))
-    assert {e["eventId"] for e in stored["events"]} == {a, b}
+    assert {e.event_id for e in stored_events(first)} == {a, b}

@@ -1,0 +1,427 @@
+"""The browser side of pyclient: the engine's ports on web APIs, and the driver that runs it.
+
+The one module of pyclient that imports ``js`` and ``pyodide`` (it only imports in Pyodide;
+nothing in ``pyclient/__init__`` imports it). ``web/progress-client.js`` calls :func:`start`
+and talks to the returned :class:`BrowserDriver` in JSON text, so no JS object crosses over.
+
+Ports (see :mod:`pyclient.ports`):
+
+- :class:`LocalStorage`: ``window.localStorage``; ``QuotaExceededError`` (any refused
+  ``setItem``) becomes :class:`~pyclient.errors.StorageFullError`.
+- :class:`FetchTransport`: ``pyodide.http.pyfetch`` with a timeout (cancelling aborts the
+  request through its AbortController); no answer becomes :class:`~pyclient.errors.NetworkError`.
+- :class:`BrowserClock`: ``Date.now()``.
+- :class:`WebLock`: ``navigator.locks.request(name, callback)`` held for the body of an
+  ``async with``; where Web Locks do not exist, no lock.
+
+The driver (:class:`BrowserDriver`), in the aioquic manner: after every change it asks
+``SyncEngine.next_wakeup_ms()`` and arms one ``setTimeout`` (``pyodide.ffi.wrappers``); when it
+fires, ``on_timer(now)`` runs as a task on the running loop (never ``asyncio.run``). It listens
+to ``storage`` (keys starting with ``learning_progress``), ``online``/``offline`` and
+``visibilitychange``, and calls the page's listener with ``(snapshot JSON or None when the
+snapshot did not change, status JSON)`` on every change.
+
+The session (token, userId, expiresAt) is kept in localStorage under ``learning_progress_session``
+as ``{"v":1,...}`` so that a reload stays signed in (:func:`start` resumes it with the engine's
+bootstrap); it is removed on sign-out and when the server answers 401. Another tab of the same
+origin follows: a session stored or removed there signs this tab in or out too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import js
+from pyodide.ffi import JsException, create_once_callable
+from pyodide.ffi.wrappers import add_event_listener, clear_timeout, set_timeout
+from pyodide.http import pyfetch
+
+from .api_client import Session
+from .errors import NetworkError, StorageFullError
+from .models import LearningGuestProgress
+from .ports import HttpResponse
+from .sync_engine import EngineStatus, SyncEngine
+
+__all__ = [
+    "SESSION_KEY",
+    "BrowserClock",
+    "BrowserDriver",
+    "FetchTransport",
+    "LocalStorage",
+    "WebLock",
+    "start",
+]
+
+#: Where the signed-in session lives (a reload stays signed in).
+SESSION_KEY: Final = "learning_progress_session"
+SESSION_FORMAT: Final = 1
+#: Storage keys of this client start with this (``storage`` events of other keys are ignored).
+KEY_PREFIX: Final = "learning_progress"
+#: A request without an answer after this long is a network failure (then retried).
+REQUEST_TIMEOUT_S: Final = 30.0
+
+
+# --------------------------------------------------------------------------- ports
+
+
+class LocalStorage:
+    """``window.localStorage`` as a :class:`~pyclient.ports.Storage`."""
+
+    def __init__(self, area: Any = None) -> None:
+        self.area = area if area is not None else js.localStorage
+
+    def get(self, key: str) -> str | None:
+        value = self.area.getItem(key)
+        return value if isinstance(value, str) else None  # JS null is ``jsnull``, not None
+
+    def set(self, key: str, value: str) -> None:
+        try:
+            self.area.setItem(key, value)
+        except JsException as exc:  # QuotaExceededError, or storage refused for another reason
+            name = getattr(exc, "name", "") or type(exc).__name__
+            raise StorageFullError(f"{name} writing {key} ({len(value)} characters)") from None
+
+    def remove(self, key: str) -> None:
+        self.area.removeItem(key)
+
+    def keys(self) -> list[str]:
+        area = self.area
+        return [str(area.key(i)) for i in range(int(area.length))]
+
+
+class FetchTransport:
+    """HTTP through ``fetch`` (``pyodide.http.pyfetch``), same origin unless told otherwise."""
+
+    def __init__(self, timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+        self.timeout_s = timeout_s
+
+    async def _send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> HttpResponse:
+        options: dict[str, Any] = {"method": method, "headers": dict(headers), "cache": "no-store"}
+        if body is not None:
+            options["body"] = body.decode("utf-8")
+        response = await pyfetch(url, **options)
+        data = await response.bytes()
+        return HttpResponse(int(response.status), dict(response.headers), data)
+
+    async def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> HttpResponse:
+        try:
+            # A timeout cancels the fetch, and pyfetch aborts it through its AbortController.
+            return await asyncio.wait_for(self._send(method, url, headers, body), self.timeout_s)
+        except TimeoutError:
+            raise NetworkError(f"{method} {url}: no answer in {self.timeout_s:g} s") from None
+        except (JsException, OSError) as exc:  # offline, refused, aborted (pyfetch's AbortError)
+            raise NetworkError(f"{method} {url}: {exc}") from None
+
+
+class BrowserClock:
+    """``Date.now()``."""
+
+    def now_ms(self) -> int:
+        return int(js.Date.now())
+
+
+class WebLock:
+    """A Web Lock (``navigator.locks``) held while the ``async with`` body runs.
+
+    The lock is requested with a callback that returns a promise; the promise is resolved on
+    leaving the body, which releases the lock. Without Web Locks, nothing is locked.
+    """
+
+    @asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[None]:
+        locks = getattr(js.navigator, "locks", None)
+        if locks is None:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        granted: asyncio.Future[None] = loop.create_future()
+        release: list[Any] = []
+
+        def executor(resolve: Any, reject: Any) -> None:
+            release.append(resolve)
+
+        def on_granted(lock: Any) -> Any:
+            promise = js.Promise.new(create_once_callable(executor))
+            if granted.done():  # the waiter gave up (cancelled): release at once
+                release.pop()()
+            else:
+                granted.set_result(None)
+            return promise
+
+        locks.request(name, create_once_callable(on_granted))
+        try:
+            await granted
+            yield
+        finally:
+            if release:
+                release.pop()()
+            elif not granted.done():
+                granted.cancel()
+
+
+# --------------------------------------------------------------------------- session
+
+
+def read_session(storage: LocalStorage) -> Session | None:
+    """The stored session, or ``None`` (absent, or unreadable: then it is simply ignored)."""
+    raw = storage.get(SESSION_KEY)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not (
+        isinstance(data, dict)
+        and data.get("v") == SESSION_FORMAT
+        and isinstance(data.get("token"), str)
+        and isinstance(data.get("userId"), str)
+        and data["token"]
+        and data["userId"]
+    ):
+        return None
+    expires = data.get("expiresAt")
+    return Session(
+        user_id=data["userId"],
+        token=data["token"],
+        expires_at=expires if isinstance(expires, str) else None,
+    )
+
+
+def write_session(storage: LocalStorage, session: Session) -> None:
+    value = {
+        "v": SESSION_FORMAT,
+        "token": session.token,
+        "userId": session.user_id,
+        "expiresAt": session.expires_at,
+    }
+    with contextlib.suppress(StorageFullError):  # signed in for this tab only, then
+        storage.set(SESSION_KEY, json.dumps(value, separators=(",", ":")))
+
+
+# --------------------------------------------------------------------------- driver
+
+JsListener = Callable[[str | None, str], Any]
+
+
+class BrowserDriver:
+    """Runs one :class:`SyncEngine` on the page: timers, tasks, DOM events, the JS listener."""
+
+    def __init__(self, api_base_url: str = "/api/v1") -> None:
+        self.loop = asyncio.get_running_loop()
+        self.storage = LocalStorage()
+        self.clock = BrowserClock()
+        self.engine = SyncEngine(
+            self.storage,
+            FetchTransport(),
+            self.clock,
+            base_url=api_base_url,
+            lock=WebLock(),
+            online=bool(js.navigator.onLine),
+        )
+        self._listener: JsListener | None = None
+        self._timer: Any = None
+        self._timer_at: int | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sent_snapshot: LearningGuestProgress | None = None
+        self._closed = False
+        self._handlers: list[tuple[Any, str, Callable[[Any], None]]] = []
+        self.engine.subscribe(self._on_change)
+        self._listen(js.window, "storage", self._on_storage)
+        self._listen(js.window, "online", self._on_online)
+        self._listen(js.window, "offline", self._on_offline)
+        self._listen(js.document, "visibilitychange", self._on_visibility)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _listen(self, target: Any, event: str, handler: Callable[[Any], None]) -> None:
+        add_event_listener(target, event, handler)
+        self._handlers.append((target, event, handler))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            js.console.error(f"Learning progress: background sync failed: {exc!r}")
+        self._arm()
+
+    def _arm(self) -> None:
+        """One timer, at the engine's next wakeup (none while offline: ``online`` restarts)."""
+        if self._closed:
+            return
+        at = self.engine.next_wakeup_ms() if self.engine.online else None
+        if at == self._timer_at and (at is None or self._timer is not None):
+            return
+        if self._timer is not None:
+            clear_timeout(self._timer)
+            self._timer = None
+        self._timer_at = at
+        if at is not None:
+            delay = max(0, at - self.clock.now_ms())
+            self._timer = set_timeout(self._fire, delay)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._spawn(self.engine.on_timer(self.clock.now_ms()))
+
+    def _on_change(self, snapshot: LearningGuestProgress, status: EngineStatus) -> None:
+        if status.state == "session_expired":
+            stored = read_session(self.storage)
+            if stored is not None and stored.user_id == status.user_id:
+                self.storage.remove(SESSION_KEY)
+        self._arm()
+        if self._listener is None:
+            return
+        text = None
+        if snapshot is not self._sent_snapshot:
+            text = snapshot.model_dump_json(by_alias=True)
+            self._sent_snapshot = snapshot
+        self._listener(text, json.dumps(status.to_json()))
+
+    def _on_storage(self, event: Any) -> None:
+        key = event.key if isinstance(event.key, str) else None  # null: storage was cleared
+        if key is not None and not key.startswith(KEY_PREFIX):
+            return
+        if key is None or key == SESSION_KEY:
+            self._follow_session()
+        self.engine.on_storage_change(key)
+        self._arm()
+
+    def _follow_session(self) -> None:
+        """Another tab signed in or out: do the same here."""
+        stored = read_session(self.storage)
+        current = self.engine.session
+        if stored is None:
+            if current is not None and self.engine.status.state != "session_expired":
+                self.engine.sign_out()
+        elif current is None or current.token != stored.token:
+            self._spawn(self.engine.sign_in(stored))
+
+    def _on_online(self, _event: Any) -> None:
+        self._spawn(self.engine.set_online(True))
+
+    def _on_offline(self, _event: Any) -> None:
+        self._spawn(self.engine.set_online(False))
+
+    def _on_visibility(self, _event: Any) -> None:
+        if str(js.document.visibilityState) == "visible":
+            self._spawn(self.engine.on_visible())
+
+    # ------------------------------------------------------------------ called from JS
+
+    def set_listener(self, listener: JsListener | None) -> None:
+        """The page's callback: ``listener(snapshot_json_or_None, status_json)``."""
+        self._listener = listener
+        self._sent_snapshot = None
+
+    @property
+    def client_id(self) -> str:
+        return self.engine.client_id
+
+    def snapshot_json(self) -> str:
+        snapshot = self.engine.snapshot
+        return snapshot.model_dump_json(by_alias=True)
+
+    def status_json(self) -> str:
+        return json.dumps(self.engine.status.to_json())
+
+    def record_progress(self, args_json: str) -> str:
+        """``recordProgress({contentId, status, score, contentVersion, interaction})``."""
+        args = json.loads(args_json)
+        if not isinstance(args, dict):
+            raise TypeError("recordProgress takes an object")
+        return self.engine.record_progress(
+            args.get("contentId", ""),  # validated by the event model: a bad value is refused
+            args.get("status", ""),
+            score=args.get("score"),
+            content_version=args.get("contentVersion"),
+            interaction=args.get("interaction"),
+        )
+
+    def complete_onboarding(self, path_id: str) -> str:
+        return self.engine.complete_onboarding(path_id)
+
+    def reset_onboarding(self) -> str:
+        return self.engine.reset_onboarding()
+
+    def set_active_path(self, path_id: str | None) -> str:
+        return self.engine.set_active_path(path_id)
+
+    def reset_progress(self) -> str:
+        return self.engine.reset_progress()
+
+    async def sync(self) -> str:
+        """Manual sync; returns the status JSON once it is over."""
+        await self.engine.sync()
+        self._arm()
+        return self.status_json()
+
+    async def sign_in(self, email: str, password: str) -> str:
+        """Log in, keep the session (a reload stays signed in), bootstrap; the status JSON."""
+        session = await self.engine.api.login(email, password)
+        write_session(self.storage, session)
+        await self.engine.sign_in(session)
+        self._arm()
+        return self.status_json()
+
+    def sign_out(self) -> str:
+        self.storage.remove(SESSION_KEY)
+        self.engine.sign_out()
+        self._arm()
+        return self.status_json()
+
+    async def resume(self) -> None:
+        """After a reload: become the stored session's user (the bootstrap goes on in a task)."""
+        session = read_session(self.storage)
+        if session is None:
+            return
+        task = self._spawn(self.engine.sign_in(session))
+        # Let the task run up to its first real wait (the lock or the network): by then the
+        # user's stored log is loaded, so the page's first snapshot is the user's.
+        for _ in range(10):
+            if self.engine.user_id == session.user_id or task.done():
+                break
+            await asyncio.sleep(0)
+
+    def refresh_cache(self) -> None:
+        """Rewrite the snapshot cache when it differs from the log (the next first paint)."""
+        engine = self.engine
+        with contextlib.suppress(StorageFullError):
+            if engine.store.read_snapshot(engine.user_id) != engine.snapshot:
+                engine.store.write_snapshot(engine.user_id, engine.snapshot)
+
+    def close(self) -> None:
+        """Stop timers and listeners (tests, page teardown)."""
+        from pyodide.ffi.wrappers import remove_event_listener
+
+        self._closed = True
+        self._listener = None
+        if self._timer is not None:
+            clear_timeout(self._timer)
+            self._timer = None
+        for target, event, handler in self._handlers:
+            remove_event_listener(target, event, handler)
+        self._handlers = []
+
+
+async def start(api_base_url: str = "/api/v1") -> BrowserDriver:
+    """Build the driver on the running loop, resume a stored session, refresh the cache."""
+    driver = BrowserDriver(api_base_url)
+    await driver.resume()
+    driver.refresh_cache()
+    return driver
