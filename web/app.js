@@ -1,7 +1,7 @@
 // The learning page: onboarding, paths -> modules -> items, lessons, quizzes, progress, streak,
 // locale, sign in/out and the sync status, built only on the JS API of progress-client.js
 // (DESIGN §8). Until the client is ready the page shows the cached snapshot, read-only.
-import { createProgressClient } from './progress-client.js'
+import * as progressClientModule from './progress-client.js'
 import { t } from './i18n.js'
 import { isDone, itemStatus, loadContent, loadLocales, moduleProgress, pathProgress } from './content.js'
 
@@ -28,6 +28,13 @@ const state = {
 // ---------------------------------------------------------------- small helpers
 
 function readCachedSnapshot() {
+  try {
+    // the client module knows whose cache to read (a signed-in user's, or the guest's)
+    const cached = progressClientModule.readCachedSnapshot?.()
+    if (cached) return cached
+  } catch {
+    // fall back to the guest cache below
+  }
   try {
     const value = JSON.parse(localStorage.getItem('learning_progress_snapshot') || 'null')
     if (value && value.v === 1 && value.snapshot && typeof value.snapshot === 'object') return value.snapshot
@@ -790,7 +797,7 @@ wireControls()
 render()
 
 try {
-  const client = await createProgressClient({ apiBaseUrl: '/api/v1' })
+  const client = await progressClientModule.createProgressClient({ apiBaseUrl: '/api/v1' })
   await contentReady
   state.client = client
   state.snapshot = client.snapshot
