@@ -178,10 +178,13 @@ function statusLine(status) {
     case 'session_expired':
       return tr('status.session_expired')
     case 'error':
-      return tr('status.error', { message: status.errorMessage || status.storageWarning || tr('status.errorGeneric') })
+      if (status.storageWarning && (!status.errorMessage || status.errorMessage === status.storageWarning)) {
+        return tr('status.storageFull') // the banner says more
+      }
+      return tr('status.error', { n, message: status.errorMessage || tr('status.errorGeneric') })
     default: // local
       if (status.userId) return n ? tr('status.pending', { n }) : tr('status.synced')
-      return n ? tr('status.local') : tr('status.local')
+      return tr('status.local')
   }
 }
 
@@ -677,6 +680,15 @@ function render() {
 
 // ---------------------------------------------------------------- dialogs and controls
 
+function refresh() {
+  // after an awaited client call: take its latest snapshot and status, then render
+  if (state.client) {
+    state.snapshot = state.client.snapshot
+    state.status = state.client.status
+  }
+  render()
+}
+
 function wireControls() {
   window.addEventListener('hashchange', () => {
     state.quizMode.clear()
@@ -724,7 +736,7 @@ function wireControls() {
       await state.client.signIn({ email, password })
       storageSet(EMAIL_KEY, email)
       signInDialog.close()
-      render()
+      refresh()
     } catch (error) {
       const box = $('sign-in-error')
       box.textContent = tr('signInFailed', { message: error?.message || String(error) })
@@ -739,7 +751,7 @@ function wireControls() {
       await state.client.signOut()
       storageSet(EMAIL_KEY, null)
       state.quizMode.clear()
-      render()
+      refresh()
     } catch (error) {
       act(() => {
         throw new Error(tr('signOutFailed', { message: error?.message || String(error) }))
@@ -752,7 +764,7 @@ function wireControls() {
     } catch (error) {
       console.warn('Learning progress: manual sync failed', error)
     }
-    render()
+    refresh()
   })
 }
 
