@@ -56,6 +56,7 @@ import contextlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -334,6 +335,99 @@ def _encode_log(events: Iterable[Event]) -> str:
     return f'{head[:-1]},"other":{dump_events(other)}}}'
 
 
+class _LogText:
+    """A version 2 log text kept in parts, so that compact events sorting after every stored
+    one are appended without re-encoding the log; :meth:`text` is always byte-identical to
+    :func:`encode_log` of the same events."""
+
+    __slots__ = ("_ids_head", "_ids_raw", "_last_key", "_strings", "other", "parts")
+
+    def __init__(self, other: list[Event]) -> None:
+        self._strings: dict[str, int] = {}
+        self._ids_raw = bytearray()
+        self._ids_head = ""  # base64url of _ids_raw up to its last whole 3-byte group
+        self._last_key: tuple[int, str] | None = None
+        self.other = other
+        # JSON texts: strings (inside the brackets), ids, times, rows (inside), other
+        self.parts = ["", "", "", "", dump_events(other)]
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> _LogText:
+        """Every event encoded (the full, O(n) path)."""
+        with gc_paused():
+            compact: list[tuple[int, str, Event]] = []
+            other: list[Event] = []
+            for event in events:
+                if _is_compact(event):
+                    compact.append((instant_of(event.occurred_at) // 1000, event.event_id, event))
+                else:
+                    other.append(event)
+            compact.sort()  # eventIds are unique: events themselves are never compared
+            log = cls(other)
+            log._append(compact)
+            return log
+
+    def extend(self, events: Sequence[Event]) -> bool:
+        """Append new events when they are all compact and sort after every compact event;
+        False (nothing changed) otherwise: the caller encodes the whole log instead."""
+        compact: list[tuple[int, str, Event]] = []
+        for event in events:
+            if not _is_compact(event):
+                return False
+            compact.append((instant_of(event.occurred_at) // 1000, event.event_id, event))
+        compact.sort()
+        if compact and self._last_key is not None and compact[0][:2] <= self._last_key:
+            return False
+        self._append(compact)
+        return True
+
+    def _append(self, compact: Sequence[tuple[int, str, Event]]) -> None:
+        if not compact:
+            return
+        strings = self._strings
+        added: list[str] = []
+
+        def ref(value: str) -> int:
+            index = strings.get(value)
+            if index is None:
+                index = strings[value] = len(strings)
+                added.append(value)
+            return index
+
+        rows: list[int | float] = []
+        times: list[str] = []
+        previous = 0 if self._last_key is None else self._last_key[0]
+        for ms, _, event in compact:
+            times.append(_base36(ms - previous))
+            previous = ms
+            _encode_row(event, ref, rows)
+        ids_raw = self._ids_raw
+        start = len(ids_raw) // 3 * 3
+        ids_raw.extend(bytes.fromhex("".join(e for _, e, _ in compact).replace("-", "")))
+        end = len(ids_raw) // 3 * 3
+        self._ids_head += base64.urlsafe_b64encode(ids_raw[start:end]).decode("ascii")
+        tail = base64.urlsafe_b64encode(ids_raw[end:]).decode("ascii").rstrip("=")
+        parts = self.parts
+
+        def joined(old: str, new: str) -> str:
+            return f"{old},{new}" if old and new else old or new
+
+        if added:
+            new_strings = json.dumps(added, ensure_ascii=False, separators=(",", ":"))[1:-1]
+            parts[0] = joined(parts[0], new_strings)
+        parts[1] = self._ids_head + tail
+        parts[2] = joined(parts[2], ",".join(times))
+        parts[3] = joined(parts[3], json.dumps(rows, separators=(",", ":"))[1:-1])
+        self._last_key = compact[-1][:2]
+
+    def text(self) -> str:
+        strings, ids, times, rows, other = self.parts
+        return (
+            f'{{"v":{LOG_FORMAT_VERSION},"strings":[{strings}],"ids":"{ids}",'
+            f'"times":"{times}","rows":[{rows}],"other":{other}}}'
+        )
+
+
 def _decode_compact(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The compact events of a version 2 log, as wire-format dicts (not validated yet).
 
@@ -489,17 +583,72 @@ def encode_sync(state: LearningProgressSyncState) -> str:
     compact: list[str] = []
     full: dict[str, LearningProgressSyncEntry] = {}
     for event_id, entry in state.events.items():
-        if (
-            entry.status == "synced"
-            and entry.retry_count == 0
-            and not isinstance(entry.error_message, str)
-            and _is_uuid(event_id)
-        ):
+        if _is_compact_entry(event_id, entry):
             compact.append(event_id)
         else:
             full[event_id] = entry
     body = state.model_copy(update={"events": full}).model_dump_json(by_alias=True)
     return f'{{"v":{LOG_FORMAT_VERSION},"sync":{body},"synced":"{_ids_text(compact)}"}}'
+
+
+def _is_compact_entry(event_id: str, entry: LearningProgressSyncEntry) -> bool:
+    return (
+        entry.status == "synced"
+        and entry.retry_count == 0
+        and not isinstance(entry.error_message, str)
+        and _is_uuid(event_id)
+    )
+
+
+class _SyncText:
+    """Sync metadata as last encoded, so that a state with only new entries (at the end of its
+    dict) is encoded in O(new + entries kept in full); :meth:`encode` always decodes to what
+    :func:`encode_sync` does (the same text when the dict kept its order)."""
+
+    __slots__ = ("_events", "_full", "_ids_head", "_ids_raw", "_ids_tail")
+
+    def __init__(self) -> None:
+        self._events: dict[str, LearningProgressSyncEntry] = {}
+        self._full: dict[str, LearningProgressSyncEntry] = {}
+        self._ids_raw = bytearray()
+        self._ids_head = ""  # base64url of _ids_raw up to its last whole 3-byte group
+        self._ids_tail = ""
+
+    def _reset(self) -> None:
+        self._events, self._full, self._ids_raw = {}, {}, bytearray()
+        self._ids_head = self._ids_tail = ""
+
+    def encode(self, state: LearningProgressSyncState) -> str:
+        events = state.events
+        previous = self._events
+        new: list[str] = []
+        for event_id in reversed(events):
+            if event_id in previous:
+                break
+            new.append(event_id)
+        if len(events) != len(previous) + len(new) or not previous.items() <= events.items():
+            self._reset()  # a changed or dropped entry: encode everything
+            new = list(events)
+        else:
+            new.reverse()
+        compact: list[str] = []
+        for event_id in new:
+            entry = events[event_id]
+            if _is_compact_entry(event_id, entry):
+                compact.append(event_id)
+            else:
+                self._full[event_id] = entry
+        if compact:
+            ids_raw = self._ids_raw
+            start = len(ids_raw) // 3 * 3
+            ids_raw.extend(bytes.fromhex("".join(compact).replace("-", "")))
+            end = len(ids_raw) // 3 * 3
+            self._ids_head += base64.urlsafe_b64encode(ids_raw[start:end]).decode("ascii")
+            self._ids_tail = base64.urlsafe_b64encode(ids_raw[end:]).decode("ascii").rstrip("=")
+        self._events = dict(events)  # a copy: the next diff must not see later changes
+        body = state.model_copy(update={"events": self._full}).model_dump_json(by_alias=True)
+        synced = self._ids_head + self._ids_tail
+        return f'{{"v":{LOG_FORMAT_VERSION},"sync":{body},"synced":"{synced}"}}'
 
 
 def decode_sync(raw: str) -> tuple[LearningProgressSyncState, str | None]:
@@ -541,11 +690,14 @@ def merge_sync_states(
 ) -> LearningProgressSyncState:
     """Sync metadata of two tabs: mine wins, except that ``synced`` anywhere stays ``synced``;
     entries only stored are kept; the latest successful sync time is kept."""
-    events = dict(stored.events)
-    for event_id, entry in mine.events.items():
-        other = events.get(event_id)
-        if other is None or other.status != "synced" or entry.status == "synced":
-            events[event_id] = entry
+    if stored.events.items() <= mine.events.items():  # in C, identity first: O(n) but cheap
+        events = mine.events  # every stored entry is in mine as is: the merge is mine's
+    else:
+        events = dict(stored.events)
+        for event_id, entry in mine.events.items():
+            other = events.get(event_id)
+            if other is None or other.status != "synced" or entry.status == "synced":
+                events[event_id] = entry
     times = [t for t in (mine.last_successful_sync_at, stored.last_successful_sync_at) if t]
     return mine.model_copy(
         update={
@@ -554,6 +706,17 @@ def merge_sync_states(
             "last_synced_cursor": mine.last_synced_cursor or stored.last_synced_cursor,
         }
     )
+
+
+class _CachedLog:
+    """A stored log value as this store last read or wrote it."""
+
+    __slots__ = ("events", "log", "raw")
+
+    def __init__(self, raw: str, events: dict[str, Event], log: _LogText | None) -> None:
+        self.raw = raw
+        self.events = events  # owned: never handed out but read-only
+        self.log = log  # the encoded parts of ``raw`` (None: not built yet)
 
 
 class LocalStore:
@@ -573,10 +736,12 @@ class LocalStore:
         self.clock = clock
         self.warnings: list[str] = []
         self._on_warning = on_warning
-        # key -> (raw text as last read or written, its valid events): skips re-parsing an
-        # unchanged value on every write.
-        self._cache: dict[str, tuple[str, dict[str, Event]]] = {}
+        # key -> the raw text as last read or written, its valid events and (once written)
+        # its encoded parts: skips re-parsing an unchanged value, and re-encoding the whole
+        # log for a new event, on every write.
+        self._cache: dict[str, _CachedLog] = {}
         self._sync_cache: dict[str, tuple[str, LearningProgressSyncState]] = {}
+        self._sync_text: dict[str, _SyncText] = {}  # key -> the encoder of its last write
 
     # ------------------------------------------------------------------ warnings, corruption
 
@@ -640,8 +805,8 @@ class LocalStore:
             self._cache.pop(key, None)
             return {}
         cached = self._cache.get(key)
-        if cached is not None and cached[0] == raw:
-            return dict(cached[1])
+        if cached is not None and cached.raw == raw:
+            return dict(cached.events)
         events, problem = decode_log(raw)
         if problem is not None:
             if self._set_aside(key, raw, problem, strict=strict):
@@ -656,30 +821,80 @@ class LocalStore:
                 return events  # not cached: the next read tries to set it aside again
         elif not raw.startswith(f'{{"v":{LOG_FORMAT_VERSION},'):
             return events  # an older format: not cached, so the next write rewrites it
-        self._cache[key] = (raw, dict(events))
+        self._cache[key] = _CachedLog(raw, dict(events), None)
         return events
 
     def _write_raw(self, key: str, events: Mapping[str, Event]) -> None:
-        raw = encode_log(events.values())
+        log = _LogText.of(events.values())
+        raw = log.text()
         self.storage.set(key, raw)
-        self._cache[key] = (raw, dict(events))
+        self._cache[key] = _CachedLog(raw, dict(events), log)
 
     def read_events(self, user_id: str | None) -> dict[str, Event]:
         """The stored log by eventId (corrupt parts set aside and reported, never raised)."""
         return self._read_log(events_key(user_id), strict=False)
 
-    def write_events(self, user_id: str | None, events: Mapping[str, Event]) -> dict[str, Event]:
-        """Store the union of ``events`` and what is stored now; return that union.
+    def write_events(self, user_id: str | None, events: Mapping[str, Event]) -> Mapping[str, Event]:
+        """Store the union of ``events`` and what is stored now; return that union (read-only).
 
         Raises :class:`StorageFullError` when storage refuses (nothing changed then).
+
+        The common case costs O(new events), whatever the log size: the stored value is still
+        the text this store last wrote (no other tab wrote since), ``events`` holds what was
+        written plus new events at its end (insertion order), and they sort after every stored
+        compact event; the new text is then appended to the cached parts of the last one.
+        Anything else takes the general path: re-read, union, encode everything.
         """
         key = events_key(user_id)
+        raw = self.storage.get(key)
+        cached = self._cache.get(key)
+        if cached is not None and raw is not None and cached.raw == raw and type(events) is dict:
+            appended = self._append_events(key, cached, events)
+            if appended is not None:
+                return appended
         merged = self._read_log(key, strict=True)
         before = len(merged)
         changed = _union(merged, events.values())
         if changed or len(merged) != before or key not in self._cache:
             self._write_raw(key, merged)
-        return merged
+        return MappingProxyType(merged)
+
+    def _append_events(
+        self, key: str, cached: _CachedLog, events: dict[str, Event]
+    ) -> Mapping[str, Event] | None:
+        """The fast path of :meth:`write_events` (stored value unchanged since this store read
+        or wrote it); ``None`` when it does not apply (nothing changed then)."""
+        stored = cached.events
+        new: list[Event] = []
+        for event_id in reversed(events):  # new events are at the end of the engine's log
+            if event_id in stored:
+                break
+            new.append(events[event_id])
+        new.reverse()
+        for event in new:
+            stored[event.event_id] = event
+        # Every other event of ``events`` must be stored as is (a replaced copy, say, is not
+        # detected by the scan above). One pass in C; ``in`` on items compares by identity
+        # first, so this is cheap for the engine, whose events are the very stored objects.
+        if not events.items() <= stored.items():
+            for event in new:
+                del stored[event.event_id]
+            return None
+        if not new:
+            return MappingProxyType(stored)
+        log = cached.log
+        try:
+            if log is None or not log.extend(new):
+                log = _LogText.of(stored.values())
+            raw = log.text()
+            self.storage.set(key, raw)
+        except StorageFullError:
+            for event in new:
+                del stored[event.event_id]
+            cached.log = None  # its parts may hold the new events: rebuild on the next write
+            raise
+        cached.raw, cached.log = raw, log
+        return MappingProxyType(stored)
 
     def remove_events(self, user_id: str | None) -> None:
         self.storage.remove(events_key(user_id))
@@ -731,9 +946,11 @@ class LocalStore:
 
     def _write_sync_raw(self, user_id: str, state: LearningProgressSyncState) -> None:
         key = sync_key(user_id)
-        raw = encode_sync(state)
-        self.storage.set(key, raw)
+        encoder = self._sync_text.pop(key, None) or _SyncText()
+        raw = encoder.encode(state)
+        self.storage.set(key, raw)  # on StorageFullError the encoder is dropped: it is ahead
         self._sync_cache[key] = (raw, state)
+        self._sync_text[key] = encoder
 
     def write_sync(
         self, user_id: str, state: LearningProgressSyncState, *, reset_cursor: bool = False

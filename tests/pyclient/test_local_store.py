@@ -144,3 +144,26 @@ def test_the_client_id_is_created_once() -> None:
     assert local.client_id(lambda: "two") == "one"
     storage.data[CLIENT_ID_KEY] = "legacy-id"
     assert local.client_id(lambda: "three") == "legacy-id"
+
+
+def test_a_new_event_after_the_log_is_appended_not_the_whole_log_re_encoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The record path costs O(new events) when no other tab wrote (issue 5, point 5)."""
+    from pyclient import local_store
+
+    local, storage = store()
+    first = [progressed(f"{n:08x}-0000-4000-8000-000000000000", at(n), "x", "completed")
+             for n in range(1, 4)]  # fmt: skip
+    log = {e.event_id: e for e in first}
+    local.write_events(None, log)
+
+    def full_encode(*_: object) -> None:
+        raise AssertionError("the whole log was encoded again")
+
+    monkeypatch.setattr(local_store._LogText, "of", full_encode)
+    new = progressed("00000009-0000-4000-8000-000000000000", at(9), "y", "passed")
+    log[new.event_id] = new
+    stored = local.write_events(None, log)
+    assert set(stored) == set(log)
+    assert storage.data[GUEST_EVENTS_KEY] == local_store.encode_log(log.values())

@@ -7,6 +7,7 @@ union with what another tab stored; a broken or newer value is kept aside, never
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from typing import Any
@@ -17,9 +18,11 @@ from pydantic import TypeAdapter
 
 from pyclient import Event, LearningProgressSyncState, canonical_json, dump_events
 from pyclient.adapters import MemoryStorage
+from pyclient.errors import StorageFullError
 from pyclient.local_store import (
     GUEST_EVENTS_KEY,
     LocalStore,
+    _LogText,
     decode_log,
     decode_sync,
     encode_log,
@@ -28,6 +31,8 @@ from pyclient.local_store import (
     sync_key,
 )
 from pyclient.models import LearningProgressSyncEntry
+from pyclient.sync_state import finish_sync_failure, finish_sync_success, mark_local, start_sync
+from pyclient.timestamps import format_instant
 
 from .fakes import FakeClock
 
@@ -56,6 +61,8 @@ def _stamps(draw: st.DrawFn) -> str:
     )
     fraction = draw(st.sampled_from([".000", ".595", ".999", "", ".5", ".123456789"]))
     offset = draw(st.sampled_from(["Z", "Z", "Z", "z", "+00:00", "-05:30", "+14:00"]))
+    if year == 1 and offset == "+14:00":
+        offset = "Z"  # 0001-01-01 before 14:00 at +14:00 is year 0 in UTC: not a timestamp
     sep = draw(st.sampled_from(["T", "T", "T", "t"]))
     clock = f"{hour:02d}:{minute:02d}:{second:02d}{fraction}{offset}"
     return f"{year:04d}-{month:02d}-{day:02d}{sep}{clock}"
@@ -307,3 +314,166 @@ def test_version_1_sync_metadata_is_read_and_newer_versions_kept_aside() -> None
     assert local.read_sync("u2").events == {}
     assert '{"v":7,"sync":{}}' in [v for k, v in storage.data.items() if ":corrupt:" in k]
     assert "newer" in local.warnings[0]
+
+
+# --------------------------------------------------------------------------- incremental writes
+# A new local event sorts after every stored one; the store then appends its text to the parts
+# of the last write instead of encoding the whole log (O(new events)). The laws: the text is
+# byte-identical to encode_log of the same events, always, and every guarantee of the general
+# path (union with another tab, quota) still holds.
+
+_START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00.000Z
+
+
+@st.composite
+def _steps(draw: st.DrawFn) -> list[Event]:
+    """A batch: events of any type and payload, mostly with UUID ids and client stamps after
+    everything before (the fast path), sometimes earlier or not compact (the fallback)."""
+    batch: list[Event] = []
+    for _ in range(draw(st.integers(1, 3))):
+        event = draw(events())
+        kind = draw(st.sampled_from(["later", "later", "later", "later", "earlier", "as is"]))
+        if kind != "as is":
+            offset = draw(st.integers(0, 10**6) if kind == "later" else st.integers(-(10**9), 0))
+            event = event.model_copy(
+                update={
+                    "event_id": str(uuid.UUID(int=draw(st.integers(0, 2**128 - 1)))),
+                    "occurred_at": ("later", offset),  # resolved by the test
+                }
+            )
+        batch.append(event)
+    return batch
+
+
+def _resolve(batch: list[Event], last_ms: int) -> tuple[list[Event], int]:
+    out = []
+    for event in batch:
+        if isinstance(event.occurred_at, tuple):
+            ms = (last_ms if event.occurred_at[1] >= 0 else _START_MS) + event.occurred_at[1]
+            last_ms = max(last_ms, ms)
+            event = event.model_copy(update={"occurred_at": format_instant(ms * 1000)})
+        out.append(event)
+    return out, last_ms
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(events(), max_size=8), st.lists(_steps(), max_size=12))
+def test_appending_to_the_encoded_parts_gives_the_text_of_a_full_encode(
+    first: list[Event], steps: list[list[Event]]
+) -> None:
+    log = _log(first)
+    text = _LogText.of(log.values())
+    assert text.text() == encode_log(log.values())
+    last_ms = _START_MS
+    appended = 0
+    for raw_batch in steps:
+        batch, last_ms = _resolve(raw_batch, last_ms)
+        new = [e for e in _log(batch).values() if e.event_id not in log]
+        log.update((e.event_id, e) for e in new)
+        if text.extend(new):
+            appended += 1
+        else:
+            text = _LogText.of(log.values())
+        assert text.text() == encode_log(log.values())
+    decoded, problem = decode_log(text.text())
+    assert problem is None
+    _assert_identical(decoded, log)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_steps(), min_size=1, max_size=15), st.lists(st.integers(0, 3), max_size=15))
+def test_store_writes_stay_byte_identical_and_union_with_another_tab(
+    steps: list[list[Event]], actions: list[int]
+) -> None:
+    """Two tabs, as the engine drives them: each keeps its log in memory (new events at the
+    end) and writes all of it; sometimes the other tab writes in between, or storage is full."""
+    storage = MemoryStorage()
+    tabs = [_store(storage), _store(storage)]
+    memory: list[dict[str, Event]] = [{}, {}]
+    written: dict[str, Event] = {}
+    last_ms = _START_MS
+    for i, raw_batch in enumerate(steps):
+        batch, last_ms = _resolve(raw_batch, last_ms)
+        action = actions[i] if i < len(actions) else 0
+        tab = 1 if action == 1 else 0
+        mine = memory[tab]
+        for event in batch:
+            mine.setdefault(event.event_id, event)
+        before = dict(storage.data)
+        if action == 3:  # full: the write raises and changes nothing; the next one persists
+            storage.quota = 1
+            with contextlib.suppress(StorageFullError):  # raises unless nothing is new
+                tabs[tab].write_events(None, mine)
+            assert storage.data == before
+            storage.quota = None
+        stored = tabs[tab].write_events(None, mine)
+        written.update((k, v) for k, v in mine.items() if k not in written)
+        mine.update((k, v) for k, v in stored.items() if k not in mine)
+        raw = storage.data[GUEST_EVENTS_KEY]
+        decoded, problem = decode_log(raw)
+        assert problem is None
+        assert set(decoded) == set(written) == set(stored)  # nothing lost, whatever the tab
+        assert raw == encode_log(decoded.values())
+
+
+def test_a_replaced_copy_inside_the_log_is_not_missed_by_the_fast_path() -> None:
+    storage = MemoryStorage()
+    local = _store(storage)
+    first, second = _uuid_event(1, 10), _uuid_event(2, 20)
+    local.write_events(None, _log([first, second]))
+    smaller = first.model_copy(update={"client_id": "a"})  # canonically smaller: it wins
+    assert canonical_json(smaller) < canonical_json(first)
+    stored = local.write_events(None, _log([smaller, second, _uuid_event(3, 30)]))
+    assert stored[first.event_id].client_id == "a"
+    assert decode_log(storage.data[GUEST_EVENTS_KEY])[0][first.event_id].client_id == "a"
+    assert storage.data[GUEST_EVENTS_KEY] == encode_log(stored.values())
+
+
+def test_the_fast_path_sees_another_tab_write_and_unions() -> None:
+    storage = MemoryStorage()
+    tab_a, tab_b = _store(storage), _store(storage)
+    mine = _log([_uuid_event(1, 10)])
+    tab_a.write_events(None, mine)
+    tab_b.write_events(None, _log([_uuid_event(2, 5)]))  # earlier: not an append either
+    mine[str(uuid.UUID(int=3))] = _uuid_event(3, 30)
+    stored = tab_a.write_events(None, mine)
+    assert set(stored) == {str(uuid.UUID(int=n)) for n in (1, 2, 3)}
+    assert storage.data[GUEST_EVENTS_KEY] == encode_log(stored.values())
+
+
+@st.composite
+def _sync_ops(draw: st.DrawFn) -> tuple[str, list[int]]:
+    op = draw(st.sampled_from(["local", "local", "local", "sync", "fail", "drop", "plain"]))
+    return op, draw(st.lists(st.integers(0, 40), min_size=1, max_size=4))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_sync_ops(), max_size=20))
+def test_incremental_sync_metadata_is_the_text_of_a_full_encode(
+    ops: list[tuple[str, list[int]]],
+) -> None:
+    storage = MemoryStorage()
+    local = _store(storage)
+    state = LearningProgressSyncState()
+    for op, numbers in ops:
+        ids = [str(uuid.UUID(int=n)) for n in numbers]
+        if op == "local":
+            state = mark_local(state, ids)
+        elif op == "plain":
+            state = mark_local(state, [f"plain-{n}" for n in numbers])
+        elif op == "sync":
+            state, sent = start_sync(state, "2026-01-01T00:00:00.000Z")
+            state = finish_sync_success(state, sent[: len(numbers)], "2026-01-01T00:00:01.000Z")
+        elif op == "fail":
+            state, sent = start_sync(state, "2026-01-01T00:00:00.000Z")
+            state = finish_sync_failure(state, sent, "2026-01-01T00:00:01.000Z", "boom")
+        else:
+            kept = {k: v for k, v in state.events.items() if k not in ids}
+            state = state.model_copy(update={"events": kept})
+            storage.data.pop(sync_key("u1"), None)  # dropped entries: only a fresh store
+        state = local.write_sync("u1", state)
+        raw = storage.data[sync_key("u1")]
+        assert raw == encode_sync(state)
+        decoded, problem = decode_sync(raw)
+        assert problem is None
+        assert decoded == decode_sync(encode_sync(state))[0]
