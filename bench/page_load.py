@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import subprocess
 import sys
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from static_server import StaticServer  # noqa: E402
 
+from bench.reducer_workload import synthetic_events  # noqa: E402
 from pyclient import canonical_json, parse_events, reduce_events  # noqa: E402
+from pyclient.local_store import encode_log  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -78,55 +77,13 @@ METRICS_JS = """() => {
 }"""
 
 
-def synthetic_events(count: int, seed: int = 11) -> list[dict[str, Any]]:
-    """A realistic log: all five types, ~500 content ids over ~60 days, three devices."""
-    rng = random.Random(seed)
-    clients = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(3)]
-    start = 1_764_547_200_000  # 2025-12-01T00:00:00Z
-    stamps = sorted(start + rng.randrange(60 * 86_400_000) for _ in range(count))
-    events: list[dict[str, Any]] = []
-    for ms in stamps:
-        seconds, millis = divmod(ms, 1000)
-        at = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
-        event: dict[str, Any] = {
-            "eventId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "occurredAt": at,
-            "clientId": rng.choice(clients),
-        }
-        roll = rng.random()
-        if roll < 0.95:
-            cid = rng.randrange(500)
-            payload: dict[str, Any] = {
-                "contentId": f"content-{cid:03d}",
-                "status": rng.choice(["in_progress", "in_progress", "completed", "passed"]),
-            }
-            if rng.random() < 0.5:
-                payload["score"] = rng.randint(0, 100)
-            if rng.random() < 0.3:
-                payload["contentVersion"] = f"v{rng.randint(1, 3)}"
-            if cid % 2 == 0 and rng.random() < 0.5:
-                state = {"kind": "quiz", "selectedOptionId": rng.choice("abcd")}
-                payload["interaction"] = {"interactionId": f"quiz-{cid:03d}", "state": state}
-            event |= {"type": "content.progressed", "payload": payload}
-        elif roll < 0.97:
-            event |= {"type": "activePath.set", "payload": {"pathId": f"path-{rng.randrange(5)}"}}
-        elif roll < 0.985:
-            event |= {"type": "onboarding.completed", "payload": {"pathId": "path-0"}}
-        elif roll < 0.995:
-            event |= {"type": "onboarding.reset"}
-        else:
-            event |= {"type": "progress.reset"}
-        events.append(event)
-    return events
-
-
 def storage_for(count: int) -> dict[str, str]:
     if count == 0:
         return {}
-    events = synthetic_events(count)
-    snapshot = canonical_json(reduce_events(parse_events(json.dumps(events))))
-    return {
-        "learning_progress_events": json.dumps({"v": 1, "events": events}, separators=(",", ":")),
+    events = parse_events(json.dumps(synthetic_events(count)))
+    snapshot = canonical_json(reduce_events(events))
+    return {  # stored as the client stores them
+        "learning_progress_events": encode_log(events),
         "learning_progress_snapshot": f'{{"v":1,"snapshot":{snapshot}}}',
     }
 
