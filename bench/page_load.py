@@ -31,18 +31,10 @@ sys.path.insert(0, str(ROOT))
 from static_server import StaticServer  # noqa: E402
 
 from bench.reducer_workload import synthetic_events  # noqa: E402
+from e2e.chromium import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from pyclient import canonical_json, parse_events, reduce_events  # noqa: E402
 from pyclient.local_store import encode_log  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 BARE = """<!doctype html><meta charset="utf-8"><title>bare Pyodide</title>
 <script type="module">
 const { loadPyodide } = await import('./RUNTIME/pyodide.mjs')
@@ -149,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     with StaticServer(ROOT / "dist" / "web", extra=extra) as srv, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         one_load(browser, srv.url, "bench-bare.html")  # warm the OS file cache once
         for run in range(args.runs):
             results["bare"].append(one_load(browser, srv.url, "bench-bare.html"))

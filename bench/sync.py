@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.reducer_workload import synthetic_events  # noqa: E402
+from e2e.chromium import CHROMIUM_ARGS, READY, chromium_path  # noqa: E402
 from pyclient import (  # noqa: E402
     LearningProgressSyncEntry,
     LearningProgressSyncState,
@@ -51,19 +52,6 @@ from pyclient import (  # noqa: E402
 )
 from pyclient.local_store import encode_log, encode_sync  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-READY = (
-    "document.documentElement.dataset.progressReady === 'true'"
-    " || !!document.documentElement.dataset.progressError"
-)
 CLIENT_ID = "bench-client"
 PASSWORD = "bench-password"
 
@@ -318,9 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         pyserver(Path(data)) as (url, env),
         sync_playwright() as p,
     ):
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
-        )
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         for n in sizes:
             events = synthetic_events(n, seed=11)
             for who in ("guest", "signed in"):

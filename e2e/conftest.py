@@ -7,7 +7,6 @@ Every request a page makes is recorded; tests assert that none leaves 127.0.0.1.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,27 +22,17 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from static_server import StaticServer  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from e2e.chromium import CHROMIUM_ARGS, READY  # noqa: E402
+from e2e.chromium import chromium_path as chromium_executable  # noqa: E402
+
 ARTIFACTS = ROOT / "test-artifacts"
-READY = (
-    "document.documentElement.dataset.progressReady === 'true'"
-    " || !!document.documentElement.dataset.progressError"
-)
 
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail("Chromium is missing: install it (Debian: apt-get install -y chromium).")
-    return path
+    try:
+        return chromium_executable()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
