@@ -37,6 +37,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import js
+from pyodide.code import run_js
 from pyodide.ffi import JsException, create_once_callable
 from pyodide.ffi.wrappers import add_event_listener, clear_timeout, set_timeout
 from pyodide.http import pyfetch
@@ -70,28 +71,73 @@ REQUEST_TIMEOUT_S: Final = 30.0
 
 
 class LocalStorage:
-    """``window.localStorage`` as a :class:`~pyclient.ports.Storage`."""
+    """``window.localStorage`` as a :class:`~pyclient.ports.Storage`.
+
+    Each value this port last read or wrote is kept on both sides (a JS string and its Python
+    copy): a read compares the stored value with the kept JS string in JS and, when they are
+    equal, returns the kept Python copy, so an unchanged log of several hundred KB is not
+    copied into Python again on every write (another tab's write is still seen: the comparison
+    is of the whole value, exactly).
+    """
 
     def __init__(self, area: Any = None) -> None:
         self.area = area if area is not None else js.localStorage
+        self._kept: dict[str, str] = {}
+        self._js = run_js(_KEPT_JS)(self.area)
 
     def get(self, key: str) -> str | None:
-        value = self.area.getItem(key)
-        return value if isinstance(value, str) else None  # JS null is ``jsnull``, not None
+        value = self._js.get(key)
+        if isinstance(value, str):
+            self._kept[key] = value
+            return value
+        if value is True:  # equal to the value kept on both sides
+            kept = self._kept.get(key)
+            if kept is not None:
+                return kept
+            self._js.forget(key)
+            value = self.area.getItem(key)
+            return value if isinstance(value, str) else None
+        self._kept.pop(key, None)
+        return None  # JS null is ``jsnull``, not None
 
     def set(self, key: str, value: str) -> None:
+        self._kept.pop(key, None)
         try:
-            self.area.setItem(key, value)
+            self._js.set(key, value)
         except JsException as exc:  # QuotaExceededError, or storage refused for another reason
             name = getattr(exc, "name", "") or type(exc).__name__
             raise StorageFullError(f"{name} writing {key} ({len(value)} characters)") from None
+        self._kept[key] = value
 
     def remove(self, key: str) -> None:
-        self.area.removeItem(key)
+        self._kept.pop(key, None)
+        self._js.remove(key)
 
     def keys(self) -> list[str]:
         area = self.area
         return [str(area.key(i)) for i in range(int(area.length))]
+
+
+#: The JS half of :class:`LocalStorage`: the last value read or written per key, as a JS string.
+_KEPT_JS: Final = """(area) => {
+  const kept = new Map()
+  return {
+    get(key) {
+      const value = area.getItem(key)
+      if (value === null) { kept.delete(key); return null }
+      if (kept.get(key) === value) return true
+      kept.set(key, value)
+      return value
+    },
+    set(key, value) {
+      kept.delete(key)
+      area.setItem(key, value)
+      kept.set(key, value)
+    },
+    remove(key) { kept.delete(key); area.removeItem(key) },
+    forget(key) { kept.delete(key) },
+  }
+}"""
 
 
 class FetchTransport:
@@ -289,7 +335,7 @@ class BrowserDriver:
             return
         text = None
         if snapshot is not self._sent_snapshot:
-            text = snapshot.model_dump_json(by_alias=True)
+            text = self.engine.store.snapshot_json(snapshot)
             self._sent_snapshot = snapshot
         self._listener(text, json.dumps(status.to_json()))
 

@@ -742,6 +742,7 @@ class LocalStore:
         self._cache: dict[str, _CachedLog] = {}
         self._sync_cache: dict[str, tuple[str, LearningProgressSyncState]] = {}
         self._sync_text: dict[str, _SyncText] = {}  # key -> the encoder of its last write
+        self._snapshot_json: tuple[LearningGuestProgress, str] | None = None
 
     # ------------------------------------------------------------------ warnings, corruption
 
@@ -834,7 +835,9 @@ class LocalStore:
         """The stored log by eventId (corrupt parts set aside and reported, never raised)."""
         return self._read_log(events_key(user_id), strict=False)
 
-    def write_events(self, user_id: str | None, events: Mapping[str, Event]) -> Mapping[str, Event]:
+    def write_events(
+        self, user_id: str | None, events: Mapping[str, Event], *, appended_only: bool = False
+    ) -> Mapping[str, Event]:
         """Store the union of ``events`` and what is stored now; return that union (read-only).
 
         Raises :class:`StorageFullError` when storage refuses (nothing changed then).
@@ -844,12 +847,16 @@ class LocalStore:
         written plus new events at its end (insertion order), and they sort after every stored
         compact event; the new text is then appended to the cached parts of the last one.
         Anything else takes the general path: re-read, union, encode everything.
+
+        ``appended_only``: the caller vouches that ``events`` is exactly what its last
+        successful call here stored (same objects, same order) plus new events at its end, so
+        the fast path need not compare every stored event (O(n)) to find a replaced copy.
         """
         key = events_key(user_id)
         raw = self.storage.get(key)
         cached = self._cache.get(key)
         if cached is not None and raw is not None and cached.raw == raw and type(events) is dict:
-            appended = self._append_events(key, cached, events)
+            appended = self._append_events(key, cached, events, appended_only)
             if appended is not None:
                 return appended
         merged = self._read_log(key, strict=True)
@@ -860,7 +867,7 @@ class LocalStore:
         return MappingProxyType(merged)
 
     def _append_events(
-        self, key: str, cached: _CachedLog, events: dict[str, Event]
+        self, key: str, cached: _CachedLog, events: dict[str, Event], appended_only: bool
     ) -> Mapping[str, Event] | None:
         """The fast path of :meth:`write_events` (stored value unchanged since this store read
         or wrote it); ``None`` when it does not apply (nothing changed then)."""
@@ -876,7 +883,7 @@ class LocalStore:
         # Every other event of ``events`` must be stored as is (a replaced copy, say, is not
         # detected by the scan above). One pass in C; ``in`` on items compares by identity
         # first, so this is cheap for the engine, whose events are the very stored objects.
-        if not events.items() <= stored.items():
+        if not appended_only and not events.items() <= stored.items():
             for event in new:
                 del stored[event.event_id]
             return None
@@ -915,8 +922,18 @@ class LocalStore:
                 self.storage.remove(key)
             return None
 
-    def write_snapshot(self, user_id: str | None, snapshot: LearningGuestProgress) -> None:
+    def snapshot_json(self, snapshot: LearningGuestProgress) -> str:
+        """``snapshot`` as canonical JSON, kept for the last snapshot (it is immutable): the
+        cache write and the page's listener share one serialization."""
+        last = self._snapshot_json
+        if last is not None and last[0] is snapshot:
+            return last[1]
         body = snapshot.model_dump_json(by_alias=True)
+        self._snapshot_json = (snapshot, body)
+        return body
+
+    def write_snapshot(self, user_id: str | None, snapshot: LearningGuestProgress) -> None:
+        body = self.snapshot_json(snapshot)
         self.storage.set(snapshot_key(user_id), f'{{"v":{FORMAT_VERSION},"snapshot":{body}}}')
 
     def remove_snapshot(self, user_id: str | None) -> None:

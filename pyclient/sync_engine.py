@@ -145,6 +145,9 @@ class SyncEngine:
         self.client_id = self.store.client_id(self._new_id)
         self._session: Session | None = None
         self._events: dict[str, Event] = {}
+        # False only while ``_events`` is what the last successful write stored plus fresh
+        # local events at its end: the store may then skip comparing every stored event.
+        self._log_dirty = True
         self._snapshot = reduce_events([])
         self._last_key: tuple[int, str] | None = None
         self._sync = LearningProgressSyncState()
@@ -357,7 +360,9 @@ class SyncEngine:
 
     def _add_local(self, events: list[Event]) -> None:
         ids = [e.event_id for e in events]
-        self._merge(events)
+        dirty = self._log_dirty
+        if len(self._merge(events)) == len(events):
+            self._log_dirty = dirty  # only fresh events, appended at the end of the log
         if self._session is not None:
             self._sync = mark_local(self._sync, ids)
             if not self._session_expired:
@@ -374,6 +379,7 @@ class SyncEngine:
         """Union events into the log and bring the snapshot up to date; returns the new ones."""
         fresh: list[Event] = []
         replaced = False
+        self._log_dirty = True
         for event in events:
             kept = self._events.get(event.event_id)
             if kept is None:
@@ -425,6 +431,7 @@ class SyncEngine:
     def _load(self, user_id: str | None) -> None:
         """Switch memory to a stored log (guest or user)."""
         self._events = {}
+        self._log_dirty = True
         self._snapshot = reduce_events([])
         self._last_key = None
         self._unpersisted = set()
@@ -456,7 +463,8 @@ class SyncEngine:
         """Write log, snapshot cache and sync metadata; on quota, keep going in memory."""
         user = self.user_id
         try:
-            stored = self.store.write_events(user, self._events)
+            stored = self.store.write_events(user, self._events, appended_only=not self._log_dirty)
+            self._log_dirty = False
             if len(stored) != len(self._events):
                 fresh = self._merge(stored.values())  # another tab's events
                 self._mark_own_unsynced(fresh)
@@ -464,6 +472,7 @@ class SyncEngine:
             if user is not None:
                 self._sync = self.store.write_sync(user, self._sync)
         except StorageFullError:
+            self._log_dirty = True
             self._storage_full()
             return
         if self._full_warning is not None or self._unpersisted:
