@@ -605,9 +605,10 @@ class _SyncText:
     dict) is encoded in O(new + entries kept in full); :meth:`encode` always decodes to what
     :func:`encode_sync` does (the same text when the dict kept its order)."""
 
-    __slots__ = ("_events", "_full", "_ids_head", "_ids_raw", "_ids_tail")
+    __slots__ = ("_events", "_full", "_ids_head", "_ids_raw", "_ids_tail", "last")
 
     def __init__(self) -> None:
+        self.last: LearningProgressSyncState | None = None  # the state last encoded
         self._events: dict[str, LearningProgressSyncEntry] = {}
         self._full: dict[str, LearningProgressSyncEntry] = {}
         self._ids_raw = bytearray()
@@ -618,7 +619,10 @@ class _SyncText:
         self._events, self._full, self._ids_raw = {}, {}, bytearray()
         self._ids_head = self._ids_tail = ""
 
-    def encode(self, state: LearningProgressSyncState) -> str:
+    def encode(self, state: LearningProgressSyncState, *, appended_only: bool = False) -> str:
+        """``appended_only``: the caller vouches that ``state.events`` is the last encoded
+        dict plus new entries at its end (the others the same objects), so the O(n)
+        comparison of every kept entry is skipped."""
         events = state.events
         previous = self._events
         new: list[str] = []
@@ -626,7 +630,9 @@ class _SyncText:
             if event_id in previous:
                 break
             new.append(event_id)
-        if len(events) != len(previous) + len(new) or not previous.items() <= events.items():
+        if len(events) != len(previous) + len(new) or not (
+            appended_only or previous.items() <= events.items()
+        ):
             self._reset()  # a changed or dropped entry: encode everything
             new = list(events)
         else:
@@ -645,9 +651,13 @@ class _SyncText:
             end = len(ids_raw) // 3 * 3
             self._ids_head += base64.urlsafe_b64encode(ids_raw[start:end]).decode("ascii")
             self._ids_tail = base64.urlsafe_b64encode(ids_raw[end:]).decode("ascii").rstrip("=")
-        self._events = dict(events)  # a copy: the next diff must not see later changes
+        if self._events:  # a copy: the next diff must not see later changes
+            self._events.update((event_id, events[event_id]) for event_id in new)
+        else:
+            self._events = dict(events)
         body = state.model_copy(update={"events": self._full}).model_dump_json(by_alias=True)
         synced = self._ids_head + self._ids_tail
+        self.last = state
         return f'{{"v":{LOG_FORMAT_VERSION},"sync":{body},"synced":"{synced}"}}'
 
 
@@ -961,19 +971,45 @@ class LocalStore:
                 self._write_sync_raw(user_id, state)
         return state
 
-    def _write_sync_raw(self, user_id: str, state: LearningProgressSyncState) -> None:
+    def _write_sync_raw(
+        self, user_id: str, state: LearningProgressSyncState, *, appended_only: bool = False
+    ) -> None:
         key = sync_key(user_id)
         encoder = self._sync_text.pop(key, None) or _SyncText()
-        raw = encoder.encode(state)
+        raw = encoder.encode(state, appended_only=appended_only)
         self.storage.set(key, raw)  # on StorageFullError the encoder is dropped: it is ahead
         self._sync_cache[key] = (raw, state)
         self._sync_text[key] = encoder
 
     def write_sync(
-        self, user_id: str, state: LearningProgressSyncState, *, reset_cursor: bool = False
+        self,
+        user_id: str,
+        state: LearningProgressSyncState,
+        *,
+        reset_cursor: bool = False,
+        appended_to: LearningProgressSyncState | None = None,
     ) -> LearningProgressSyncState:
         """Store ``state`` merged with what is stored (see :func:`merge_sync_states`);
-        ``reset_cursor`` drops the stored cursor too (the server rejected it)."""
+        ``reset_cursor`` drops the stored cursor too (the server rejected it).
+
+        ``appended_to``: the caller vouches that ``state`` is this state plus new entries at
+        the end of its ``events`` (every other entry and field the same objects). When it is
+        what this store last wrote and the stored value is still that text (no other tab
+        wrote since), the merge is ``state`` itself and only the new entries are encoded:
+        O(new + entries kept in full) instead of O(n)."""
+        if appended_to is not None and not reset_cursor:
+            key = sync_key(user_id)
+            cached = self._sync_cache.get(key)
+            encoder = self._sync_text.get(key)
+            if (
+                cached is not None
+                and cached[1] is appended_to
+                and encoder is not None
+                and encoder.last is appended_to
+                and self.storage.get(key) == cached[0]
+            ):
+                self._write_sync_raw(user_id, state, appended_only=True)
+                return state
         merged = merge_sync_states(state, self.read_sync(user_id))
         if reset_cursor:
             merged = merged.model_copy(update={"last_synced_cursor": None})

@@ -151,6 +151,13 @@ class SyncEngine:
         self._snapshot = reduce_events([])
         self._last_key: tuple[int, str] | None = None
         self._sync = LearningProgressSyncState()
+        # (base, derived): ``derived`` is ``base`` plus new entries at the end of its events
+        # (mark_local of fresh ids only); the store may then write just those (O(new)).
+        self._sync_appended: tuple[LearningProgressSyncState, LearningProgressSyncState] | None
+        self._sync_appended = None
+        # (an events dict of a sync state, its count per status): states are immutable, so
+        # ``status`` counts pending entries once per dict; _add_local carries it forward.
+        self._counts: tuple[dict[str, Any], dict[str, int]] | None = None
         self._unpersisted: set[str] = set()
         self._online = online
         self._session_expired = False
@@ -210,11 +217,8 @@ class SyncEngine:
                 warning,
                 None,
             )
-        counts = {"local": 0, "syncing": 0, "error": 0}
-        for entry in self._sync.events.values():
-            if entry.status in counts:
-                counts[entry.status] += 1
-        pending = sum(counts.values())
+        counts = self._status_counts()
+        pending = counts["local"] + counts["syncing"] + counts["error"]
         state: EngineState
         if self._session_expired:
             state = "session_expired"
@@ -232,6 +236,35 @@ class SyncEngine:
         return EngineStatus(
             state, pending, self._sync.last_successful_sync_at, message, warning, user
         )
+
+    def _status_counts(self) -> dict[str, int]:
+        events = self._sync.events
+        cached = self._counts
+        if cached is not None and cached[0] is events:
+            return cached[1]
+        counts = {"local": 0, "syncing": 0, "error": 0, "synced": 0}
+        for entry in events.values():
+            counts[entry.status] += 1
+        self._counts = (events, counts)
+        return counts
+
+    def _mark_local_fresh(self, ids: list[str]) -> None:
+        """``mark_local`` on the ids of events just added; O(len(ids)) bookkeeping."""
+        before = self._sync
+        old = before.events
+        self._sync = mark_local(before, ids)
+        new = self._sync.events
+        if not all(i not in old for i in ids) or len(new) != len(old) + len(set(ids)):
+            self._sync_appended = None
+            return
+        appended = self._sync_appended
+        base = appended[0] if appended is not None and appended[1] is before else before
+        self._sync_appended = (base, self._sync)
+        cached = self._counts
+        if cached is not None and cached[0] is old:
+            counts = dict(cached[1])
+            counts["local"] += len(new) - len(old)
+            self._counts = (new, counts)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(snapshot, status)`` on every change; returns the unsubscribe."""
@@ -364,7 +397,7 @@ class SyncEngine:
         if len(self._merge(events)) == len(events):
             self._log_dirty = dirty  # only fresh events, appended at the end of the log
         if self._session is not None:
-            self._sync = mark_local(self._sync, ids)
+            self._mark_local_fresh(ids)
             if not self._session_expired:
                 self._debounce_at = self.clock.now_ms() + self.debounce_ms
         if self._bootstrapping:
@@ -470,7 +503,10 @@ class SyncEngine:
                 self._mark_own_unsynced(fresh)
             self.store.write_snapshot(user, self._snapshot)
             if user is not None:
-                self._sync = self.store.write_sync(user, self._sync)
+                appended = self._sync_appended
+                base = appended[0] if appended is not None and appended[1] is self._sync else None
+                self._sync = self.store.write_sync(user, self._sync, appended_to=base)
+                self._sync_appended = None
         except StorageFullError:
             self._log_dirty = True
             self._storage_full()
