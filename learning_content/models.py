@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints, model_validator
+
+from pyclient.models import WireModel
 
 __all__ = [
     "ContentId",
@@ -49,23 +50,10 @@ LocaleCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Z]{2})
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=False, pattern=r"\S")]
 
 
-class _Model(BaseModel):
-    """camelCase on the wire, frozen, unknown fields rejected."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        frozen=True,
-        extra="forbid",
-    )
-
-
 # --------------------------------------------------------------------------- items
 
 
-class Lesson(_Model):
+class Lesson(WireModel):
     """A lesson: a title and a few paragraphs of text. It has no interactions."""
 
     kind: Literal["lesson"] = "lesson"
@@ -79,14 +67,14 @@ class Lesson(_Model):
         return ()
 
 
-class QuizOption(_Model):
+class QuizOption(WireModel):
     """One answer a learner can choose; ``id`` is the ``selectedOptionId`` of the quiz state."""
 
     id: Slug
     text: Text
 
 
-class Quiz(_Model):
+class Quiz(WireModel):
     """A one-question quiz: one interaction, one correct option, a score for a correct answer."""
 
     kind: Literal["quiz"] = "quiz"
@@ -125,7 +113,7 @@ class Quiz(_Model):
 Item = Annotated[Lesson | Quiz, Field(discriminator="kind")]
 
 
-class ItemsFile(_Model):
+class ItemsFile(WireModel):
     """``<locale>/items.json``: every item of the locale, each defined once."""
 
     items: list[Item]
@@ -134,7 +122,7 @@ class ItemsFile(_Model):
 # --------------------------------------------------------------------------- paths
 
 
-class Module(_Model):
+class Module(WireModel):
     """A module of a path: an ordered list of items, referenced by ``contentId``."""
 
     module_id: Slug
@@ -142,7 +130,7 @@ class Module(_Model):
     items: Annotated[list[ContentId], Field(min_length=1)]
 
 
-class Path(_Model):
+class Path(WireModel):
     """A learning path (what onboarding chooses): an ordered list of modules."""
 
     path_id: Slug
@@ -151,7 +139,7 @@ class Path(_Model):
     modules: Annotated[list[Module], Field(min_length=1)]
 
 
-class PathsFile(_Model):
+class PathsFile(WireModel):
     """``<locale>/paths.json``: the locale's paths, with their modules."""
 
     paths: Annotated[list[Path], Field(min_length=1)]
@@ -160,14 +148,14 @@ class PathsFile(_Model):
 # --------------------------------------------------------------------------- locales
 
 
-class Locale(_Model):
+class Locale(WireModel):
     """A locale the page offers: its code (the directory name) and its display name."""
 
     code: LocaleCode
     name: Text
 
 
-class LocalesFile(_Model):
+class LocalesFile(WireModel):
     """``locales.json``: the locales, in menu order; the first is the reference locale."""
 
     default_locale: LocaleCode

@@ -54,6 +54,7 @@ __all__ = [
     "SyncStatus",
     "Timestamp",
     "UnknownEvent",
+    "WireModel",
 ]
 
 _CAMEL = ConfigDict(
@@ -65,8 +66,10 @@ _CAMEL = ConfigDict(
 )
 
 
-class _Strict(BaseModel):
-    """camelCase on the wire, frozen, unknown fields rejected."""
+class WireModel(BaseModel):
+    """The base of every model on the wire or in storage: camelCase JSON keys (snake_case in
+    Python, both accepted on input), frozen, unknown fields rejected. Shared by pyserver's and
+    the content's models so that all of them follow one convention."""
 
     model_config = ConfigDict(**_CAMEL, extra="forbid")
 
@@ -93,21 +96,21 @@ SyncStatus = Literal["synced", "local", "syncing", "error"]
 # --------------------------------------------------------------------------- events
 
 
-class QuizState(_Strict):
+class QuizState(WireModel):
     """The state of a quiz interaction: the option the learner chose, if any."""
 
     kind: Literal["quiz"] = "quiz"
     selected_option_id: Id | None
 
 
-class InteractionUpdate(_Strict):
+class InteractionUpdate(WireModel):
     """Sets an interaction's state, or removes it (``state: null``, e.g. a quiz retry)."""
 
     interaction_id: Id
     state: QuizState | None
 
 
-class ContentProgressPayload(_Strict):
+class ContentProgressPayload(WireModel):
     """Progress on one item; optional keys are absent (never null) when not given."""
 
     content_id: Id
@@ -117,15 +120,15 @@ class ContentProgressPayload(_Strict):
     interaction: InteractionUpdate | MISSING = MISSING
 
 
-class OnboardingCompletedPayload(_Strict):
+class OnboardingCompletedPayload(WireModel):
     path_id: Id
 
 
-class ActivePathSetPayload(_Strict):
+class ActivePathSetPayload(WireModel):
     path_id: Id | None
 
 
-class _EventBase(_Strict):
+class _EventBase(WireModel):
     event_id: Id
     occurred_at: Timestamp
     client_id: Id
@@ -204,7 +207,7 @@ Event = Annotated[KnownEvent | UnknownEvent, Field(union_mode="left_to_right")]
 # --------------------------------------------------------------------------- snapshot
 
 
-class LearningContentProgress(_Strict):
+class LearningContentProgress(WireModel):
     status: ContentStatus
     score: float | int | None
     content_version: str | None
@@ -214,19 +217,19 @@ class LearningContentProgress(_Strict):
     interactions: dict[str, QuizState]
 
 
-class OnboardingState(_Strict):
+class OnboardingState(WireModel):
     completed: bool = False
     path_id: str | None = None
     completed_at: str | None = None
 
 
-class StreakState(_Strict):
+class StreakState(WireModel):
     current: int = 0
     longest: int = 0
     last_activity_date: str | None = None
 
 
-class LearningGuestProgress(_Strict):
+class LearningGuestProgress(WireModel):
     """The snapshot the UI shows: a pure function of the set of events."""
 
     version: Literal[1] = 1
@@ -240,7 +243,7 @@ class LearningGuestProgress(_Strict):
 # --------------------------------------------------------------------------- sync metadata
 
 
-class LearningProgressSyncEntry(_Strict):
+class LearningProgressSyncEntry(WireModel):
     status: SyncStatus
     last_attempt_at: str | None = None
     last_synced_at: str | None = None
@@ -248,7 +251,7 @@ class LearningProgressSyncEntry(_Strict):
     error_message: str | MISSING = MISSING
 
 
-class LearningProgressSyncState(_Strict):
+class LearningProgressSyncState(WireModel):
     """Client-only sync metadata (spec §4.5); never sent to the API."""
 
     version: Literal[1] = 1
@@ -269,28 +272,28 @@ class PutProgressRequest(BaseModel):
     events: list[KnownEvent] = Field(max_length=500)
 
 
-class OkResponse(_Strict):
+class OkResponse(WireModel):
     ok: Literal[True] = True
 
 
-class GetProgressData(_Strict):
+class GetProgressData(WireModel):
     snapshot: LearningGuestProgress
     events: list[Event]
     cursor: str
     has_more: bool
 
 
-class GetProgressResponse(_Strict):
+class GetProgressResponse(WireModel):
     ok: Literal[True] = True
     data: GetProgressData
 
 
-class ErrorBody(_Strict):
+class ErrorBody(WireModel):
     code: str
     message: str
     details: Any | MISSING = MISSING
 
 
-class ErrorEnvelope(_Strict):
+class ErrorEnvelope(WireModel):
     ok: Literal[False] = False
     error: ErrorBody

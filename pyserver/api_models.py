@@ -8,56 +8,38 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import StringConstraints
+
+from pyclient.models import WireModel
 
 __all__ = ["HealthData", "HealthResponse", "LoginData", "LoginRequest", "LoginResponse"]
 
-_CAMEL = ConfigDict(
-    alias_generator=to_camel,
-    validate_by_name=True,
-    validate_by_alias=True,
-    serialize_by_alias=True,
-    frozen=True,
-    extra="forbid",
-)
 
-
-class LoginRequest(BaseModel):
-    model_config = _CAMEL
-
+class LoginRequest(WireModel):
     email: Annotated[
         str, StringConstraints(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     ]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
-class LoginData(BaseModel):
-    model_config = _CAMEL
-
+class LoginData(WireModel):
     token: str
     user_id: str
     #: When the token expires: RFC 3339 UTC with milliseconds.
     expires_at: str
 
 
-class LoginResponse(BaseModel):
-    model_config = _CAMEL
-
+class LoginResponse(WireModel):
     ok: Literal[True] = True
     data: LoginData
 
 
-class HealthData(BaseModel):
-    model_config = _CAMEL
-
+class HealthData(WireModel):
     status: Literal["ok"] = "ok"
     backend: str
     schema_version: int
 
 
-class HealthResponse(BaseModel):
-    model_config = _CAMEL
-
+class HealthResponse(WireModel):
     ok: Literal[True] = True
     data: HealthData
