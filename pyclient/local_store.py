@@ -297,7 +297,8 @@ def encode_log(events: Iterable[Event]) -> str:
         return _encode_log(events)
 
 
-def _encode_log(events: Iterable[Event]) -> str:
+def _partition(events: Iterable[Event]) -> tuple[list[tuple[int, str, Event]], list[Event]]:
+    """Compact events as (ms, eventId, event) in stored order, and the others as they come."""
     compact: list[tuple[int, str, Event]] = []
     other: list[Event] = []
     for event in events:
@@ -306,6 +307,11 @@ def _encode_log(events: Iterable[Event]) -> str:
         else:
             other.append(event)
     compact.sort()  # eventIds are unique: events themselves are never compared
+    return compact, other
+
+
+def _encode_log(events: Iterable[Event]) -> str:
+    compact, other = _partition(events)
     strings: dict[str, int] = {}
 
     def ref(value: str) -> int:
@@ -355,14 +361,7 @@ class _LogText:
     def of(cls, events: Iterable[Event]) -> _LogText:
         """Every event encoded (the full, O(n) path)."""
         with gc_paused():
-            compact: list[tuple[int, str, Event]] = []
-            other: list[Event] = []
-            for event in events:
-                if _is_compact(event):
-                    compact.append((instant_of(event.occurred_at) // 1000, event.event_id, event))
-                else:
-                    other.append(event)
-            compact.sort()  # eventIds are unique: events themselves are never compared
+            compact, other = _partition(events)
             log = cls(other)
             log._append(compact)
             return log
