@@ -29,8 +29,8 @@ from pyclient import (
     parse_events,
     reduce_events,
 )
-from pyclient.codec import gc_paused
-from pyclient.local_store import (
+from pyclient.core.codec import gc_paused
+from pyclient.store.local_store import (
     CLIENT_ID_KEY,
     decode_log,
     encode_log,

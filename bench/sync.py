@@ -4,7 +4,7 @@
 
 Runs `python -m pyserver serve --web dist/web` (a fresh data directory) and system Chromium.
 Events come from ``bench/reducer_workload.py`` (all five types, about 500 content ids, UUID
-ids), stored in the client's own format (``pyclient.local_store.encode_log``).
+ids), stored in the client's own format (``pyclient.store.local_store.encode_log``).
 
 1. Record latency: a guest log of N events is put in localStorage, the page is loaded, then
    ``recordProgress`` is called ``--samples`` times (10 ms apart). One call returns once the
@@ -50,7 +50,7 @@ from pyclient import (  # noqa: E402
     parse_events,
     reduce_events,
 )
-from pyclient.local_store import encode_log, encode_sync  # noqa: E402
+from pyclient.store.local_store import encode_log, encode_sync  # noqa: E402
 
 CLIENT_ID = "bench-client"
 PASSWORD = "bench-password"
@@ -213,7 +213,7 @@ def record_latency(
             "(k) => localStorage.getItem(k)",
             "learning_progress_events" + ("" if user is None else f":{user[1]}"),
         )
-        from pyclient.local_store import decode_log
+        from pyclient.store.local_store import decode_log
 
         kept, problem = decode_log(stored)
         assert problem is None and len(kept) == len(events) + samples, "not persisted"

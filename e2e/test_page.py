@@ -10,7 +10,7 @@ import pytest
 from static_server import StaticServer
 
 from e2e.conftest import PageLog, save_screenshot, wait_ready
-from pyclient.local_store import decode_log
+from pyclient.store.local_store import decode_log
 
 STORED_LOG = "localStorage.getItem('learning_progress_events')"
 

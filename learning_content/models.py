@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from pyclient.models import WireModel
+from pyclient.core.models import WireModel
 
 __all__ = [
     "ContentId",

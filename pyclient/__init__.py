@@ -3,18 +3,8 @@
 Nothing here imports ``js`` or ``pyodide``: time, storage and HTTP come in through ports.
 """
 
-from .api_client import ApiClient, Session
-from .codec import canonical_json, dump_events, parse_events, parse_known_events
-from .errors import (
-    ApiError,
-    InvalidEventsError,
-    NetworkError,
-    ProgressError,
-    SessionExpiredError,
-    StorageFullError,
-)
-from .local_store import LocalStore
-from .models import (
+from .core.codec import canonical_json, dump_events, parse_events, parse_known_events
+from .core.models import (
     EVENT_TYPES,
     ActivePathSet,
     ActivePathSetPayload,
@@ -37,10 +27,8 @@ from .models import (
     StreakState,
     UnknownEvent,
 )
-from .ports import Clock, HttpResponse, NoLock, Storage, SyncLock, Transport
-from .reducer import STATUS_RANK, apply_event, dedupe_events, event_order_key, reduce_events
-from .sync_engine import EngineStatus, SyncEngine
-from .sync_state import (
+from .core.reducer import STATUS_RANK, apply_event, dedupe_events, event_order_key, reduce_events
+from .core.sync_state import (
     MAX_RETRIES,
     RETRY_DELAYS_MS,
     finish_sync_failure,
@@ -50,6 +38,18 @@ from .sync_state import (
     recover_interrupted,
     start_sync,
 )
+from .engine import EngineStatus, SyncEngine
+from .errors import (
+    ApiError,
+    InvalidEventsError,
+    NetworkError,
+    ProgressError,
+    SessionExpiredError,
+    StorageFullError,
+)
+from .http.api_client import ApiClient, Session
+from .ports import Clock, HttpResponse, NoLock, Storage, SyncLock, Transport
+from .store.local_store import LocalStore
 
 __all__ = [
     "EVENT_TYPES",

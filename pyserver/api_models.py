@@ -1,7 +1,7 @@
 """Bodies the server adds to pyclient's: the login exchange and the health report.
 
 Progress bodies (``PutProgressRequest``, ``GetProgressResponse``, ``OkResponse``,
-``ErrorEnvelope``) come from ``pyclient.models``, so client and server cannot drift.
+``ErrorEnvelope``) come from ``pyclient.core.models``, so client and server cannot drift.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
-from pyclient.models import WireModel
+from pyclient.core.models import WireModel
 
 __all__ = ["HealthData", "HealthResponse", "LoginData", "LoginRequest", "LoginResponse"]
 

@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from pyclient.models import PutProgressRequest
+from pyclient.core.models import PutProgressRequest
 
 from .api_models import LoginData, LoginRequest, LoginResponse
 from .auth import DEFAULT_TOKEN_TTL, TokenIssuer, hash_password, verify_password

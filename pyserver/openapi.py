@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from pyclient.models import ErrorEnvelope, GetProgressResponse, OkResponse, PutProgressRequest
+from pyclient.core.models import ErrorEnvelope, GetProgressResponse, OkResponse, PutProgressRequest
 
 from .api_models import HealthResponse, LoginRequest, LoginResponse
 

@@ -26,7 +26,7 @@ from pyclient import (
     parse_events,
     reduce_events,
 )
-from pyclient.codec import gc_paused
+from pyclient.core.codec import gc_paused
 
 from .storage import Storage, StoredSnapshot
 

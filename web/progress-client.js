@@ -1,6 +1,6 @@
 // The learning-progress client for pages: boots Pyodide from this dist (never a CDN), loads
 // pyclient, and exposes a small JS API (DESIGN §8) over the sync engine. The Python half is
-// pyclient.browser (localStorage, fetch, Web Locks, timers and DOM events); this file only
+// pyclient.bridge (localStorage, fetch, Web Locks, timers and DOM events); this file only
 // boots it and turns its JSON into plain objects for page code.
 //
 //   import { createProgressClient } from './progress-client.js'
@@ -121,7 +121,7 @@ async function bootPython() {
         (failures.length ? `: ${failures.join('; ')}` : ''),
     )
   }
-  const bridge = pyodide.pyimport('pyclient.browser')
+  const bridge = pyodide.pyimport('pyclient.bridge')
   performance.mark?.('pyclient-ready')
   return { pyodide, bridge }
 }

@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 
 from pyclient import canonical_json, reduce_events
-from pyclient.adapters import JsonFileStorage, MemoryStorage, UrllibTransport
-from pyclient.api_client import Session
+from pyclient.adapters.cpython import JsonFileStorage, MemoryStorage, UrllibTransport
+from pyclient.engine import SyncEngine
 from pyclient.errors import NetworkError
+from pyclient.http.api_client import Session
 from pyclient.ports import HttpResponse, Transport
-from pyclient.sync_engine import SyncEngine
 from tests.pyclient.fakes import FakeClock
 
 

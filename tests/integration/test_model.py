@@ -36,11 +36,11 @@ from typing import Any
 import pytest
 
 from pyclient import canonical_json, parse_events, reduce_events
-from pyclient.adapters import AsyncioLock, MemoryStorage, UrllibTransport
-from pyclient.api_client import Session
+from pyclient.adapters.cpython import AsyncioLock, MemoryStorage, UrllibTransport
+from pyclient.engine import SyncEngine
 from pyclient.errors import NetworkError
+from pyclient.http.api_client import Session
 from pyclient.ports import HttpResponse, Transport
-from pyclient.sync_engine import SyncEngine
 from pyserver.auth import TokenIssuer
 from tests.integration.test_engine_against_server import Server
 

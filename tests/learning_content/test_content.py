@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from learning_content import ItemsFile, LocalesFile, PathsFile, Quiz
-from pyclient.models import ContentProgressPayload
+from pyclient.core.models import ContentProgressPayload
 
 CONTENT = Path(__file__).resolve().parents[2] / "web" / "content"
 

@@ -13,7 +13,7 @@ from pyclient import (
     ProgressReset,
     UnknownEvent,
 )
-from pyclient.models import ContentProgressPayload
+from pyclient.core.models import ContentProgressPayload
 
 
 def at(day: int, hour: int = 12, minute: int = 0, ms: int = 0, month: int = 1) -> str:

@@ -7,14 +7,14 @@ from collections.abc import Mapping
 
 import pytest
 
-from pyclient.api_client import (
+from pyclient.errors import ApiError, SessionExpiredError
+from pyclient.http.api_client import (
     MAX_BATCH_BYTES,
     ApiClient,
     batch_events,
     error_for_response,
     put_body,
 )
-from pyclient.errors import ApiError, SessionExpiredError
 from pyclient.ports import HttpResponse
 
 from .builders import at, progressed

@@ -7,9 +7,11 @@ import json
 import pytest
 
 from pyclient import LearningProgressSyncState, reduce_events
-from pyclient.adapters import MemoryStorage
+from pyclient.adapters.cpython import MemoryStorage
+from pyclient.core.models import LearningProgressSyncEntry
+from pyclient.core.sync_state import mark_local
 from pyclient.errors import StorageFullError
-from pyclient.local_store import (
+from pyclient.store.local_store import (
     CLIENT_ID_KEY,
     GUEST_EVENTS_KEY,
     LocalStore,
@@ -18,8 +20,6 @@ from pyclient.local_store import (
     snapshot_key,
     sync_key,
 )
-from pyclient.models import LearningProgressSyncEntry
-from pyclient.sync_state import mark_local
 
 from .builders import at, progressed
 from .fakes import FakeClock
@@ -150,7 +150,7 @@ def test_a_new_event_after_the_log_is_appended_not_the_whole_log_re_encoded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The record path costs O(new events) when no other tab wrote (issue 5, point 5)."""
-    from pyclient import local_store
+    from pyclient.store import local_store
 
     local, storage = store()
     first = [progressed(f"{n:08x}-0000-4000-8000-000000000000", at(n), "x", "completed")

@@ -17,9 +17,17 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from pyclient import Event, LearningProgressSyncState, canonical_json, dump_events
-from pyclient.adapters import MemoryStorage
+from pyclient.adapters.cpython import MemoryStorage
+from pyclient.core.models import LearningProgressSyncEntry
+from pyclient.core.sync_state import (
+    finish_sync_failure,
+    finish_sync_success,
+    mark_local,
+    start_sync,
+)
+from pyclient.core.timestamps import format_instant
 from pyclient.errors import StorageFullError
-from pyclient.local_store import (
+from pyclient.store.local_store import (
     GUEST_EVENTS_KEY,
     LocalStore,
     _LogText,
@@ -30,9 +38,6 @@ from pyclient.local_store import (
     events_key,
     sync_key,
 )
-from pyclient.models import LearningProgressSyncEntry
-from pyclient.sync_state import finish_sync_failure, finish_sync_success, mark_local, start_sync
-from pyclient.timestamps import format_instant
 
 from .fakes import FakeClock
 

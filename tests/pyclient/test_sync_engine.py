@@ -10,17 +10,17 @@ import json
 from typing import Any
 
 from pyclient import canonical_json, dump_events, reduce_events
-from pyclient.adapters import MemoryStorage
-from pyclient.api_client import Session
-from pyclient.local_store import (
+from pyclient.adapters.cpython import MemoryStorage
+from pyclient.core.sync_state import RETRY_DELAYS_MS
+from pyclient.engine import DEBOUNCE_MS, EngineStatus, SyncEngine
+from pyclient.http.api_client import Session
+from pyclient.store.local_store import (
     GUEST_EVENTS_KEY,
     GUEST_SNAPSHOT_KEY,
     decode_log,
     events_key,
     sync_key,
 )
-from pyclient.sync_engine import DEBOUNCE_MS, EngineStatus, SyncEngine
-from pyclient.sync_state import RETRY_DELAYS_MS
 
 from .fakes import FakeClock, FakeServer, FakeTransport, Request, drive, error_response, start
 

@@ -15,7 +15,7 @@ from pyclient import (
     recover_interrupted,
     start_sync,
 )
-from pyclient.sync_state import eligible_event_ids
+from pyclient.core.sync_state import eligible_event_ids
 
 T1, T2, T3 = "2025-01-01T00:00:01.000Z", "2025-01-01T00:00:02.000Z", "2025-01-01T00:00:03.000Z"
 

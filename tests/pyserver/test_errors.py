@@ -16,7 +16,7 @@ import httpx
 import jwt
 import pytest
 
-from pyclient.models import ErrorEnvelope
+from pyclient.core.models import ErrorEnvelope
 from pyserver import create_user
 
 from .conftest import SECRET, LiveServer, auth, token_for

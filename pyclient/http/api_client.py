@@ -24,10 +24,10 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from .codec import dump_events, gc_paused
-from .errors import ApiError, SessionExpiredError
-from .models import ErrorEnvelope, Event, GetProgressData, GetProgressResponse
-from .ports import Clock, HttpResponse, Transport
+from ..core.codec import dump_events, gc_paused
+from ..core.models import ErrorEnvelope, Event, GetProgressData, GetProgressResponse
+from ..errors import ApiError, SessionExpiredError
+from ..ports import Clock, HttpResponse, Transport
 
 __all__ = [
     "MAX_BATCH_BYTES",

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .errors import InvalidEventsError
+from ..errors import InvalidEventsError
 from .models import Event, KnownEvent
 
 __all__ = ["canonical_json", "dump_events", "gc_paused", "parse_events", "parse_known_events"]

@@ -44,31 +44,15 @@ from typing import Any, Final, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from .api_client import ApiClient, Session, batch_events
-from .errors import (
-    ApiError,
-    InvalidEventsError,
-    NetworkError,
-    SessionExpiredError,
-    StorageFullError,
-)
-from .local_store import (
-    LocalStore,
-    events_key,
-    merge_sync_states,
-    preferred_copy,
-    sync_key,
-)
-from .models import (
+from .core.models import (
     EVENT_TYPES,
     Event,
     KnownEvent,
     LearningGuestProgress,
     LearningProgressSyncState,
 )
-from .ports import Clock, NoLock, Storage, SyncLock, Transport
-from .reducer import apply_event, event_order_key, reduce_events
-from .sync_state import (
+from .core.reducer import apply_event, event_order_key, reduce_events
+from .core.sync_state import (
     finish_sync_failure,
     finish_sync_success,
     mark_local,
@@ -76,7 +60,23 @@ from .sync_state import (
     recover_interrupted,
     start_sync,
 )
-from .timestamps import format_instant, instant_of
+from .core.timestamps import format_instant, instant_of
+from .errors import (
+    ApiError,
+    InvalidEventsError,
+    NetworkError,
+    SessionExpiredError,
+    StorageFullError,
+)
+from .http.api_client import ApiClient, Session, batch_events
+from .ports import Clock, NoLock, Storage, SyncLock, Transport
+from .store.local_store import (
+    LocalStore,
+    events_key,
+    merge_sync_states,
+    preferred_copy,
+    sync_key,
+)
 
 __all__ = ["DEBOUNCE_MS", "STORAGE_FULL_MESSAGE", "EngineState", "EngineStatus", "SyncEngine"]
 

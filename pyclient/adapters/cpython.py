@@ -18,8 +18,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import NetworkError, StorageFullError
-from .ports import HttpResponse
+from ..errors import NetworkError, StorageFullError
+from ..ports import HttpResponse
 
 __all__ = [
     "AsyncioLock",

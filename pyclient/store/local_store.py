@@ -61,9 +61,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from .codec import canonical_json, dump_events, gc_paused
-from .errors import StorageFullError
-from .models import (
+from ..core.codec import canonical_json, dump_events, gc_paused
+from ..core.models import (
     ActivePathSet,
     ContentProgressed,
     Event,
@@ -75,8 +74,9 @@ from .models import (
     OnboardingReset,
     ProgressReset,
 )
-from .ports import Clock, Storage
-from .timestamps import format_day, format_instant, instant_of
+from ..core.timestamps import format_day, format_instant, instant_of
+from ..errors import StorageFullError
+from ..ports import Clock, Storage
 
 __all__ = [
     "CLIENT_ID_KEY",

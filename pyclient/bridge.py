@@ -42,11 +42,11 @@ from pyodide.ffi import JsException, create_once_callable
 from pyodide.ffi.wrappers import add_event_listener, clear_timeout, set_timeout
 from pyodide.http import pyfetch
 
-from .api_client import Session
+from .core.models import LearningGuestProgress
+from .engine import EngineStatus, SyncEngine
 from .errors import NetworkError, StorageFullError
-from .models import LearningGuestProgress
+from .http.api_client import Session
 from .ports import HttpResponse
-from .sync_engine import EngineStatus, SyncEngine
 
 __all__ = [
     "SESSION_KEY",

@@ -1,0 +1,1 @@
+"""The progress REST API as the client speaks it (requests, batches, errors)."""
