@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from .limits import MAX_EVENTS_PER_PUT
 from .timestamps import RFC3339_PATTERN, instant_of
 
 __all__ = [
@@ -269,7 +270,7 @@ class PutProgressRequest(BaseModel):
     model_config = ConfigDict(**_CAMEL, extra="allow")
 
     client_updated_at: Timestamp
-    events: list[KnownEvent] = Field(max_length=500)
+    events: list[KnownEvent] = Field(max_length=MAX_EVENTS_PER_PUT)
 
 
 class OkResponse(WireModel):

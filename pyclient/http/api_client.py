@@ -25,13 +25,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from ..core.codec import dump_events, gc_paused
+from ..core.limits import MAX_BODY_BYTES, MAX_EVENTS_PER_PUT
 from ..core.models import ErrorEnvelope, Event, GetProgressData, GetProgressResponse
 from ..errors import ApiError, SessionExpiredError
 from ..ports import Clock, HttpResponse, Transport
 
 __all__ = [
     "MAX_BATCH_BYTES",
-    "MAX_BATCH_EVENTS",
     "ApiClient",
     "PullResult",
     "Session",
@@ -40,9 +40,8 @@ __all__ = [
     "put_body",
 ]
 
-#: Server limits per PUT (DESIGN §4): 500 events and 1 MiB; stay a little under the byte limit.
-MAX_BATCH_EVENTS: Final = 500
-MAX_BATCH_BYTES: Final = 1024 * 1024 - 4096
+#: A batch stays a little under the server's byte limit.
+MAX_BATCH_BYTES: Final = MAX_BODY_BYTES - 4096
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def put_body(events: Sequence[Event], client_updated_at: str) -> bytes:
 def batch_events(
     events: Sequence[Event],
     *,
-    max_events: int = MAX_BATCH_EVENTS,
+    max_events: int = MAX_EVENTS_PER_PUT,
     max_bytes: int = MAX_BATCH_BYTES,
 ) -> list[list[Event]]:
     """Cut events (in order) into PUT batches under the server's count and size limits."""

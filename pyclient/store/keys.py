@@ -1,0 +1,72 @@
+"""Every localStorage key of the client and the format version of each value: the one home.
+
+Keys (spec §4.4, DESIGN §5)::
+
+    learning_progress_events                 guest event log
+    learning_progress_snapshot               guest snapshot cache
+    learning_progress_events:{userId}        a user's event log
+    learning_progress_snapshot:{userId}      a user's snapshot cache
+    learning_progress_sync:{userId}          a user's sync metadata (never sent to the API)
+    learning_progress_client_id              this browser profile's clientId
+    learning_progress_session                the signed-in session (a reload stays signed in)
+    <key>:corrupt:<time>                     a value that could not be read, kept aside
+
+The page's JavaScript gets these names from this file (the build writes ``storage-keys.js``),
+so the page and the client cannot disagree. Standard library only: the build imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "CLIENT_ID_KEY",
+    "GUEST_EVENTS_KEY",
+    "GUEST_SNAPSHOT_KEY",
+    "KEY_PREFIX",
+    "LOG_FORMAT_VERSION",
+    "SESSION_FORMAT_VERSION",
+    "SESSION_KEY",
+    "SNAPSHOT_FORMAT_VERSION",
+    "SYNC_PREFIX",
+    "corrupt_key",
+    "events_key",
+    "snapshot_key",
+    "sync_key",
+]
+
+#: Every key of this client starts with this (``storage`` events of other keys are ignored).
+KEY_PREFIX: Final = "learning_progress"
+GUEST_EVENTS_KEY: Final = "learning_progress_events"
+GUEST_SNAPSHOT_KEY: Final = "learning_progress_snapshot"
+CLIENT_ID_KEY: Final = "learning_progress_client_id"
+SESSION_KEY: Final = "learning_progress_session"
+SYNC_PREFIX: Final = "learning_progress_sync"
+
+#: The version of snapshot caches and client ids (``{"v":1,...}``).
+SNAPSHOT_FORMAT_VERSION: Final = 1
+#: The version of the stored session.
+SESSION_FORMAT_VERSION: Final = 1
+#: The version event logs and sync metadata are written in (older ones are read and migrated).
+LOG_FORMAT_VERSION: Final = 2
+
+
+def events_key(user_id: str | None) -> str:
+    """The event log key of a user, or of the guest (``None``)."""
+    return GUEST_EVENTS_KEY if user_id is None else f"{GUEST_EVENTS_KEY}:{user_id}"
+
+
+def snapshot_key(user_id: str | None) -> str:
+    """The snapshot cache key of a user, or of the guest (``None``)."""
+    return GUEST_SNAPSHOT_KEY if user_id is None else f"{GUEST_SNAPSHOT_KEY}:{user_id}"
+
+
+def sync_key(user_id: str) -> str:
+    """The sync metadata key of a user (guests have none: nothing of theirs is synced)."""
+    return f"{SYNC_PREFIX}:{user_id}"
+
+
+def corrupt_key(key: str, stamp: str, n: int = 1) -> str:
+    """Where an unreadable value of ``key`` is kept aside (``n`` > 1 when that one is taken)."""
+    base = f"{key}:corrupt:{stamp}"
+    return base if n == 1 else f"{base}:{n}"
