@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pyserver import TokenIssuer, open_storage  # noqa: E402
-from pyserver.pgcluster import PostgresCluster, find_bindir  # noqa: E402
+from tests.pyserver.pgcluster import PostgresCluster, find_bindir  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 60
 STATUSES = ["in_progress", "completed", "passed", "not_started"]

@@ -1,9 +1,10 @@
 """Fixtures for the pyserver tests: databases (SQLite and PostgreSQL), live servers, tokens.
 
 PostgreSQL: ``PYSERVER_TEST_POSTGRES_URL`` (a URL allowed to create databases) is used if set;
-otherwise, when PostgreSQL's server binaries are installed, a throwaway cluster is started on
-127.0.0.1 for the session (as the ``postgres`` user when running as root). With ``CI=true``
-the PostgreSQL tests never skip: if no server can be had, they fail.
+otherwise, when PostgreSQL's server binaries are installed, a throwaway cluster
+(``pgcluster.py``) is started on 127.0.0.1 for the session (as the ``postgres`` user when
+running as root). With ``CI=true`` the PostgreSQL tests never skip: if no server can be had,
+they fail.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import pytest
 import uvicorn
 
 from pyserver import TokenIssuer, create_app, open_storage
-from pyserver.pgcluster import PostgresCluster, find_bindir
 from pyserver.storage import Storage
+
+from .pgcluster import PostgresCluster, find_bindir
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "test-secret-" + "x" * 60
