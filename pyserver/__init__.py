@@ -5,8 +5,8 @@ The snapshot it serves is computed with the very same ``pyclient`` reducer the b
 
 from __future__ import annotations
 
-from .app import MAX_BODY_BYTES, MAX_EVENTS, MAX_LIMIT, create_app, create_user
-from .auth import TokenIssuer, hash_password, verify_password
+from .app import MAX_BODY_BYTES, MAX_EVENTS, MAX_LIMIT, create_app
+from .auth import TokenIssuer, create_user, hash_password, verify_password
 from .errors import ApiError, ServerError, StorageError, Unauthorized
 from .storage import Storage, open_storage
 

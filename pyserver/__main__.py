@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .app import create_app, create_user
-from .auth import DEFAULT_TOKEN_TTL, TokenIssuer
+from .app import create_app
+from .auth import DEFAULT_TOKEN_TTL, TokenIssuer, create_user
 from .config import database_url, jwt_secret
 from .errors import ServerError
 from .storage import EmailTaken, open_storage

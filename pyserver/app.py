@@ -8,9 +8,7 @@ unexpected failure answers 500 ``internal_error`` and never a stack trace. Block
 from __future__ import annotations
 
 import json
-import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,7 +29,13 @@ from starlette.types import Scope
 from pyclient.core.models import PutProgressRequest
 
 from .api_models import LoginData, LoginRequest, LoginResponse
-from .auth import DEFAULT_TOKEN_TTL, TokenIssuer, hash_password, verify_password
+from .auth import (
+    DEFAULT_TOKEN_TTL,
+    LoginThrottle,
+    TokenIssuer,
+    hash_password,
+    verify_password,
+)
 from .cursor import CursorCodec, InvalidCursor
 from .errors import ApiError, Unauthorized
 from .openapi import build_openapi
@@ -51,9 +55,6 @@ MAX_EVENTS = 500
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
-#: Failed logins per email within the window before further attempts get 429.
-LOGIN_FAILURES_ALLOWED = 10
-LOGIN_FAILURE_WINDOW = 300.0
 
 STATIC_MEDIA_TYPES = {
     ".wasm": "application/wasm",
@@ -141,36 +142,6 @@ async def _read_json_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-class _LoginThrottle:
-    """Counts failed logins per email; too many within the window answer 429."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, email: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(email, []) if now - t < LOGIN_FAILURE_WINDOW]
-            self._failures[email] = recent
-            if len(recent) >= LOGIN_FAILURES_ALLOWED:
-                retry = int(LOGIN_FAILURE_WINDOW - (now - recent[0])) + 1
-                raise ApiError(
-                    429,
-                    "too_many_attempts",
-                    "too many failed logins; try again later",
-                    headers={"Retry-After": str(retry)},
-                )
-
-    def failed(self, email: str) -> None:
-        with self._lock:
-            self._failures.setdefault(email, []).append(time.monotonic())
-
-    def succeeded(self, email: str) -> None:
-        with self._lock:
-            self._failures.pop(email, None)
-
-
 class StaticWeb(StaticFiles):
     """The built page, with the media types Pyodide and browsers insist on."""
 
@@ -194,7 +165,7 @@ class ProgressApi:
         self.token_ttl = token_ttl
         self.cursors = CursorCodec(issuer.secret)
         self.snapshots = SnapshotCache(storage)
-        self.throttle = _LoginThrottle()
+        self.throttle = LoginThrottle()
         self.openapi_body = json.dumps(build_openapi(), separators=(",", ":"))
 
     def _user(self, request: Request) -> str:
@@ -334,13 +305,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     return _error_response(ApiError(500, "internal_error", "internal server error"))
-
-
-def create_user(storage: Storage, email: str, password: str) -> str:
-    """Add a user with an argon2-hashed password; returns the new userId."""
-    user_id = str(uuid.uuid4())
-    storage.create_user(user_id, email.strip().lower(), hash_password(password))
-    return user_id
 
 
 def create_app(
