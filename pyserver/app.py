@@ -23,8 +23,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
 from pyclient.core.models import PutProgressRequest
 
@@ -40,6 +38,7 @@ from .cursor import CursorCodec, InvalidCursor
 from .errors import ApiError, Unauthorized
 from .openapi import build_openapi
 from .snapshots import SnapshotCache
+from .static import StaticWeb
 from .storage import Storage
 
 __all__ = [
@@ -47,7 +46,6 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_EVENTS",
     "MAX_LIMIT",
-    "STATIC_MEDIA_TYPES",
     "create_app",
 ]
 
@@ -56,18 +54,6 @@ MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 
-STATIC_MEDIA_TYPES = {
-    ".wasm": "application/wasm",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".json": "application/json",
-    ".whl": "application/zip",
-    ".zip": "application/zip",
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".py": "text/x-python; charset=utf-8",
-    ".svg": "image/svg+xml",
-}
 _PROGRESS_QUERY = frozenset(["since", "limit"])
 _API_HEADERS = {"Cache-Control": "no-store"}
 _HTTP_CODES = {
@@ -140,20 +126,6 @@ async def _read_json_body(request: Request) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-class StaticWeb(StaticFiles):
-    """The built page, with the media types Pyodide and browsers insist on."""
-
-    def file_response(
-        self, full_path: Any, stat_result: Any, scope: Scope, status_code: int = 200
-    ) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        media_type = STATIC_MEDIA_TYPES.get(Path(str(full_path)).suffix.lower())
-        if media_type is not None and "content-type" in response.headers:
-            response.headers["content-type"] = media_type
-        response.headers["Cache-Control"] = "no-cache"
-        return response
 
 
 class ProgressApi:

@@ -1,8 +1,9 @@
 """A small static file server for dist/web on 127.0.0.1 (no API): used by scripts/serve when
 pyserver is not available, by the browser tests and by bench/page_load.py.
 
-It sends the right MIME types for .mjs/.wasm/.whl and `Cache-Control: no-cache`, so that a
-rebuilt dist is never shadowed by a stale browser cache.
+It sends the media types pyserver sends for the page (`pyserver.static.STATIC_MEDIA_TYPES`:
+.mjs/.wasm/.whl, ...) and `Cache-Control: no-cache`, so that a rebuilt dist is never shadowed
+by a stale browser cache.
 
     python scripts/static_server.py dist/web [--port 8000]
 """
@@ -18,21 +19,14 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-MIME = {
-    ".mjs": "text/javascript",
-    ".js": "text/javascript",
-    ".wasm": "application/wasm",
-    ".whl": "application/zip",
-    ".zip": "application/zip",
-    ".json": "application/json",
-    ".py": "text/x-python; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css",
-}
+from pyserver.static import STATIC_MEDIA_TYPES
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map, **MIME}
+    extensions_map: ClassVar[dict[str, str]] = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        **STATIC_MEDIA_TYPES,
+    }
     extra: ClassVar[dict[str, tuple[str, bytes]]] = {}  # replaced per server
 
     def end_headers(self) -> None:
