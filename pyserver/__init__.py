@@ -5,14 +5,13 @@ The snapshot it serves is computed with the very same ``pyclient`` reducer the b
 
 from __future__ import annotations
 
-from .app import MAX_BODY_BYTES, MAX_EVENTS, MAX_LIMIT, create_app
+from .app import create_app
 from .auth import TokenIssuer, create_user, hash_password, verify_password
+from .cursor import MAX_LIMIT
 from .errors import ApiError, ServerError, StorageError, Unauthorized
 from .storage import Storage, open_storage
 
 __all__ = [
-    "MAX_BODY_BYTES",
-    "MAX_EVENTS",
     "MAX_LIMIT",
     "ApiError",
     "ServerError",

@@ -1,7 +1,9 @@
-"""Opaque paging cursors: a per-user log position, signed so that clients cannot forge one.
+"""Paging of ``GET /progress``: the page size, and opaque cursors (a per-user log position,
+signed so that clients cannot forge one).
 
-A cursor is ``base64url("<position>.<mac>")`` where the MAC (HMAC-SHA256, truncated) binds the
-position to the user: a cursor made for another user, edited, or not made by us is refused.
+A page holds ``DEFAULT_LIMIT`` events unless the request asks for 1 to ``MAX_LIMIT``. A cursor
+is ``base64url("<position>.<mac>")`` where the MAC (HMAC-SHA256, truncated) binds the position
+to the user: a cursor made for another user, edited, or not made by us is refused.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-__all__ = ["CursorCodec", "InvalidCursor"]
+__all__ = ["DEFAULT_LIMIT", "MAX_CURSOR_LENGTH", "MAX_LIMIT", "CursorCodec", "InvalidCursor"]
 
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 5000
+#: A longer ``since`` is refused before it is decoded.
+MAX_CURSOR_LENGTH = 128
 _MAC_BYTES = 12
-_MAX_LENGTH = 128
 
 
 class InvalidCursor(ValueError):
@@ -38,7 +43,7 @@ class CursorCodec:
 
     def decode(self, user_id: str, cursor: str) -> int:
         """The position a cursor names; :class:`InvalidCursor` if it is not one of ours."""
-        if not cursor or len(cursor) > _MAX_LENGTH or not cursor.isascii():
+        if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
             raise InvalidCursor("malformed cursor")
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")

@@ -11,9 +11,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from pyclient.core.limits import MAX_BODY_BYTES, MAX_EVENTS_PER_PUT
 from pyclient.core.models import ErrorEnvelope, GetProgressResponse, OkResponse, PutProgressRequest
 
 from .api_models import HealthResponse, LoginRequest, LoginResponse
+from .cursor import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
 
 __all__ = ["build_openapi"]
 
@@ -33,7 +35,7 @@ _ERROR_TEXT = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
-    413: "More than 500 events or 1 MiB",
+    413: f"More than {MAX_EVENTS_PER_PUT} events or {MAX_BODY_BYTES // (1024 * 1024)} MiB",
     415: "The body is not application/json",
     422: "The body or a parameter does not match the contract",
     429: "Too many attempts; see Retry-After",
@@ -86,7 +88,7 @@ def build_openapi() -> dict[str, Any]:
                             "in": "query",
                             "required": False,
                             "description": "An opaque cursor from an earlier response",
-                            "schema": {"type": "string", "maxLength": 128},
+                            "schema": {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
                         },
                         {
                             "name": "limit",
@@ -95,8 +97,8 @@ def build_openapi() -> dict[str, Any]:
                             "schema": {
                                 "type": "integer",
                                 "minimum": 1,
-                                "maximum": 5000,
-                                "default": 1000,
+                                "maximum": MAX_LIMIT,
+                                "default": DEFAULT_LIMIT,
                             },
                         },
                     ],

@@ -1,0 +1,169 @@
+"""The API's endpoints and the paths they answer at: progress (GET and PUT), login, health and
+the OpenAPI document.
+
+Each endpoint authenticates, checks its parameters and hands the blocking work (validation of
+large bodies, the database, password hashing) to a thread pool. A GET body is assembled from
+the stored event texts and the cached snapshot text, without parsing or re-serializing them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from pyclient.core.models import PutProgressRequest
+
+from .api_models import LoginData, LoginRequest, LoginResponse
+from .auth import LoginThrottle, TokenIssuer, hash_password, verify_password
+from .cursor import DEFAULT_LIMIT, MAX_LIMIT, CursorCodec, InvalidCursor
+from .errors import ApiError, Unauthorized
+from .openapi import build_openapi
+from .request_body import parse_body, read_json_body
+from .responses import json_response
+from .snapshots import SnapshotCache
+from .storage import Storage
+
+__all__ = ["ProgressApi"]
+
+_PROGRESS_QUERY = frozenset(["since", "limit"])
+# A real hash to verify against when the email is unknown, so both cases take as long.
+_DUMMY_HASH = hash_password("not a password of anyone")
+
+
+class ProgressApi:
+    """The endpoints, bound to one storage, one token issuer and one snapshot cache."""
+
+    def __init__(self, storage: Storage, issuer: TokenIssuer, token_ttl: int) -> None:
+        self.storage = storage
+        self.issuer = issuer
+        self.token_ttl = token_ttl
+        self.cursors = CursorCodec(issuer.secret)
+        self.snapshots = SnapshotCache(storage)
+        self.throttle = LoginThrottle()
+        self.openapi_body = json.dumps(build_openapi(), separators=(",", ":"))
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/api/v1/learning/progress", self.progress, methods=["GET", "PUT"]),
+            Route("/api/v1/auth/login", self.login, methods=["POST"]),
+            Route("/api/v1/health", self.health, methods=["GET"]),
+            Route("/api/v1/openapi.json", self.openapi, methods=["GET"]),
+        ]
+
+    def _user(self, request: Request) -> str:
+        return self.issuer.verify(request.headers.get("authorization"))
+
+    async def progress(self, request: Request) -> Response:
+        if request.method == "PUT":
+            return await self.put_progress(request)
+        return await self.get_progress(request)
+
+    async def get_progress(self, request: Request) -> Response:
+        user_id = self._user(request)
+        params = request.query_params
+        unknown = sorted(set(params.keys()) - _PROGRESS_QUERY)
+        if unknown:
+            raise ApiError(
+                422,
+                "validation_error",
+                "unknown query parameter; use since and limit",
+                [
+                    {"loc": ["query", name], "type": "extra_forbidden", "msg": "unknown"}
+                    for name in unknown
+                ],
+            )
+        limit = DEFAULT_LIMIT
+        raw_limit = params.get("limit")
+        if raw_limit is not None:
+            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+                raise ApiError(
+                    422,
+                    "validation_error",
+                    f"limit must be an integer from 1 to {MAX_LIMIT}",
+                    [{"loc": ["query", "limit"], "type": "limit", "msg": "out of range"}],
+                )
+            limit = int(raw_limit)
+        since = params.get("since")
+        return await run_in_threadpool(self._get_progress, user_id, since, limit)
+
+    def _get_progress(self, user_id: str, since: str | None, limit: int) -> Response:
+        last = self.storage.last_position(user_id)
+        after = 0
+        if since is not None:
+            try:
+                after = self.cursors.decode(user_id, since)
+            except InvalidCursor as exc:
+                raise ApiError(400, "invalid_cursor", f"{exc}: start again without since") from None
+            if after > last:
+                raise ApiError(400, "invalid_cursor", "unknown cursor: start again without since")
+        rows = self.storage.read_events(user_id, after, limit + 1)
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        position = rows[-1][0] if rows else after
+        snapshot = self.snapshots.snapshot_json(user_id, max(last, position))
+        body = "".join(
+            [
+                '{"ok":true,"data":{"snapshot":',
+                snapshot,
+                ',"events":[',
+                ",".join(body for _, body in rows),
+                '],"cursor":',
+                json.dumps(self.cursors.encode(user_id, position)),
+                ',"hasMore":',
+                "true" if has_more else "false",
+                "}}",
+            ]
+        )
+        return json_response(body)
+
+    async def put_progress(self, request: Request) -> Response:
+        user_id = self._user(request)
+        body = await read_json_body(request)
+        await run_in_threadpool(self._put_progress, user_id, body)
+        return json_response('{"ok":true}')
+
+    def _put_progress(self, user_id: str, body: bytes) -> None:
+        put = parse_body(PutProgressRequest, body)
+        events = [(event.event_id, event.model_dump_json()) for event in put.events]
+        if events:
+            self.storage.append_events(user_id, events)
+
+    async def login(self, request: Request) -> Response:
+        body = await read_json_body(request)
+        login = parse_body(LoginRequest, body)
+        email = login.email.strip().lower()
+        self.throttle.check(email)
+        user = await run_in_threadpool(self.storage.find_user, email)
+        ok = await run_in_threadpool(
+            verify_password, user.password_hash if user else _DUMMY_HASH, login.password
+        )
+        if user is None or not ok:
+            self.throttle.failed(email)
+            raise Unauthorized("invalid_credentials", "wrong email or password")
+        self.throttle.succeeded(email)
+        token, expires = self.issuer.issue(user.user_id, self.token_ttl)
+        expires_at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(expires))
+        response = LoginResponse(
+            data=LoginData(token=token, user_id=user.user_id, expires_at=expires_at)
+        )
+        return json_response(response.model_dump_json())
+
+    async def health(self, request: Request) -> Response:
+        try:
+            await run_in_threadpool(self.storage.ping)
+            version = await run_in_threadpool(self.storage.schema_version)
+        except Exception:
+            raise ApiError(500, "database_unavailable", "the database cannot be reached") from None
+        body = {
+            "ok": True,
+            "data": {"status": "ok", "backend": self.storage.backend, "schemaVersion": version},
+        }
+        return json_response(json.dumps(body, separators=(",", ":")))
+
+    async def openapi(self, request: Request) -> Response:
+        return Response(self.openapi_body, media_type="application/json")
