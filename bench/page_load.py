@@ -33,7 +33,7 @@ from static_server import StaticServer  # noqa: E402
 from bench.reducer_workload import synthetic_events  # noqa: E402
 from e2e.chromium import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from pyclient import canonical_json, parse_events, reduce_events  # noqa: E402
-from pyclient.store.local_store import encode_log  # noqa: E402
+from pyclient.store.log_format import encode_log  # noqa: E402
 
 BARE = """<!doctype html><meta charset="utf-8"><title>bare Pyodide</title>
 <script type="module">

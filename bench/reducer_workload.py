@@ -13,12 +13,8 @@ import time
 import uuid
 from typing import Any
 
-from pyclient import (
-    LearningGuestProgress,
-    apply_event,
-    parse_events,
-    reduce_events,
-)
+from pyclient import LearningGuestProgress, parse_events, reduce_events
+from pyclient.core.reducer import apply_event
 
 _START_MS = 1_764_547_200_000  # 2025-12-01T00:00:00Z
 _SPAN_MS = 60 * 86_400_000

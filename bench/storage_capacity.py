@@ -21,24 +21,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.reducer_workload import synthetic_events
-from pyclient import (
-    Event,
-    LearningProgressSyncEntry,
-    LearningProgressSyncState,
-    dump_events,
-    parse_events,
-    reduce_events,
-)
+from pyclient import Event, dump_events, parse_events, reduce_events
 from pyclient.core.codec import gc_paused
-from pyclient.store.local_store import (
-    CLIENT_ID_KEY,
-    decode_log,
-    encode_log,
-    encode_sync,
-    events_key,
-    snapshot_key,
-    sync_key,
-)
+from pyclient.core.models import LearningProgressSyncEntry, LearningProgressSyncState
+from pyclient.store.keys import CLIENT_ID_KEY, events_key, snapshot_key, sync_key
+from pyclient.store.log_format import decode_log, encode_log
+from pyclient.store.sync_format import encode_sync
 
 QUOTA = 5_242_880
 USER = "6f1c2a9e-3b7d-4f21-9a0e-5d8c7b6a4e31"

@@ -44,13 +44,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.reducer_workload import synthetic_events  # noqa: E402
 from e2e.chromium import CHROMIUM_ARGS, READY, chromium_path  # noqa: E402
-from pyclient import (  # noqa: E402
-    LearningProgressSyncEntry,
-    LearningProgressSyncState,
-    parse_events,
-    reduce_events,
-)
-from pyclient.store.local_store import encode_log, encode_sync  # noqa: E402
+from pyclient import parse_events, reduce_events  # noqa: E402
+from pyclient.core.models import LearningProgressSyncEntry, LearningProgressSyncState  # noqa: E402
+from pyclient.store.log_format import encode_log  # noqa: E402
+from pyclient.store.sync_format import encode_sync  # noqa: E402
 
 CLIENT_ID = "bench-client"
 PASSWORD = "bench-password"
@@ -213,7 +210,7 @@ def record_latency(
             "(k) => localStorage.getItem(k)",
             "learning_progress_events" + ("" if user is None else f":{user[1]}"),
         )
-        from pyclient.store.local_store import decode_log
+        from pyclient.store.log_format import decode_log
 
         kept, problem = decode_log(stored)
         assert problem is None and len(kept) == len(events) + samples, "not persisted"

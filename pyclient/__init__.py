@@ -1,44 +1,25 @@
 """pyclient: event-sourced learning-progress sync, the same pure core in CPython and Pyodide.
 
-Nothing here imports ``js`` or ``pyodide``: time, storage and HTTP come in through ports.
+Nothing here imports ``js`` or ``pyodide``: time, storage and HTTP come in through ports. The
+layout shows the architecture::
+
+    core/       models, timestamps, the event-log rules, the reducer, sync-state transitions
+    store/      storage keys and the stored formats; LocalStore reads and writes them
+    http/       the progress API as the client speaks it
+    engine.py   the local log, persistence and status     (synchronous transitions)
+    session.py  identity, bootstrap, the steps of a sync  (synchronous transitions)
+    worker.py   SyncEngine: the async sync worker and its triggers
+    adapters/   the ports on CPython and on Pyodide
+    bridge.py   the browser driver behind web/progress-client.js
+
+This module re-exports what a program using the client needs; the rest is imported from its
+module.
 """
 
-from .core.codec import canonical_json, dump_events, parse_events, parse_known_events
-from .core.models import (
-    EVENT_TYPES,
-    ActivePathSet,
-    ActivePathSetPayload,
-    ContentProgressed,
-    ContentProgressPayload,
-    Event,
-    InteractionUpdate,
-    KnownEvent,
-    LearningContentProgress,
-    LearningGuestProgress,
-    LearningProgressSyncEntry,
-    LearningProgressSyncState,
-    OnboardingCompleted,
-    OnboardingCompletedPayload,
-    OnboardingReset,
-    OnboardingState,
-    ProgressReset,
-    PutProgressRequest,
-    QuizState,
-    StreakState,
-    UnknownEvent,
-)
-from .core.reducer import STATUS_RANK, apply_event, dedupe_events, event_order_key, reduce_events
-from .core.sync_state import (
-    MAX_RETRIES,
-    RETRY_DELAYS_MS,
-    finish_sync_failure,
-    finish_sync_success,
-    mark_local,
-    next_retry_delay_ms,
-    recover_interrupted,
-    start_sync,
-)
-from .engine import EngineStatus, SyncEngine
+from .core.codec import canonical_json, dump_events, parse_events
+from .core.models import Event, LearningGuestProgress
+from .core.reducer import reduce_events
+from .core.sync_state import EngineStatus
 from .errors import (
     ApiError,
     InvalidEventsError,
@@ -47,64 +28,29 @@ from .errors import (
     SessionExpiredError,
     StorageFullError,
 )
-from .http.api_client import ApiClient, Session
-from .ports import Clock, HttpResponse, NoLock, Storage, SyncLock, Transport
-from .store.local_store import LocalStore
+from .http.api_client import Session
+from .ports import Clock, HttpResponse, Storage, SyncLock, Transport
+from .worker import SyncEngine
 
 __all__ = [
-    "EVENT_TYPES",
-    "MAX_RETRIES",
-    "RETRY_DELAYS_MS",
-    "STATUS_RANK",
-    "ActivePathSet",
-    "ActivePathSetPayload",
-    "ApiClient",
     "ApiError",
     "Clock",
-    "ContentProgressPayload",
-    "ContentProgressed",
     "EngineStatus",
     "Event",
     "HttpResponse",
-    "InteractionUpdate",
     "InvalidEventsError",
-    "KnownEvent",
-    "LearningContentProgress",
     "LearningGuestProgress",
-    "LearningProgressSyncEntry",
-    "LearningProgressSyncState",
-    "LocalStore",
     "NetworkError",
-    "NoLock",
-    "OnboardingCompleted",
-    "OnboardingCompletedPayload",
-    "OnboardingReset",
-    "OnboardingState",
     "ProgressError",
-    "ProgressReset",
-    "PutProgressRequest",
-    "QuizState",
     "Session",
     "SessionExpiredError",
     "Storage",
     "StorageFullError",
-    "StreakState",
     "SyncEngine",
     "SyncLock",
     "Transport",
-    "UnknownEvent",
-    "apply_event",
     "canonical_json",
-    "dedupe_events",
     "dump_events",
-    "event_order_key",
-    "finish_sync_failure",
-    "finish_sync_success",
-    "mark_local",
-    "next_retry_delay_ms",
     "parse_events",
-    "parse_known_events",
-    "recover_interrupted",
     "reduce_events",
-    "start_sync",
 ]

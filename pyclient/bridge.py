@@ -43,10 +43,11 @@ from pyodide.ffi.wrappers import add_event_listener, clear_timeout, set_timeout
 from pyodide.http import pyfetch
 
 from .core.models import LearningGuestProgress
-from .engine import EngineStatus, SyncEngine
+from .core.sync_state import EngineStatus
 from .errors import NetworkError, StorageFullError
 from .http.api_client import Session
 from .ports import HttpResponse
+from .worker import SyncEngine
 
 __all__ = [
     "SESSION_KEY",

@@ -6,9 +6,9 @@ every GET, so a cache is never stale, also when several server processes share o
 1. in memory (per process, LRU): if its position is the user's last position, it is served
    as is (canonical JSON text, no reduce, no parse);
 2. otherwise the newer of the in-memory and the persisted (``snapshots`` table) copy is brought
-   forward: the events stored after it are read, and if every one of them sorts after the
-   last event already reduced (``event_order_key``), they are folded in with ``apply_event``;
-   if not (an event from the past arrived), the whole log is reduced again;
+   forward: the events stored after it are read and either folded in or, when one of them
+   sorts before the last event reduced, the whole log is reduced again (the client's own rule,
+   :func:`pyclient.core.reducer.bring_forward`);
 3. the result is kept in memory and persisted (only if newer than what is stored).
 """
 
@@ -18,15 +18,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from pyclient import (
-    LearningGuestProgress,
-    apply_event,
-    canonical_json,
-    event_order_key,
-    parse_events,
-    reduce_events,
-)
+from pyclient import Event, LearningGuestProgress, canonical_json, parse_events
 from pyclient.core.codec import gc_paused
+from pyclient.core.reducer import bring_forward
 
 from .storage import Storage, StoredSnapshot
 
@@ -104,30 +98,28 @@ class SnapshotCache:
         base = 0 if entry is None else entry.position
         with gc_paused():
             delta = parse_events("[" + ",".join(self._read(user_id, base, position)) + "]")
-            delta.sort(key=event_order_key)
-        last_key = entry.last_key if entry is not None else None
-        if entry is not None and last_key is not None and delta:
-            in_order = event_order_key(delta[0]) > last_key
-        else:
-            in_order = False
-        if in_order and entry is not None:
-            model = entry.model
-            if model is None:
-                model = LearningGuestProgress.model_validate_json(entry.body)
-            for event in delta:
-                model = apply_event(model, event)
-            last_key = event_order_key(delta[-1])
+
+        def whole_log() -> list[Event]:
+            if entry is None:
+                return delta  # read from the start: the delta is the whole log
+            with gc_paused():
+                return parse_events("[" + ",".join(self._read(user_id, 0, position)) + "]")
+
+        def before() -> LearningGuestProgress:
+            assert entry is not None
+            if entry.model is not None:
+                return entry.model
+            return LearningGuestProgress.model_validate_json(entry.body)
+
+        model, last_key, folded = bring_forward(
+            None if entry is None or entry.last_key is None else before,
+            None if entry is None else entry.last_key,
+            delta,
+            whole_log,
+        )
+        if folded:
             self.incremental_updates += 1
         else:
-            with gc_paused():
-                events = (
-                    delta
-                    if entry is None
-                    else parse_events("[" + ",".join(self._read(user_id, 0, position)) + "]")
-                )
-            model = reduce_events(events)
-            if events:
-                last_key = max(map(event_order_key, events))
             self.full_reductions += 1
         return _Entry(position, canonical_json(model), last_key, model)
 

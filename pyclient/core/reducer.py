@@ -25,12 +25,13 @@ already applied (check with :func:`event_order_key`; otherwise reduce the whole 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 from pydantic import MISSING
 
-from .codec import canonical_json, gc_paused
+from .codec import gc_paused
+from .eventlog import OrderKey, dedupe_events, event_order_key
 from .models import (
     ActivePathSet,
     ContentProgressed,
@@ -47,7 +48,14 @@ from .models import (
 )
 from .timestamps import epoch_day, format_day, instant_of, normalize_timestamp, parse_day
 
-__all__ = ["STATUS_RANK", "apply_event", "dedupe_events", "event_order_key", "reduce_events"]
+__all__ = [
+    "STATUS_RANK",
+    "apply_event",
+    "bring_forward",
+    "dedupe_events",
+    "event_order_key",
+    "reduce_events",
+]
 
 #: Status precedence: an event never lowers an item's status.
 STATUS_RANK: Final[dict[ContentStatus, int]] = {
@@ -57,21 +65,6 @@ STATUS_RANK: Final[dict[ContentStatus, int]] = {
     "passed": 3,
 }
 _COMPLETED_RANK: Final = STATUS_RANK["completed"]
-
-
-def event_order_key(event: Event) -> tuple[int, str]:
-    """The position of an event in the log: (instant of ``occurredAt``, ``eventId``)."""
-    return instant_of(event.occurred_at), event.event_id
-
-
-def dedupe_events(events: Iterable[Event]) -> list[Event]:
-    """One event per ``eventId``; of two differing copies, the canonically smaller one."""
-    by_id: dict[str, Event] = {}
-    for event in events:
-        kept = by_id.setdefault(event.event_id, event)
-        if kept is not event and kept != event and canonical_json(event) < canonical_json(kept):
-            by_id[event.event_id] = event
-    return list(by_id.values())
 
 
 class _Item:
@@ -286,3 +279,31 @@ def apply_event(snapshot: LearningGuestProgress, event: Event) -> LearningGuestP
     fold = _Fold(snapshot)
     _apply(fold, event, instant_of(event.occurred_at))
     return fold.snapshot()
+
+
+def bring_forward(
+    snapshot: LearningGuestProgress | Callable[[], LearningGuestProgress] | None,
+    last_key: OrderKey | None,
+    new_events: Sequence[Event],
+    whole_log: Callable[[], Iterable[Event]],
+) -> tuple[LearningGuestProgress, OrderKey | None, bool]:
+    """The snapshot of a log after ``new_events`` joined it: the one "fold or re-reduce" rule.
+
+    ``snapshot`` is the log's snapshot before (or a function that makes it, called only when
+    needed), ``last_key`` the greatest :func:`event_order_key` reduced into it (``None``: the
+    log was empty). When every new event sorts after ``last_key``, they are folded in with
+    :func:`apply_event`; otherwise (a late event, or no ``snapshot``: a replaced copy, say)
+    ``whole_log()``, which already holds the new events, is reduced again.
+
+    Returns ``(snapshot, last_key, folded)``; ``folded`` is False after a full reduction.
+    """
+    ordered = sorted(new_events, key=event_order_key)
+    if snapshot is not None and (
+        not ordered or last_key is None or event_order_key(ordered[0]) > last_key
+    ):
+        current = snapshot() if callable(snapshot) else snapshot
+        for event in ordered:
+            current = apply_event(current, event)
+        return current, (event_order_key(ordered[-1]) if ordered else last_key), True
+    events = list(whole_log())
+    return reduce_events(events), max(map(event_order_key, events), default=None), False

@@ -12,23 +12,51 @@ Each event's entry moves through this table; a transition not in it leaves the e
     interrupted  syncing                   local      (a page closed in the middle of a sync)
 
 Retry schedule: after the n-th consecutive failure wait ``RETRY_DELAYS_MS[n - 1]``; after
-``MAX_RETRIES`` failed retries there is no automatic retry until the next trigger.
+``MAX_RETRIES`` failed retries there is no automatic retry until the next trigger. What a
+failed sync does next depends on its kind (:data:`FAILURE_HANDLING`)::
+
+    failure          retried   cursor
+    network          yes       kept      (no answer at all)
+    retryable        yes       kept      (408, 429, 5xx)
+    invalid_cursor   yes       dropped   (the next pull is complete)
+    permanent        no        kept      (any other 4xx: held until a manual sync)
+
+The state the page shows (:func:`engine_state`) is the first row that holds::
+
+    signed in                               guest
+    session expired     session_expired     storage full    error
+    a sync is running   syncing             otherwise       local
+    offline             offline
+    failing             error    (an entry in error, storage full, or a failed sync)
+    pending entries     local
+    otherwise           synced
+
 Every function takes the current time (``now``) as an argument; none reads a clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final, Literal
+from dataclasses import dataclass
+from typing import Any, Final, Literal, NamedTuple, get_args
 
 from pydantic import MISSING
 
 from .models import LearningProgressSyncEntry, LearningProgressSyncState, SyncStatus
 
 __all__ = [
+    "FAILURE_HANDLING",
     "MAX_RETRIES",
+    "PENDING_STATUSES",
     "RETRY_DELAYS_MS",
+    "SYNC_STATUSES",
+    "EngineState",
+    "EngineStatus",
+    "FailureHandling",
+    "FailureKind",
+    "count_statuses",
     "eligible_event_ids",
+    "engine_state",
     "finish_sync_failure",
     "finish_sync_success",
     "mark_local",
@@ -39,6 +67,92 @@ __all__ = [
 
 MAX_RETRIES: Final = 4
 RETRY_DELAYS_MS: Final = (1000, 5000, 15000, 60000)
+
+#: The four statuses of an entry, and those that still have to reach the server.
+SYNC_STATUSES: Final[tuple[SyncStatus, ...]] = get_args(SyncStatus)
+PENDING_STATUSES: Final[tuple[SyncStatus, ...]] = ("local", "syncing", "error")
+
+EngineState = Literal["synced", "local", "syncing", "error", "offline", "session_expired"]
+FailureKind = Literal["network", "retryable", "invalid_cursor", "permanent"]
+
+
+class FailureHandling(NamedTuple):
+    retried: bool
+    reset_cursor: bool
+
+
+FAILURE_HANDLING: Final[dict[FailureKind, FailureHandling]] = {
+    "network": FailureHandling(retried=True, reset_cursor=False),
+    "retryable": FailureHandling(retried=True, reset_cursor=False),
+    "invalid_cursor": FailureHandling(retried=True, reset_cursor=True),
+    "permanent": FailureHandling(retried=False, reset_cursor=False),
+}
+
+_SIGNED_IN_STATES: Final[tuple[tuple[str, EngineState], ...]] = (
+    ("session_expired", "session_expired"),
+    ("syncing", "syncing"),
+    ("offline", "offline"),
+    ("failing", "error"),
+    ("pending", "local"),
+)
+_GUEST_STATES: Final[tuple[tuple[str, EngineState], ...]] = (("storage_full", "error"),)
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """What the UI shows about syncing (DESIGN §8 ``client.status``)."""
+
+    state: EngineState
+    pending: int
+    last_successful_sync_at: str | None
+    error_message: str | None
+    storage_warning: str | None
+    user_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The camelCase object of the JS API."""
+        return {
+            "state": self.state,
+            "pending": self.pending,
+            "lastSuccessfulSyncAt": self.last_successful_sync_at,
+            "errorMessage": self.error_message,
+            "storageWarning": self.storage_warning,
+            "userId": self.user_id,
+        }
+
+
+def engine_state(
+    *,
+    signed_in: bool,
+    session_expired: bool = False,
+    syncing: bool = False,
+    offline: bool = False,
+    failing: bool = False,
+    pending: bool = False,
+    storage_full: bool = False,
+) -> EngineState:
+    """The state the page shows, from the conditions that hold (see the tables above)."""
+    holds = {
+        "session_expired": session_expired,
+        "syncing": syncing,
+        "offline": offline,
+        "failing": failing,
+        "pending": pending,
+        "storage_full": storage_full,
+    }
+    for condition, state in _SIGNED_IN_STATES if signed_in else _GUEST_STATES:
+        if holds[condition]:
+            return state
+    return "synced" if signed_in else "local"
+
+
+def count_statuses(state: LearningProgressSyncState) -> dict[SyncStatus, int]:
+    """How many entries have each status."""
+    counts = dict.fromkeys(SYNC_STATUSES, 0)
+    for entry in state.events.values():
+        counts[entry.status] += 1
+    return counts
+
 
 _Action = Literal["mark_local", "start_sync", "start_retry", "succeed", "fail", "interrupted"]
 _TRANSITIONS: Final[dict[tuple[_Action, SyncStatus | None], SyncStatus]] = {

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from pyclient import canonical_json, reduce_events
+from pyclient import SyncEngine, canonical_json, reduce_events
 from pyclient.adapters.cpython import JsonFileStorage, MemoryStorage, UrllibTransport
-from pyclient.engine import SyncEngine
 from pyclient.errors import NetworkError
 from pyclient.http.api_client import Session
 from pyclient.ports import HttpResponse, Transport

@@ -35,9 +35,8 @@ from typing import Any
 
 import pytest
 
-from pyclient import canonical_json, parse_events, reduce_events
+from pyclient import SyncEngine, canonical_json, parse_events, reduce_events
 from pyclient.adapters.cpython import AsyncioLock, MemoryStorage, UrllibTransport
-from pyclient.engine import SyncEngine
 from pyclient.errors import NetworkError
 from pyclient.http.api_client import Session
 from pyclient.ports import HttpResponse, Transport

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyclient import (
+from pyclient import Event
+from pyclient.core.models import (
     ActivePathSet,
     ContentProgressed,
-    Event,
+    ContentProgressPayload,
     OnboardingCompleted,
     OnboardingReset,
     ProgressReset,
     UnknownEvent,
 )
-from pyclient.core.models import ContentProgressPayload
 
 
 def at(day: int, hour: int = 12, minute: int = 0, ms: int = 0, month: int = 1) -> str:

@@ -6,20 +6,14 @@ import json
 
 import pytest
 
-from pyclient import LearningProgressSyncState, reduce_events
+from pyclient import reduce_events
 from pyclient.adapters.cpython import MemoryStorage
-from pyclient.core.models import LearningProgressSyncEntry
+from pyclient.core.models import LearningProgressSyncEntry, LearningProgressSyncState
 from pyclient.core.sync_state import mark_local
 from pyclient.errors import StorageFullError
-from pyclient.store.local_store import (
-    CLIENT_ID_KEY,
-    GUEST_EVENTS_KEY,
-    LocalStore,
-    events_key,
-    merge_sync_states,
-    snapshot_key,
-    sync_key,
-)
+from pyclient.store.keys import CLIENT_ID_KEY, GUEST_EVENTS_KEY, events_key, snapshot_key, sync_key
+from pyclient.store.local_store import LocalStore
+from pyclient.store.sync_format import merge_sync_states
 
 from .builders import at, progressed
 from .fakes import FakeClock
@@ -41,7 +35,7 @@ def test_keys_are_the_spec_keys() -> None:
 
 def test_every_stored_value_carries_a_format_version() -> None:
     local, storage = store()
-    local.write_events("u1", {"a": progressed("a", at(1), "x", "completed")})
+    local.add_events("u1", {"a": progressed("a", at(1), "x", "completed")}.values())
     local.write_snapshot("u1", reduce_events([]))
     local.write_sync("u1", LearningProgressSyncState())
     local.client_id(lambda: "client-1")
@@ -58,8 +52,8 @@ def test_a_write_unions_with_what_another_tab_stored() -> None:
     storage = MemoryStorage()
     tab_a, _ = store(storage)
     tab_b, _ = store(storage)
-    tab_a.write_events(None, {"a": progressed("a", at(1), "x", "completed")})
-    merged = tab_b.write_events(None, {"b": progressed("b", at(2), "y", "completed")})
+    tab_a.add_events(None, {"a": progressed("a", at(1), "x", "completed")}.values())
+    merged = tab_b.add_events(None, {"b": progressed("b", at(2), "y", "completed")}.values())
     assert set(merged) == {"a", "b"}
     assert set(tab_a.read_events(None)) == {"a", "b"}
 
@@ -70,7 +64,7 @@ def test_a_bare_array_from_before_versions_is_read_and_rewritten_as_v2() -> None
     storage.data[GUEST_EVENTS_KEY] = json.dumps([event.model_dump(mode="json")])
     assert list(local.read_events(None)) == ["a"]
     assert not any(":corrupt:" in k for k in storage.data)
-    local.write_events(None, {})
+    local.add_events(None, {}.values())
     assert json.loads(storage.data[GUEST_EVENTS_KEY])["v"] == 2
 
 
@@ -101,11 +95,11 @@ def test_valid_events_of_a_partly_invalid_array_still_load() -> None:
 
 def test_a_full_storage_raises_and_changes_nothing() -> None:
     local, storage = store()
-    local.write_events(None, {"a": progressed("a", at(1), "x", "completed")})
+    local.add_events(None, {"a": progressed("a", at(1), "x", "completed")}.values())
     before = dict(storage.data)
     storage.quota = 1
     with pytest.raises(StorageFullError):
-        local.write_events(None, {"b": progressed("b", at(2), "x", "completed")})
+        local.add_events(None, {"b": progressed("b", at(2), "x", "completed")}.values())
     assert storage.data == before
 
 
@@ -149,21 +143,23 @@ def test_the_client_id_is_created_once() -> None:
 def test_a_new_event_after_the_log_is_appended_not_the_whole_log_re_encoded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The record path costs O(new events) when no other tab wrote (issue 5, point 5)."""
-    from pyclient.store import local_store
+    """The record path costs O(new events) when no other tab wrote: the store sees from its
+    own state that the stored value is the one it wrote, and appends to its encoded text."""
+    from pyclient.store import log_format
 
     local, storage = store()
     first = [progressed(f"{n:08x}-0000-4000-8000-000000000000", at(n), "x", "completed")
              for n in range(1, 4)]  # fmt: skip
     log = {e.event_id: e for e in first}
-    local.write_events(None, log)
+    local.add_events(None, log.values())
 
     def full_encode(*_: object) -> None:
         raise AssertionError("the whole log was encoded again")
 
-    monkeypatch.setattr(local_store._LogText, "of", full_encode)
+    monkeypatch.setattr(log_format.LogText, "of", full_encode)
     new = progressed("00000009-0000-4000-8000-000000000000", at(9), "y", "passed")
     log[new.event_id] = new
-    stored = local.write_events(None, log)
+    stored = local.add_events(None, [new])
+    monkeypatch.undo()
     assert set(stored) == set(log)
-    assert storage.data[GUEST_EVENTS_KEY] == local_store.encode_log(log.values())
+    assert storage.data[GUEST_EVENTS_KEY] == log_format.encode_log(log.values())

@@ -7,16 +7,9 @@ from typing import Any
 
 import pytest
 
-from pyclient import (
-    ContentProgressed,
-    InvalidEventsError,
-    PutProgressRequest,
-    UnknownEvent,
-    canonical_json,
-    dump_events,
-    parse_events,
-    parse_known_events,
-)
+from pyclient import InvalidEventsError, canonical_json, dump_events, parse_events
+from pyclient.core.codec import parse_known_events
+from pyclient.core.models import ContentProgressed, PutProgressRequest, UnknownEvent
 
 
 def event(**overrides: Any) -> dict[str, Any]:

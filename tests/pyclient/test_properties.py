@@ -7,17 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyclient import (
-    STATUS_RANK,
-    Event,
-    LearningGuestProgress,
-    apply_event,
-    canonical_json,
-    dedupe_events,
-    event_order_key,
-    parse_events,
-    reduce_events,
-)
+from pyclient import Event, LearningGuestProgress, canonical_json, parse_events, reduce_events
+from pyclient.core.eventlog import dedupe_events, event_order_key
+from pyclient.core.reducer import STATUS_RANK, apply_event
 
 settings.register_profile("default", deadline=None, max_examples=150)
 settings.load_profile("default")

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from pyclient import (
-    LearningGuestProgress,
-    apply_event,
-    canonical_json,
-    parse_events,
-    reduce_events,
-)
+from pyclient import LearningGuestProgress, canonical_json, parse_events, reduce_events
+from pyclient.core.reducer import apply_event
 
 from .builders import (
     active_path,

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from pyclient import Event, LearningProgressSyncState, canonical_json, dump_events
+from pyclient import Event, canonical_json, dump_events
 from pyclient.adapters.cpython import MemoryStorage
-from pyclient.core.models import LearningProgressSyncEntry
+from pyclient.core.models import LearningProgressSyncEntry, LearningProgressSyncState
 from pyclient.core.sync_state import (
     finish_sync_failure,
     finish_sync_success,
@@ -27,17 +27,10 @@ from pyclient.core.sync_state import (
 )
 from pyclient.core.timestamps import format_instant
 from pyclient.errors import StorageFullError
-from pyclient.store.local_store import (
-    GUEST_EVENTS_KEY,
-    LocalStore,
-    _LogText,
-    decode_log,
-    decode_sync,
-    encode_log,
-    encode_sync,
-    events_key,
-    sync_key,
-)
+from pyclient.store.keys import GUEST_EVENTS_KEY, events_key, sync_key
+from pyclient.store.local_store import LocalStore
+from pyclient.store.log_format import LogText, decode_log, encode_log
+from pyclient.store.sync_format import decode_sync, encode_sync
 
 from .fakes import FakeClock
 
@@ -239,7 +232,7 @@ def test_a_version_1_log_is_read_and_migrated_to_version_2_on_the_next_write() -
     storage.data[GUEST_EVENTS_KEY] = f'{{"v":1,"events":{dump_events(items)}}}'
     local = _store(storage)
     _assert_identical(local.read_events(None), _log(items))
-    local.write_events(None, {})
+    local.add_events(None, {}.values())
     assert json.loads(storage.data[GUEST_EVENTS_KEY])["v"] == 2
     assert not local.warnings
     _assert_identical(_store(storage).read_events(None), _log(items))
@@ -248,10 +241,10 @@ def test_a_version_1_log_is_read_and_migrated_to_version_2_on_the_next_write() -
 def test_writes_in_version_2_still_union_with_another_tab() -> None:
     storage = MemoryStorage()
     tab_a, tab_b = _store(storage), _store(storage)
-    tab_a.write_events("u1", _log([_uuid_event(1, 1)]))
-    merged = tab_b.write_events("u1", _log([_uuid_event(2, 2)]))
+    tab_a.add_events("u1", _log([_uuid_event(1, 1)]).values())
+    merged = tab_b.add_events("u1", _log([_uuid_event(2, 2)]).values())
     assert len(merged) == 2
-    again = tab_a.write_events("u1", _log([_uuid_event(3, 3)]))
+    again = tab_a.add_events("u1", _log([_uuid_event(3, 3)]).values())
     assert len(again) == 3
     assert set(_store(storage).read_events("u1")) == set(again)
 
@@ -367,7 +360,7 @@ def test_appending_to_the_encoded_parts_gives_the_text_of_a_full_encode(
     first: list[Event], steps: list[list[Event]]
 ) -> None:
     log = _log(first)
-    text = _LogText.of(log.values())
+    text = LogText.of(log.values())
     assert text.text() == encode_log(log.values())
     last_ms = _START_MS
     appended = 0
@@ -378,7 +371,7 @@ def test_appending_to_the_encoded_parts_gives_the_text_of_a_full_encode(
         if text.extend(new):
             appended += 1
         else:
-            text = _LogText.of(log.values())
+            text = LogText.of(log.values())
         assert text.text() == encode_log(log.values())
     decoded, problem = decode_log(text.text())
     assert problem is None
@@ -408,10 +401,10 @@ def test_store_writes_stay_byte_identical_and_union_with_another_tab(
         if action == 3:  # full: the write raises and changes nothing; the next one persists
             storage.quota = 1
             with contextlib.suppress(StorageFullError):  # raises unless nothing is new
-                tabs[tab].write_events(None, mine)
+                tabs[tab].add_events(None, mine.values())
             assert storage.data == before
             storage.quota = None
-        stored = tabs[tab].write_events(None, mine)
+        stored = tabs[tab].add_events(None, mine.values())
         written.update((k, v) for k, v in mine.items() if k not in written)
         mine.update((k, v) for k, v in stored.items() if k not in mine)
         raw = storage.data[GUEST_EVENTS_KEY]
@@ -425,10 +418,10 @@ def test_a_replaced_copy_inside_the_log_is_not_missed_by_the_fast_path() -> None
     storage = MemoryStorage()
     local = _store(storage)
     first, second = _uuid_event(1, 10), _uuid_event(2, 20)
-    local.write_events(None, _log([first, second]))
+    local.add_events(None, _log([first, second]).values())
     smaller = first.model_copy(update={"client_id": "a"})  # canonically smaller: it wins
     assert canonical_json(smaller) < canonical_json(first)
-    stored = local.write_events(None, _log([smaller, second, _uuid_event(3, 30)]))
+    stored = local.add_events(None, _log([smaller, second, _uuid_event(3, 30)]).values())
     assert stored[first.event_id].client_id == "a"
     assert decode_log(storage.data[GUEST_EVENTS_KEY])[0][first.event_id].client_id == "a"
     assert storage.data[GUEST_EVENTS_KEY] == encode_log(stored.values())
@@ -438,10 +431,10 @@ def test_the_fast_path_sees_another_tab_write_and_unions() -> None:
     storage = MemoryStorage()
     tab_a, tab_b = _store(storage), _store(storage)
     mine = _log([_uuid_event(1, 10)])
-    tab_a.write_events(None, mine)
-    tab_b.write_events(None, _log([_uuid_event(2, 5)]))  # earlier: not an append either
+    tab_a.add_events(None, mine.values())
+    tab_b.add_events(None, _log([_uuid_event(2, 5)]).values())  # earlier: not an append either
     mine[str(uuid.UUID(int=3))] = _uuid_event(3, 30)
-    stored = tab_a.write_events(None, mine)
+    stored = tab_a.add_events(None, mine.values())
     assert set(stored) == {str(uuid.UUID(int=n)) for n in (1, 2, 3)}
     assert storage.data[GUEST_EVENTS_KEY] == encode_log(stored.values())
 

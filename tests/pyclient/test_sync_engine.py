@@ -9,18 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pyclient import canonical_json, dump_events, reduce_events
+from pyclient import EngineStatus, SyncEngine, canonical_json, dump_events, reduce_events
 from pyclient.adapters.cpython import MemoryStorage
 from pyclient.core.sync_state import RETRY_DELAYS_MS
-from pyclient.engine import DEBOUNCE_MS, EngineStatus, SyncEngine
+from pyclient.engine import DEBOUNCE_MS
 from pyclient.http.api_client import Session
-from pyclient.store.local_store import (
-    GUEST_EVENTS_KEY,
-    GUEST_SNAPSHOT_KEY,
-    decode_log,
-    events_key,
-    sync_key,
-)
+from pyclient.store.keys import GUEST_EVENTS_KEY, GUEST_SNAPSHOT_KEY, events_key, sync_key
+from pyclient.store.log_format import decode_log
 
 from .fakes import FakeClock, FakeServer, FakeTransport, Request, drive, error_response, start
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pyclient import (
+from pyclient.core.models import LearningProgressSyncState
+from pyclient.core.sync_state import (
     MAX_RETRIES,
     RETRY_DELAYS_MS,
-    LearningProgressSyncState,
+    eligible_event_ids,
     finish_sync_failure,
     finish_sync_success,
     mark_local,
@@ -15,7 +16,6 @@ from pyclient import (
     recover_interrupted,
     start_sync,
 )
-from pyclient.core.sync_state import eligible_event_ids
 
 T1, T2, T3 = "2025-01-01T00:00:01.000Z", "2025-01-01T00:00:02.000Z", "2025-01-01T00:00:03.000Z"
 

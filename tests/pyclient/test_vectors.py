@@ -11,15 +11,9 @@ from typing import Any
 
 import pytest
 
-from pyclient import (
-    LearningGuestProgress,
-    apply_event,
-    canonical_json,
-    dedupe_events,
-    event_order_key,
-    parse_events,
-    reduce_events,
-)
+from pyclient import LearningGuestProgress, canonical_json, parse_events, reduce_events
+from pyclient.core.eventlog import dedupe_events, event_order_key
+from pyclient.core.reducer import apply_event
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 FILES = sorted(VECTORS.glob("*.json"))

@@ -1,0 +1,231 @@
+"""The signed-in side of the engine, as synchronous transitions: identity switches and the
+bootstrap (spec §6.1), what other tabs stored, and each step of a sync (spec §6.3, §8.1).
+The sync worker (:mod:`pyclient.worker`) runs these steps and awaits the network between them;
+no step awaits, so no state change is ever half done while a request is in flight.
+
+A sync: :meth:`begin_sync` (one at a time; offline or expired: none), :meth:`start_push`
+(pending events move to ``syncing``; automatic syncs also re-send ``error`` events not held by
+a permanent failure), :meth:`batch_sent` after each successful PUT, :meth:`pulled` and
+:meth:`finish_sync` (cursor, ``synced``, persisted); or :meth:`sync_failed` /
+:meth:`session_expired`; :meth:`end_sync` always. What a failure does next is
+:data:`~pyclient.core.sync_state.FAILURE_HANDLING`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .core.eventlog import event_order_key
+from .core.models import Event
+from .core.sync_state import (
+    FAILURE_HANDLING,
+    FailureKind,
+    finish_sync_failure,
+    finish_sync_success,
+    mark_local,
+    next_retry_delay_ms,
+    recover_interrupted,
+    start_sync,
+)
+from .engine import ProgressEngine
+from .errors import ApiError, NetworkError, SessionExpiredError
+from .http.api_client import Session
+from .store.keys import events_key, sync_key
+from .store.sync_format import merge_sync_states
+
+__all__ = ["SessionEngine"]
+
+
+class SessionEngine(ProgressEngine):
+    """:class:`ProgressEngine` with a signed-in user, other tabs, and the steps of a sync."""
+
+    def _reset_identity_state(self) -> None:
+        super()._reset_identity_state()
+        self._sending: list[str] = []  # the ids the running sync sends
+        self._sent: set[str] = set()  # those a successful PUT carried
+        self._pulled_cursor: str | None = None  # the cursor the running sync pulled to
+
+    # ------------------------------------------------------------------ other tabs
+
+    def _reload(self) -> bool:
+        """Union what other tabs stored into memory; True when something changed."""
+        user = self.user_id
+        before = (len(self._events), self._sync)
+        fresh = self._merge(self.store.read_events(user).values(), stored=True)
+        if user is not None:
+            self._sync = merge_sync_states(self._sync, self.store.read_sync(user))
+            self._mark_own_unsynced(fresh)
+        return bool(fresh) or before != (len(self._events), self._sync)
+
+    def on_storage_change(self, key: str | None) -> None:
+        """Another tab changed storage (``storage`` event; ``None``: storage was cleared)."""
+        user = self.user_id
+        watched = {events_key(user)} | ({sync_key(user)} if user is not None else set())
+        if key is not None and key not in watched:
+            return
+        if self._reload():
+            self._notify()
+
+    # ------------------------------------------------------------------ identity
+
+    def begin_session(self, session: Session) -> None:
+        """Become ``session``'s user and start the bootstrap (spec §6.1): the guest log is
+        copied into the user's as ``local``, and updates are queued until the remote log is
+        merged."""
+        if self._session is not None and self._session.user_id != session.user_id:
+            self.sign_out()
+        self._session = session  # a sync still running for an older session is abandoned
+        self._reset_identity_state()
+        guest = self.store.read_events(None)
+        self._load(session.user_id)
+        self._guest_ids = set(guest)
+        copied = self._merge(guest.values())
+        self._sync = mark_local(self._sync, list(guest))
+        self._unpersisted.update(e.event_id for e in copied)
+        self._bootstrapping = True
+        self._persist()
+        self._notify()
+
+    def sign_out(self) -> None:
+        """Back to the guest log; the user's stored keys are left as they are."""
+        self._session = None
+        self._reset_identity_state()
+        self._load(None)
+        self._notify()
+
+    def _end_bootstrap(self) -> None:
+        """Replay updates queued during bootstrap on top of the merged log."""
+        if not self._bootstrapping:
+            return
+        self._bootstrapping = False
+        queued, self._queue = self._queue, []
+        self._merge(queued)
+        if self._session is not None:
+            self._sync = mark_local(self._sync, [e.event_id for e in queued])
+
+    def _maybe_clear_guest(self) -> None:
+        """Clear guest keys once every guest event was carried by a successful PUT."""
+        if not self._guest_ids:
+            return
+        entries = self._sync.events
+        if not all(
+            (entry := entries.get(i)) is not None and entry.status == "synced"
+            for i in self._guest_ids
+        ):
+            return
+        guest = self.store.read_events(None)
+        extra = [e for e in guest.values() if e.event_id not in self._guest_ids]
+        if extra:  # a guest tab recorded meanwhile: carry those over first
+            self._guest_ids.update(e.event_id for e in extra)
+            self._add_local(extra)
+            return
+        self.store.clear_guest()
+        self._guest_ids = set()
+
+    # ------------------------------------------------------------------ the steps of a sync
+
+    def begin_sync(self) -> Session | None:
+        """Start a sync for the current session; ``None`` when none may run now."""
+        session = self._session
+        if session is None or self._session_expired:
+            return None
+        if not self._online:
+            self._end_bootstrap()
+            self._notify()
+            return None
+        if self._syncing:
+            self._debounce_at = self.clock.now_ms()  # run again once this sync is over
+            return None
+        self._syncing = True
+        self._debounce_at = self._retry_at = None
+        self._sending, self._sent, self._pulled_cursor = [], set(), None
+        self._notify()
+        return session
+
+    def is_current(self, session: Session) -> bool:
+        """False once the identity changed while a sync awaited: drop its results."""
+        return self._session is session
+
+    def bootstrap_pulled(self, events: Sequence[Event], cursor: str | None) -> None:
+        """The whole remote log arrived: merge it, replay the queue, persist."""
+        self._merge(events)
+        self._end_bootstrap()
+        self._pulled_cursor = cursor
+        self._persist()
+
+    def start_push(self, now: str, *, manual: bool) -> list[Event]:
+        """Move pending events to ``syncing``; returns them in log order, to be PUT."""
+        if not manual:
+            transient = [
+                i
+                for i, entry in self._sync.events.items()
+                if entry.status == "error" and i not in self._held
+            ]
+            self._sync = mark_local(self._sync, transient)
+        self._sync, self._sending = start_sync(self._sync, now, retry_errors=manual)
+        self._persist_sync()
+        return sorted(
+            (self._events[i] for i in self._sending if i in self._events), key=event_order_key
+        )
+
+    def batch_sent(self, batch: Sequence[Event]) -> None:
+        """A PUT succeeded: its events are ``synced``."""
+        ids = [e.event_id for e in batch]
+        self._sent.update(ids)
+        self._sync = finish_sync_success(self._sync, ids, self._now_iso())
+        self._persist_sync()
+        self._maybe_clear_guest()
+
+    def pulled(self, events: Sequence[Event], cursor: str | None) -> None:
+        """Events since the cursor arrived."""
+        self._merge(events)
+        self._pulled_cursor = cursor
+
+    def finish_sync(self) -> None:
+        """Everything sent and pulled: record the success and the cursor, persist."""
+        leftover = [i for i in self._sending if i not in self._sent]  # no longer in the log
+        self._sync = finish_sync_success(self._sync, leftover, self._now_iso(), self._pulled_cursor)
+        self._failures = 0
+        self._error_message = None
+        self._persist()
+        self._maybe_clear_guest()
+
+    def session_expired(self, exc: SessionExpiredError) -> None:
+        """401: events go back to ``local``; no retry until a new sign-in."""
+        self._session_expired = True
+        self._error_message = f"Session expired: sign in again ({exc.message})"
+        self._sync = recover_interrupted(self._sync)
+        self._persist_sync()
+
+    def sync_failed(self, exc: ApiError | NetworkError) -> None:
+        """The sync failed: unsent events are ``error``; retry or hold them by its kind."""
+        ids = [i for i in self._sending if i not in self._sent]
+        message = exc.message if isinstance(exc, ApiError) else str(exc) or "network error"
+        self._sync = finish_sync_failure(self._sync, ids, self._now_iso(), message)
+        kind: FailureKind
+        if isinstance(exc, NetworkError):
+            kind = "network"
+        elif exc.code == "invalid_cursor":
+            kind = "invalid_cursor"
+        else:
+            kind = "retryable" if exc.retryable else "permanent"
+        handling = FAILURE_HANDLING[kind]
+        if handling.reset_cursor:
+            self._sync = self._sync.model_copy(update={"last_synced_cursor": None})
+        self._error_message = message
+        if handling.retried:
+            self._failures += 1
+            delay = next_retry_delay_ms(self._failures)
+            if delay is not None:
+                after = exc.retry_after_ms if isinstance(exc, ApiError) else None
+                self._retry_at = self.clock.now_ms() + max(delay, after or 0)
+        else:
+            self._held.update(ids)
+        self._persist_sync(reset_cursor=handling.reset_cursor)
+
+    def end_sync(self, session: Session) -> None:
+        """Whatever happened: the sync is over (unless the identity changed meanwhile)."""
+        if self._session is session:
+            self._syncing = False
+            self._end_bootstrap()
+        self._notify()
