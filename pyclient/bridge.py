@@ -1,30 +1,21 @@
-"""The browser side of pyclient: the engine's ports on web APIs, and the driver that runs it.
+"""The browser driver: runs the engine in the page, behind ``web/progress-client.js``.
 
-The one module of pyclient that imports ``js`` and ``pyodide`` (it only imports in Pyodide;
-nothing in ``pyclient/__init__`` imports it). ``web/progress-client.js`` calls :func:`start`
-and talks to the returned :class:`BrowserDriver` in JSON text, so no JS object crosses over.
+``progress-client.js`` calls :func:`start` and talks to the returned :class:`BrowserDriver` in
+JSON text, so no JS object crosses over. The ports are :mod:`pyclient.adapters.pyodide`; this
+module and that one are the only ones of pyclient that import ``js`` and ``pyodide`` (they only
+import in Pyodide; nothing in ``pyclient/__init__`` imports them).
 
-Ports (see :mod:`pyclient.ports`):
-
-- :class:`LocalStorage`: ``window.localStorage``; ``QuotaExceededError`` (any refused
-  ``setItem``) becomes :class:`~pyclient.errors.StorageFullError`.
-- :class:`FetchTransport`: ``pyodide.http.pyfetch`` with a timeout (cancelling aborts the
-  request through its AbortController); no answer becomes :class:`~pyclient.errors.NetworkError`.
-- :class:`BrowserClock`: ``Date.now()``.
-- :class:`WebLock`: ``navigator.locks.request(name, callback)`` held for the body of an
-  ``async with``; where Web Locks do not exist, no lock.
-
-The driver (:class:`BrowserDriver`), in the aioquic manner: after every change it asks
+The driver, in the aioquic manner: after every change it asks
 ``SyncEngine.next_wakeup_ms()`` and arms one ``setTimeout`` (``pyodide.ffi.wrappers``); when it
 fires, ``on_timer(now)`` runs as a task on the running loop (never ``asyncio.run``). It listens
-to ``storage`` (keys starting with ``learning_progress``), ``online``/``offline`` and
-``visibilitychange``, and calls the page's listener with ``(snapshot JSON or None when the
-snapshot did not change, status JSON)`` on every change.
+to ``storage`` (keys starting with :data:`~pyclient.store.keys.KEY_PREFIX`), ``online``/
+``offline`` and ``visibilitychange``, and calls the page's listener with ``(snapshot JSON or
+None when the snapshot did not change, status JSON)`` on every change.
 
-The session (token, userId, expiresAt) is kept in localStorage under ``learning_progress_session``
-as ``{"v":1,...}`` so that a reload stays signed in (:func:`start` resumes it with the engine's
-bootstrap); it is removed on sign-out and when the server answers 401. Another tab of the same
-origin follows: a session stored or removed there signs this tab in or out too.
+The session is stored (:mod:`pyclient.store.session_format`) so that a reload stays signed in
+(:func:`start` resumes it with the engine's bootstrap); it is removed on sign-out and when the
+server answers 401. Another tab of the same origin follows: a session stored or removed there
+signs this tab in or out too.
 """
 
 from __future__ import annotations
@@ -32,227 +23,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from contextlib import asynccontextmanager
-from typing import Any, Final
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import js
-from pyodide.code import run_js
-from pyodide.ffi import JsException, create_once_callable
 from pyodide.ffi.wrappers import add_event_listener, clear_timeout, set_timeout
-from pyodide.http import pyfetch
 
+from .adapters.pyodide import BrowserClock, FetchTransport, LocalStorage, WebLock
 from .core.models import LearningGuestProgress
 from .core.sync_state import EngineStatus
-from .errors import NetworkError, StorageFullError
-from .http.api_client import Session
-from .ports import HttpResponse
+from .errors import StorageFullError
+from .store.keys import KEY_PREFIX, SESSION_KEY
+from .store.session_format import read_session, write_session
 from .worker import SyncEngine
 
-__all__ = [
-    "SESSION_KEY",
-    "BrowserClock",
-    "BrowserDriver",
-    "FetchTransport",
-    "LocalStorage",
-    "WebLock",
-    "start",
-]
-
-#: Where the signed-in session lives (a reload stays signed in).
-SESSION_KEY: Final = "learning_progress_session"
-SESSION_FORMAT: Final = 1
-#: Storage keys of this client start with this (``storage`` events of other keys are ignored).
-KEY_PREFIX: Final = "learning_progress"
-#: A request without an answer after this long is a network failure (then retried).
-REQUEST_TIMEOUT_S: Final = 30.0
-
-
-# --------------------------------------------------------------------------- ports
-
-
-class LocalStorage:
-    """``window.localStorage`` as a :class:`~pyclient.ports.Storage`.
-
-    Each value this port last read or wrote is kept on both sides (a JS string and its Python
-    copy): a read compares the stored value with the kept JS string in JS and, when they are
-    equal, returns the kept Python copy, so an unchanged log of several hundred KB is not
-    copied into Python again on every write (another tab's write is still seen: the comparison
-    is of the whole value, exactly).
-    """
-
-    def __init__(self, area: Any = None) -> None:
-        self.area = area if area is not None else js.localStorage
-        self._kept: dict[str, str] = {}
-        self._js = run_js(_KEPT_JS)(self.area)
-
-    def get(self, key: str) -> str | None:
-        value = self._js.get(key)
-        if isinstance(value, str):
-            self._kept[key] = value
-            return value
-        if value is True:  # equal to the value kept on both sides
-            kept = self._kept.get(key)
-            if kept is not None:
-                return kept
-            self._js.forget(key)
-            value = self.area.getItem(key)
-            return value if isinstance(value, str) else None
-        self._kept.pop(key, None)
-        return None  # JS null is ``jsnull``, not None
-
-    def set(self, key: str, value: str) -> None:
-        self._kept.pop(key, None)
-        try:
-            self._js.set(key, value)
-        except JsException as exc:  # QuotaExceededError, or storage refused for another reason
-            name = getattr(exc, "name", "") or type(exc).__name__
-            raise StorageFullError(f"{name} writing {key} ({len(value)} characters)") from None
-        self._kept[key] = value
-
-    def remove(self, key: str) -> None:
-        self._kept.pop(key, None)
-        self._js.remove(key)
-
-    def keys(self) -> list[str]:
-        area = self.area
-        return [str(area.key(i)) for i in range(int(area.length))]
-
-
-#: The JS half of :class:`LocalStorage`: the last value read or written per key, as a JS string.
-_KEPT_JS: Final = """(area) => {
-  const kept = new Map()
-  return {
-    get(key) {
-      const value = area.getItem(key)
-      if (value === null) { kept.delete(key); return null }
-      if (kept.get(key) === value) return true
-      kept.set(key, value)
-      return value
-    },
-    set(key, value) {
-      kept.delete(key)
-      area.setItem(key, value)
-      kept.set(key, value)
-    },
-    remove(key) { kept.delete(key); area.removeItem(key) },
-    forget(key) { kept.delete(key) },
-  }
-}"""
-
-
-class FetchTransport:
-    """HTTP through ``fetch`` (``pyodide.http.pyfetch``), same origin unless told otherwise."""
-
-    def __init__(self, timeout_s: float = REQUEST_TIMEOUT_S) -> None:
-        self.timeout_s = timeout_s
-
-    async def _send(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
-    ) -> HttpResponse:
-        options: dict[str, Any] = {"method": method, "headers": dict(headers), "cache": "no-store"}
-        if body is not None:
-            options["body"] = body.decode("utf-8")
-        response = await pyfetch(url, **options)
-        data = await response.bytes()
-        return HttpResponse(int(response.status), dict(response.headers), data)
-
-    async def request(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
-    ) -> HttpResponse:
-        try:
-            # A timeout cancels the fetch, and pyfetch aborts it through its AbortController.
-            return await asyncio.wait_for(self._send(method, url, headers, body), self.timeout_s)
-        except TimeoutError:
-            raise NetworkError(f"{method} {url}: no answer in {self.timeout_s:g} s") from None
-        except (JsException, OSError) as exc:  # offline, refused, aborted (pyfetch's AbortError)
-            raise NetworkError(f"{method} {url}: {exc}") from None
-
-
-class BrowserClock:
-    """``Date.now()``."""
-
-    def now_ms(self) -> int:
-        return int(js.Date.now())
-
-
-class WebLock:
-    """A Web Lock (``navigator.locks``) held while the ``async with`` body runs.
-
-    The lock is requested with a callback that returns a promise; the promise is resolved on
-    leaving the body, which releases the lock. Without Web Locks, nothing is locked.
-    """
-
-    @asynccontextmanager
-    async def hold(self, name: str) -> AsyncIterator[None]:
-        locks = getattr(js.navigator, "locks", None)
-        if locks is None:
-            yield
-            return
-        loop = asyncio.get_running_loop()
-        granted: asyncio.Future[None] = loop.create_future()
-        release: list[Any] = []
-
-        def executor(resolve: Any, reject: Any) -> None:
-            release.append(resolve)
-
-        def on_granted(lock: Any) -> Any:
-            promise = js.Promise.new(create_once_callable(executor))
-            if granted.done():  # the waiter gave up (cancelled): release at once
-                release.pop()()
-            else:
-                granted.set_result(None)
-            return promise
-
-        locks.request(name, create_once_callable(on_granted))
-        try:
-            await granted
-            yield
-        finally:
-            if release:
-                release.pop()()
-            elif not granted.done():
-                granted.cancel()
-
-
-# --------------------------------------------------------------------------- session
-
-
-def read_session(storage: LocalStorage) -> Session | None:
-    """The stored session, or ``None`` (absent, or unreadable: then it is simply ignored)."""
-    raw = storage.get(SESSION_KEY)
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    if not (
-        isinstance(data, dict)
-        and data.get("v") == SESSION_FORMAT
-        and isinstance(data.get("token"), str)
-        and isinstance(data.get("userId"), str)
-        and data["token"]
-        and data["userId"]
-    ):
-        return None
-    expires = data.get("expiresAt")
-    return Session(
-        user_id=data["userId"],
-        token=data["token"],
-        expires_at=expires if isinstance(expires, str) else None,
-    )
-
-
-def write_session(storage: LocalStorage, session: Session) -> None:
-    value = {
-        "v": SESSION_FORMAT,
-        "token": session.token,
-        "userId": session.user_id,
-        "expiresAt": session.expires_at,
-    }
-    with contextlib.suppress(StorageFullError):  # signed in for this tab only, then
-        storage.set(SESSION_KEY, json.dumps(value, separators=(",", ":")))
+__all__ = ["BrowserDriver", "start"]
 
 
 # --------------------------------------------------------------------------- driver

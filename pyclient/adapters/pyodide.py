@@ -1,0 +1,174 @@
+"""The engine's ports on web APIs, for Pyodide in the page (imports ``js`` and ``pyodide``).
+
+- :class:`LocalStorage`: ``window.localStorage``; ``QuotaExceededError`` (any refused
+  ``setItem``) becomes :class:`~pyclient.errors.StorageFullError`.
+- :class:`FetchTransport`: ``pyodide.http.pyfetch`` with a timeout (cancelling aborts the
+  request through its AbortController); no answer becomes :class:`~pyclient.errors.NetworkError`.
+- :class:`BrowserClock`: ``Date.now()``.
+- :class:`WebLock`: ``navigator.locks.request(name, callback)`` held for the body of an
+  ``async with``; where Web Locks do not exist, no lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import js
+from pyodide.code import run_js
+from pyodide.ffi import JsException, create_once_callable
+from pyodide.http import pyfetch
+
+from ..errors import NetworkError, StorageFullError
+from ..ports import HttpResponse
+
+__all__ = ["REQUEST_TIMEOUT_S", "BrowserClock", "FetchTransport", "LocalStorage", "WebLock"]
+
+#: A request without an answer after this long is a network failure (then retried).
+REQUEST_TIMEOUT_S: Final = 30.0
+
+
+class LocalStorage:
+    """``window.localStorage`` as a :class:`~pyclient.ports.Storage`.
+
+    Each value this port last read or wrote is kept on both sides (a JS string and its Python
+    copy): a read compares the stored value with the kept JS string in JS and, when they are
+    equal, returns the kept Python copy, so an unchanged log of several hundred KB is not
+    copied into Python again on every write (another tab's write is still seen: the comparison
+    is of the whole value, exactly).
+    """
+
+    def __init__(self, area: Any = None) -> None:
+        self.area = area if area is not None else js.localStorage
+        self._kept: dict[str, str] = {}
+        self._js = run_js(_KEPT_JS)(self.area)
+
+    def get(self, key: str) -> str | None:
+        value = self._js.get(key)
+        if isinstance(value, str):
+            self._kept[key] = value
+            return value
+        if value is True:  # equal to the value kept on both sides
+            kept = self._kept.get(key)
+            if kept is not None:
+                return kept
+            self._js.forget(key)
+            value = self.area.getItem(key)
+            return value if isinstance(value, str) else None
+        self._kept.pop(key, None)
+        return None  # JS null is ``jsnull``, not None
+
+    def set(self, key: str, value: str) -> None:
+        self._kept.pop(key, None)
+        try:
+            self._js.set(key, value)
+        except JsException as exc:  # QuotaExceededError, or storage refused for another reason
+            name = getattr(exc, "name", "") or type(exc).__name__
+            raise StorageFullError(f"{name} writing {key} ({len(value)} characters)") from None
+        self._kept[key] = value
+
+    def remove(self, key: str) -> None:
+        self._kept.pop(key, None)
+        self._js.remove(key)
+
+    def keys(self) -> list[str]:
+        area = self.area
+        return [str(area.key(i)) for i in range(int(area.length))]
+
+
+#: The JS half of :class:`LocalStorage`: the last value read or written per key, as a JS string.
+_KEPT_JS: Final = """(area) => {
+  const kept = new Map()
+  return {
+    get(key) {
+      const value = area.getItem(key)
+      if (value === null) { kept.delete(key); return null }
+      if (kept.get(key) === value) return true
+      kept.set(key, value)
+      return value
+    },
+    set(key, value) {
+      kept.delete(key)
+      area.setItem(key, value)
+      kept.set(key, value)
+    },
+    remove(key) { kept.delete(key); area.removeItem(key) },
+    forget(key) { kept.delete(key) },
+  }
+}"""
+
+
+class FetchTransport:
+    """HTTP through ``fetch`` (``pyodide.http.pyfetch``), same origin unless told otherwise."""
+
+    def __init__(self, timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+        self.timeout_s = timeout_s
+
+    async def _send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> HttpResponse:
+        options: dict[str, Any] = {"method": method, "headers": dict(headers), "cache": "no-store"}
+        if body is not None:
+            options["body"] = body.decode("utf-8")
+        response = await pyfetch(url, **options)
+        data = await response.bytes()
+        return HttpResponse(int(response.status), dict(response.headers), data)
+
+    async def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> HttpResponse:
+        try:
+            # A timeout cancels the fetch, and pyfetch aborts it through its AbortController.
+            return await asyncio.wait_for(self._send(method, url, headers, body), self.timeout_s)
+        except TimeoutError:
+            raise NetworkError(f"{method} {url}: no answer in {self.timeout_s:g} s") from None
+        except (JsException, OSError) as exc:  # offline, refused, aborted (pyfetch's AbortError)
+            raise NetworkError(f"{method} {url}: {exc}") from None
+
+
+class BrowserClock:
+    """``Date.now()``."""
+
+    def now_ms(self) -> int:
+        return int(js.Date.now())
+
+
+class WebLock:
+    """A Web Lock (``navigator.locks``) held while the ``async with`` body runs.
+
+    The lock is requested with a callback that returns a promise; the promise is resolved on
+    leaving the body, which releases the lock. Without Web Locks, nothing is locked.
+    """
+
+    @asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[None]:
+        locks = getattr(js.navigator, "locks", None)
+        if locks is None:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        granted: asyncio.Future[None] = loop.create_future()
+        release: list[Any] = []
+
+        def executor(resolve: Any, reject: Any) -> None:
+            release.append(resolve)
+
+        def on_granted(lock: Any) -> Any:
+            promise = js.Promise.new(create_once_callable(executor))
+            if granted.done():  # the waiter gave up (cancelled): release at once
+                release.pop()()
+            else:
+                granted.set_result(None)
+            return promise
+
+        locks.request(name, create_once_callable(on_granted))
+        try:
+            await granted
+            yield
+        finally:
+            if release:
+                release.pop()()
+            elif not granted.done():
+                granted.cancel()
