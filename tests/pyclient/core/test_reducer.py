@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyclient import LearningGuestProgress, canonical_json, parse_events, reduce_events
 from pyclient.core.reducer import apply_event
 
-from .builders import (
+from ..builders import (
     active_path,
     at,
     onboarded,

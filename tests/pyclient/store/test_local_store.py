@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pyclient import reduce_events
+from pyclient import Event, canonical_json, reduce_events
 from pyclient.adapters.cpython import MemoryStorage
 from pyclient.core.models import LearningProgressSyncEntry, LearningProgressSyncState
 from pyclient.core.sync_state import mark_local
 from pyclient.errors import StorageFullError
 from pyclient.store.keys import CLIENT_ID_KEY, GUEST_EVENTS_KEY, events_key, snapshot_key, sync_key
 from pyclient.store.local_store import LocalStore
+from pyclient.store.log_format import decode_log, encode_log
 from pyclient.store.sync_format import merge_sync_states
 
-from .builders import at, progressed
-from .fakes import FakeClock
+from ..builders import at, progressed
+from ..fakes import FakeClock
+from .log_strategies import START_MS, appends, log_of, resolve, store_on, uuid_event
 
 
 def store(storage: MemoryStorage | None = None) -> tuple[LocalStore, MemoryStorage]:
@@ -163,3 +169,64 @@ def test_a_new_event_after_the_log_is_appended_not_the_whole_log_re_encoded(
     monkeypatch.undo()
     assert set(stored) == set(log)
     assert storage.data[GUEST_EVENTS_KEY] == log_format.encode_log(log.values())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(appends(), min_size=1, max_size=15), st.lists(st.integers(0, 3), max_size=15))
+def test_store_writes_stay_byte_identical_and_union_with_another_tab(
+    steps: list[list[Event]], actions: list[int]
+) -> None:
+    """Two tabs, as the engine drives them: each keeps its log in memory (new events at the
+    end) and writes all of it; sometimes the other tab writes in between, or storage is full."""
+    storage = MemoryStorage()
+    tabs = [store_on(storage), store_on(storage)]
+    memory: list[dict[str, Event]] = [{}, {}]
+    written: dict[str, Event] = {}
+    last_ms = START_MS
+    for i, raw_batch in enumerate(steps):
+        batch, last_ms = resolve(raw_batch, last_ms)
+        action = actions[i] if i < len(actions) else 0
+        tab = 1 if action == 1 else 0
+        mine = memory[tab]
+        for event in batch:
+            mine.setdefault(event.event_id, event)
+        before = dict(storage.data)
+        if action == 3:  # full: the write raises and changes nothing; the next one persists
+            storage.quota = 1
+            with contextlib.suppress(StorageFullError):  # raises unless nothing is new
+                tabs[tab].add_events(None, mine.values())
+            assert storage.data == before
+            storage.quota = None
+        stored = tabs[tab].add_events(None, mine.values())
+        written.update((k, v) for k, v in mine.items() if k not in written)
+        mine.update((k, v) for k, v in stored.items() if k not in mine)
+        raw = storage.data[GUEST_EVENTS_KEY]
+        decoded, problem = decode_log(raw)
+        assert problem is None
+        assert set(decoded) == set(written) == set(stored)  # nothing lost, whatever the tab
+        assert raw == encode_log(decoded.values())
+
+
+def test_a_replaced_copy_inside_the_log_is_not_missed_by_the_fast_path() -> None:
+    storage = MemoryStorage()
+    local = store_on(storage)
+    first, second = uuid_event(1, 10), uuid_event(2, 20)
+    local.add_events(None, log_of([first, second]).values())
+    smaller = first.model_copy(update={"client_id": "a"})  # canonically smaller: it wins
+    assert canonical_json(smaller) < canonical_json(first)
+    stored = local.add_events(None, log_of([smaller, second, uuid_event(3, 30)]).values())
+    assert stored[first.event_id].client_id == "a"
+    assert decode_log(storage.data[GUEST_EVENTS_KEY])[0][first.event_id].client_id == "a"
+    assert storage.data[GUEST_EVENTS_KEY] == encode_log(stored.values())
+
+
+def test_the_fast_path_sees_another_tab_write_and_unions() -> None:
+    storage = MemoryStorage()
+    tab_a, tab_b = store_on(storage), store_on(storage)
+    mine = log_of([uuid_event(1, 10)])
+    tab_a.add_events(None, mine.values())
+    tab_b.add_events(None, log_of([uuid_event(2, 5)]).values())  # earlier: not an append either
+    mine[str(uuid.UUID(int=3))] = uuid_event(3, 30)
+    stored = tab_a.add_events(None, mine.values())
+    assert set(stored) == {str(uuid.UUID(int=n)) for n in (1, 2, 3)}
+    assert storage.data[GUEST_EVENTS_KEY] == encode_log(stored.values())

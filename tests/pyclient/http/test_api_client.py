@@ -17,8 +17,8 @@ from pyclient.http.api_client import (
 )
 from pyclient.ports import HttpResponse
 
-from .builders import at, progressed
-from .fakes import FakeServer, FakeTransport, drive, error_response, json_response
+from ..builders import at, progressed
+from ..fakes import FakeServer, FakeTransport, drive, error_response, json_response
 
 
 @pytest.mark.parametrize(

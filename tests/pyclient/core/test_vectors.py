@@ -15,7 +15,7 @@ from pyclient import LearningGuestProgress, canonical_json, parse_events, reduce
 from pyclient.core.eventlog import dedupe_events, event_order_key
 from pyclient.core.reducer import apply_event
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors"
+VECTORS = Path(__file__).resolve().parents[2] / "vectors"
 FILES = sorted(VECTORS.glob("*.json"))
 
 

@@ -1,0 +1,79 @@
+"""Identity (spec §6.1): the bootstrap on sign-in, the guest log carried over and cleared only
+once all of it reached the server, sign-out."""
+
+from __future__ import annotations
+
+from pyclient import canonical_json, reduce_events
+from pyclient.store.keys import GUEST_EVENTS_KEY, GUEST_SNAPSHOT_KEY, events_key
+
+from .engine_harness import U1, make, signed_in, statuses, stored_ids
+from .fakes import FakeServer, Request, drive, error_response
+
+# ---------------------------------------------------------------- bootstrap (§6.1)
+
+
+def test_guest_events_are_merged_and_guest_storage_cleared_after_the_put_succeeds() -> None:
+    engine, server, storage, _ = make()
+    guest = engine.record_progress("lesson-1", "completed")
+    server.fail = lambda r: error_response(500, "boom") if r.method == "PUT" else None
+    drive(engine.sign_in(U1))
+    assert guest in {e.event_id for e in engine.events}
+    assert GUEST_EVENTS_KEY in storage.data  # the PUT failed: guest keys stay
+    assert stored_ids(storage, "u1") == [guest]  # copied into the user's log
+    server.fail = None
+    drive(engine.sync())
+    assert server.ids() == [guest]
+    assert GUEST_EVENTS_KEY not in storage.data and GUEST_SNAPSHOT_KEY not in storage.data
+
+
+def test_guest_storage_stays_when_the_bootstrap_fetch_fails() -> None:
+    engine, server, storage, _ = make()
+    engine.record_progress("lesson-1", "completed")
+    server.fail = lambda r: error_response(503, "down")
+    drive(engine.sign_in(U1))
+    assert GUEST_EVENTS_KEY in storage.data and engine.status.state == "error"
+    assert not engine.bootstrapping
+
+
+def test_the_bootstrap_queue_replays_updates_made_during_the_initial_fetch() -> None:
+    server = FakeServer()
+    server.events["u1"] = [
+        {
+            "eventId": "remote-1",
+            "occurredAt": "2025-06-01T00:00:00.000Z",
+            "clientId": "other",
+            "type": "onboarding.completed",
+            "payload": {"pathId": "remote-path"},
+        }
+    ]
+    engine, _, storage, _ = make(server=server)
+    during: list[str] = []
+
+    def record_during_fetch(request: Request) -> None:
+        if request.method == "GET" and not during:
+            assert engine.bootstrapping
+            during.append(engine.record_progress("lesson-9", "completed"))
+            assert engine.snapshot.content["lesson-9"].status == "completed"  # shown at once
+            assert during[0] in stored_ids(storage, "u1")  # and stored at once
+
+    server.fail = record_during_fetch
+    drive(engine.sign_in(U1))
+    assert not engine.bootstrapping
+    assert engine.snapshot.onboarding.path_id == "remote-path"
+    assert engine.snapshot.content["lesson-9"].status == "completed"
+    assert set(server.ids()) == {"remote-1", during[0]}
+    assert statuses(engine)[during[0]] == "synced"
+    assert canonical_json(engine.snapshot) == canonical_json(reduce_events(engine.events))
+
+
+def test_sign_out_switches_to_the_guest_log_and_keeps_the_users_events() -> None:
+    engine, _, storage, _ = signed_in()
+    mine = engine.record_progress("lesson-1", "completed")
+    auth_log = storage.data[events_key("u1")]
+    engine.sign_out()
+    assert engine.events == [] and engine.snapshot.content == {}
+    guest = engine.complete_onboarding("p2")
+    assert storage.data[events_key("u1")] == auth_log
+    drive(engine.sign_in(U1))
+    assert {e.event_id for e in engine.events} == {mine, guest}
+    assert engine.snapshot.onboarding.path_id == "p2"
