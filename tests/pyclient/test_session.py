@@ -3,8 +3,9 @@ once all of it reached the server, sign-out."""
 
 from __future__ import annotations
 
-from pyclient import canonical_json, reduce_events
+from pyclient import HttpResponse, canonical_json, reduce_events
 from pyclient.store.keys import GUEST_EVENTS_KEY, GUEST_SNAPSHOT_KEY, events_key
+from pyclient.store.log_format import decode_log
 
 from .engine_harness import U1, make, signed_in, statuses, stored_ids
 from .fakes import FakeServer, Request, drive, error_response
@@ -77,3 +78,29 @@ def test_sign_out_switches_to_the_guest_log_and_keeps_the_users_events() -> None
     drive(engine.sign_in(U1))
     assert {e.event_id for e in engine.events} == {mine, guest}
     assert engine.snapshot.onboarding.path_id == "p2"
+
+
+def test_guest_keys_stay_until_every_guest_event_reached_the_server() -> None:
+    """501 guest events take two PUTs; when the second fails, the guest log stays stored (some
+    of it reached the server, not all of it), and it is cleared once the rest is sent."""
+    engine, server, storage, _ = make()
+    guest = [engine.record_progress(f"lesson-{n}", "completed") for n in range(501)]
+    puts = 0
+
+    def second_put_fails(request: Request) -> HttpResponse | None:
+        nonlocal puts
+        if request.method == "PUT":
+            puts += 1
+            if puts == 2:
+                return error_response(500, "boom")
+        return None
+
+    server.fail = second_put_fails
+    drive(engine.sign_in(U1))
+    assert puts == 2 and 0 < len(server.ids()) < len(guest)
+    assert set(decode_log(storage.data[GUEST_EVENTS_KEY])[0]) == set(guest)
+    assert GUEST_SNAPSHOT_KEY in storage.data
+    server.fail = None
+    drive(engine.sync())
+    assert set(server.ids()) == set(guest)
+    assert GUEST_EVENTS_KEY not in storage.data and GUEST_SNAPSHOT_KEY not in storage.data

@@ -230,3 +230,19 @@ def test_the_fast_path_sees_another_tab_write_and_unions() -> None:
     stored = tab_a.add_events(None, mine.values())
     assert set(stored) == {str(uuid.UUID(int=n)) for n in (1, 2, 3)}
     assert storage.data[GUEST_EVENTS_KEY] == encode_log(stored.values())
+
+
+def test_the_smaller_copy_stays_stored_when_a_larger_one_is_written_after_it() -> None:
+    """Of two differing copies the store keeps the canonically smaller, not the last written:
+    in the same store (its append path) and in another tab's (its general path)."""
+    smaller = uuid_event(1, 10)
+    larger = smaller.model_copy(update={"client_id": "z"})
+    assert canonical_json(smaller) < canonical_json(larger)
+    storage = MemoryStorage()
+    tab_a, tab_b = store_on(storage), store_on(storage)
+    tab_a.add_events(None, [smaller])
+    assert tab_a.add_events(None, [larger])[smaller.event_id] is smaller
+    assert tab_b.add_events(None, [larger, uuid_event(2, 20)])[smaller.event_id] == smaller
+    for reader in (tab_a, tab_b, store_on(storage)):
+        assert reader.read_events(None)[smaller.event_id] == smaller
+    assert storage.data[GUEST_EVENTS_KEY] == encode_log([smaller, uuid_event(2, 20)])
