@@ -11,7 +11,7 @@ the same origin, then the page is loaded and timed from navigation start:
 Two bare pages only run loadPyodide(): one with this dist's runtime (whose standard library
 build.py ships precompiled), one with the npm package's runtime as it comes (sources only, so
 every boot compiles what it imports). Runs are interleaved. Medians.
-Targets (issue 3): cached paint <= 150 ms; client ready <= 1.25 x bare boot at 10k events.
+Targets: cached paint <= 150 ms; client ready <= 1.25 x bare boot at 10k events.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ ids), stored in the client's own format (``pyclient.store.local_store.encode_log
    fresh browser profile signs in as the same user (the bootstrap pulls the 10k). Times from the
    ``signIn`` call to ``synced`` with nothing pending.
 
-Targets (issue 5): p95 <= 16 ms at 10k; >= 50,000 events fit; 10k events synced in <= 3 s.
+Targets: p95 <= 16 ms at 10k; >= 50,000 events fit; 10k events synced in <= 3 s.
 """
 
 from __future__ import annotations

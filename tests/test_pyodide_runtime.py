@@ -3,7 +3,7 @@
 scripts/pyodide-tests.mjs boots the very runtime and wheels that build.py ships (dist/web/pyodide
 plus pytest and hypothesis from dist/pyodide-test), runs tests/pyclient with pytest inside
 Pyodide, and reduces every vector there. Here, in CPython, we check that all passed and that
-each vector's canonical snapshot is byte-identical to CPython's (issue 2, point 4).
+each vector's canonical snapshot is byte-identical to CPython's.
 """
 
 from __future__ import annotations

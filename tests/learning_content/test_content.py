@@ -1,4 +1,4 @@
-"""The shipped content (``web/content``) meets issue 6: enough paths, modules, items and reuse,
+"""The shipped content (``web/content``) has what a course needs: enough paths, modules, items and reuse,
 two locales that share their ids, and ids the sync client accepts."""
 
 from __future__ import annotations
