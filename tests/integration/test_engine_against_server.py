@@ -1,4 +1,5 @@
-"""The sync engine in CPython against a real ``pyserver`` process: down, slow, failing, or dropping the answer after it committed.
+"""The sync engine in CPython against a real ``pyserver`` process: down, slow, failing, or
+dropping the answer after it committed.
 
 The server runs as a subprocess on SQLite; the engine talks HTTP through ``UrllibTransport``.
 Faults are injected between them by a transport wrapper: a server that is down (nothing

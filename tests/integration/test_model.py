@@ -1,4 +1,5 @@
-"""A randomized model test of the sync engine against a real ``pyserver``, several profiles and tabs at once.
+"""A randomized model test of the sync engine against a real ``pyserver``: several profiles
+and their tabs at once.
 
 Each scenario simulates a few browser profiles ("clients"), each with one storage shared by one
 or two tabs (one :class:`SyncEngine` per tab, one lock per profile like Web Locks, ``storage``

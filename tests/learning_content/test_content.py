@@ -1,5 +1,5 @@
-"""The shipped content (``web/content``) has what a course needs: enough paths, modules, items and reuse,
-two locales that share their ids, and ids the sync client accepts."""
+"""The shipped content (``web/content``) has what a course needs: enough paths, modules,
+items and reuse, two locales that share their ids, and ids the sync client accepts."""
 
 from __future__ import annotations
 

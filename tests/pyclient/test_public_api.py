@@ -22,4 +22,3 @@ def test_every_public_attribute_is_in_all_or_a_subpackage() -> None:
     public = {name for name in vars(pyclient) if not name.startswith("_")}
     modules = {name for name in public if isinstance(getattr(pyclient, name), types.ModuleType)}
     assert public - modules == set(pyclient.__all__)
-
