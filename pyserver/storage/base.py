@@ -1,4 +1,6 @@
-"""The storage interface both backends implement, and the records it passes around.
+"""The storage interface both backends implement, the records it passes around, and the rules
+both backends apply alike (which events a PUT stores and at which positions; which schema
+versions a server accepts).
 
 Every method is synchronous and thread-safe (the app calls them from a thread pool). A user's
 log is append-only: each newly stored event takes the next position (1, 2, 3, ... with no
@@ -12,7 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["AppendResult", "EmailTaken", "Storage", "StoredSnapshot", "User"]
+from ..errors import StorageError
+
+__all__ = [
+    "AppendResult",
+    "EmailTaken",
+    "Storage",
+    "StoredSnapshot",
+    "User",
+    "check_schema_version",
+    "number_new_events",
+]
 
 
 @dataclass(frozen=True)
@@ -79,3 +91,32 @@ class Storage(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def number_new_events(
+    events: Sequence[tuple[str, str]], known: set[str], last: int
+) -> list[tuple[int, str, str]]:
+    """``(position, eventId, json)`` of the events an append stores, in the order of ``events``.
+
+    An eventId in ``known`` (already stored) or earlier in ``events`` is skipped; the others take
+    the positions ``last + 1``, ``last + 2``, ... with no gaps.
+    """
+    seen = set(known)
+    rows: list[tuple[int, str, str]] = []
+    position = last
+    for event_id, body in events:
+        if event_id in seen:
+            continue
+        seen.add(event_id)
+        position += 1
+        rows.append((position, event_id, body))
+    return rows
+
+
+def check_schema_version(current: int, known: int) -> None:
+    """Refuse a database whose schema is newer than the ``known`` version of this server."""
+    if current > known:
+        raise StorageError(
+            f"the database has schema version {current}, newer than this server's "
+            f"{known}: upgrade the server"
+        )

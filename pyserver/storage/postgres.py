@@ -15,7 +15,14 @@ from collections.abc import Sequence
 import psycopg
 
 from ..errors import StorageError
-from .base import AppendResult, EmailTaken, StoredSnapshot, User
+from .base import (
+    AppendResult,
+    EmailTaken,
+    StoredSnapshot,
+    User,
+    check_schema_version,
+    number_new_events,
+)
 
 __all__ = ["PostgresStorage"]
 
@@ -95,11 +102,7 @@ class PostgresStorage:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
             current = (row[0] if row else None) or 0
-            if current > SCHEMA_VERSION:
-                raise StorageError(
-                    f"the database has schema version {current}, newer than this server's "
-                    f"{SCHEMA_VERSION}: upgrade the server"
-                )
+            check_schema_version(current, SCHEMA_VERSION)
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[version - 1]:
                     conn.execute(statement.encode())
@@ -133,19 +136,10 @@ class PostgresStorage:
                     (user_id, ids),
                 )
             }
-            positions: list[int] = []
-            event_ids: list[str] = []
-            bodies: list[str] = []
-            position = last
-            for event_id, body in events:
-                if event_id in seen:
-                    continue
-                seen.add(event_id)
-                position += 1
-                positions.append(position)
-                event_ids.append(event_id)
-                bodies.append(body)
-            if positions:
+            rows = number_new_events(events, seen, last)
+            position = rows[-1][0] if rows else last
+            if rows:
+                positions, event_ids, bodies = (list(column) for column in zip(*rows, strict=True))
                 conn.execute(
                     "INSERT INTO events (user_id, position, event_id, body) "
                     "SELECT %s, p, e, b FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
@@ -156,7 +150,7 @@ class PostgresStorage:
                     "UPDATE user_logs SET last_position = %s WHERE user_id = %s",
                     (position, user_id),
                 )
-        return AppendResult(stored=len(positions), last_position=position)
+        return AppendResult(stored=len(rows), last_position=position)
 
     def read_events(
         self, user_id: str, after: int, limit: int, upto: int | None = None

@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import StorageError
-from .base import AppendResult, EmailTaken, StoredSnapshot, User
+from .base import (
+    AppendResult,
+    EmailTaken,
+    StoredSnapshot,
+    User,
+    check_schema_version,
+    number_new_events,
+)
 
 __all__ = ["SqliteStorage"]
 
@@ -126,11 +133,7 @@ class SqliteStorage:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
             current = row[0] or 0
-            if current > SCHEMA_VERSION:
-                raise StorageError(
-                    f"the database has schema version {current}, newer than this server's "
-                    f"{SCHEMA_VERSION}: upgrade the server"
-                )
+            check_schema_version(current, SCHEMA_VERSION)
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[version - 1]:
                     conn.execute(statement)
@@ -163,18 +166,12 @@ class SqliteStorage:
                         (user_id, *chunk),
                     )
                 )
-            rows = []
-            position = last
-            for event_id, body in events:
-                if event_id in seen:
-                    continue
-                seen.add(event_id)
-                position += 1
-                rows.append((user_id, position, event_id, body))
+            rows = number_new_events(events, seen, last)
+            position = rows[-1][0] if rows else last
             if rows:
                 conn.executemany(
                     "INSERT INTO events (user_id, position, event_id, body) VALUES (?, ?, ?, ?)",
-                    rows,
+                    [(user_id, *row) for row in rows],
                 )
                 conn.execute(
                     "INSERT INTO user_logs (user_id, last_position) VALUES (?, ?) "
