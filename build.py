@@ -7,8 +7,9 @@ Steps (each a module of buildsteps/):
   4. bytecode for the standard library and the shipped wheels, compiled by the shipped Pyodide
      itself (a page boots in about half the time);
   5. pyodide-lock.json trimmed to what is shipped (pyodide_lock), plus a test lockfile;
-  6. dist/web/ (page + runtime + wheels) and dist/pyodide-test/ (extra wheels for running the core
-     tests inside Pyodide; never served).
+  6. dist/web/ (page + storage-keys.js generated from pyclient/store/keys.py + runtime + wheels)
+     and dist/pyodide-test/ (extra wheels for running the core tests inside Pyodide; never
+     served).
 
 Nothing here fetches anything at run time of the page: the dist is self-contained.
 """
@@ -27,11 +28,13 @@ if sys.version_info < (3, 12):  # noqa: UP036 - a clear sentence for an old inte
 
 from buildsteps import BuildError
 from buildsteps.bytecode import precompile_python
-from buildsteps.layout import WEB
+from buildsteps.files import write_if_changed
+from buildsteps.layout import CACHE, WEB
 from buildsteps.lockfile import write_lockfiles
 from buildsteps.page import assemble_test_runtime, assemble_web
 from buildsteps.pyclient_wheel import build_pyclient_wheel
 from buildsteps.runtime import npm_ci
+from buildsteps.storage_keys import read_keys, storage_keys_js
 from buildsteps.wheels import download_wheels, read_pins
 
 
@@ -57,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         stdlib, wheel, shipped = compiled[0], compiled[1], compiled[2:]
         write_lockfiles(pkg_dir / "pyodide-lock.json", [wheel, *shipped], test_only)
 
-        assemble_web({}, pkg_dir, stdlib, [wheel, *shipped])
+        keys_js = CACHE / "storage-keys.js"
+        write_if_changed(keys_js, storage_keys_js(read_keys()))
+        assemble_web({"storage-keys.js": keys_js}, pkg_dir, stdlib, [wheel, *shipped])
         if test_only is not None:
             assemble_test_runtime([wheel, *shipped, *test_only])
     except BuildError as e:

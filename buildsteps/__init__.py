@@ -7,6 +7,7 @@ runtime         2. the pinned Pyodide runtime through `npm ci` in web/
 wheels          3. the pinned browser wheels, sha256-checked
 bytecode        4. bytecode compiled by the shipped Pyodide itself
 lockfile        5. pyodide-lock.json trimmed to what is shipped
+storage_keys    the JS module of storage key names, generated from pyclient's Python home
 page            6. dist/web (the page, the runtime, the wheels) and dist/pyodide-test
 """
 
