@@ -11,18 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-
-import pytest
 
 from pyclient import SyncEngine, canonical_json, reduce_events
 from pyclient.adapters.cpython import JsonFileStorage, MemoryStorage, UrllibTransport
@@ -31,80 +24,7 @@ from pyclient.http.api_client import Session
 from pyclient.ports import HttpResponse, Transport
 from tests.pyclient.fakes import FakeClock
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, tmp: Path) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}/api/v1"
-        self.env = {
-            **os.environ,
-            "PYSERVER_DATA_DIR": str(tmp / "data"),
-            "PYSERVER_JWT_SECRET": "integration-secret-" + "x" * 32,
-        }
-        db = f"sqlite:///{tmp / 'progress.db'}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pyserver",
-                "serve",
-                "--port",
-                str(self.port),
-                "--database-url",
-                db,
-            ],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.base}/health", timeout=1).close()
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    stderr = self.process.stderr.read().decode() if self.process.stderr else ""
-                    raise RuntimeError(stderr) from None
-                time.sleep(0.1)
-        raise RuntimeError("pyserver did not start")
-
-    def token(self, user_id: str) -> str:
-        out = subprocess.run(
-            [sys.executable, "-m", "pyserver", "token", user_id],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-
-    def events(self, token: str) -> list[dict[str, object]]:
-        request = urllib.request.Request(
-            f"{self.base}/learning/progress?limit=5000",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return list(json.load(response)["data"]["events"])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        if self.process.stderr:
-            self.process.stderr.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = Server(tmp_path_factory.mktemp("pyserver"))
-    yield running
-    running.stop()
+from .conftest import Server, free_port
 
 
 class SlowProxy:
@@ -214,7 +134,7 @@ def test_guest_progress_reaches_the_server_once_and_another_device_sees_it(serve
 def test_a_server_that_is_down_leaves_events_in_error_then_they_sync(server: Server) -> None:
     async def scenario() -> None:
         session = Session("it-down", server.token("it-down"))
-        dead = f"http://127.0.0.1:{_free_port()}/api/v1"
+        dead = f"http://127.0.0.1:{free_port()}/api/v1"
         engine, clock = engine_for(server, UrllibTransport(timeout=5), base=dead)
         await engine.sign_in(session)
         engine.record_progress("lesson-1", "completed")
