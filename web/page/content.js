@@ -1,7 +1,8 @@
 // The course content of a locale (web/content/, see learning_content/__init__.py for the shape),
-// with the lookups the page needs. Fetched from this origin only.
+// fetched from this origin only, and the done counts of its modules and paths.
+import { isDone } from '../snapshot.js'
 
-const BASE = new URL('./content/', import.meta.url)
+const BASE = new URL('../content/', import.meta.url)
 const cache = new Map()
 
 async function getJson(url) {
@@ -36,17 +37,6 @@ export function loadContent(locale) {
     cache.set(locale, p)
   }
   return cache.get(locale)
-}
-
-const DONE = new Set(['completed', 'passed'])
-
-export function isDone(snapshot, contentId) {
-  const entry = snapshot?.content?.[contentId]
-  return !!entry && DONE.has(entry.status)
-}
-
-export function itemStatus(snapshot, contentId) {
-  return snapshot?.content?.[contentId]?.status || 'not_started'
 }
 
 /** Completed or passed items of a module; a reused item counts in every module it is in. */

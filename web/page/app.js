@@ -1,0 +1,60 @@
+// The learning page's composition root: onboarding, paths -> modules -> items, lessons,
+// quizzes, progress, streak, locale, sign in/out and the sync status, built only on the JS API
+// of progress-client.js (DESIGN §8). Until the client is ready the page shows the cached
+// snapshot, read-only.
+import { createProgressClient } from '../progress-client.js'
+import { showError } from './act.js'
+import { wireDialogs } from './dialogs.js'
+import { $ } from './dom.js'
+import { cachedSnapshot } from './first-paint.js'
+import { loadCourse, setLocale } from './locale.js'
+import { render, setDraw } from './render.js'
+import { followRoutes } from './router.js'
+import { ready, state } from './state.js'
+import { renderHeader } from './views/header.js'
+import { renderLabels } from './views/labels.js'
+import { renderView } from './views/main.js'
+import { renderPanel } from './views/panel.js'
+
+if (cachedSnapshot) state.snapshot = cachedSnapshot
+
+setDraw(() => {
+  renderLabels()
+  renderHeader()
+  renderPanel({ snapshot: state.snapshot, locale: state.locale, content: state.content, ready: ready(), failed: state.failed })
+  renderView()
+})
+const courseReady = loadCourse()
+
+followRoutes()
+window.addEventListener('online', renderHeader)
+window.addEventListener('offline', renderHeader)
+$('locale-select').addEventListener('change', (ev) => setLocale(ev.target.value))
+wireDialogs()
+render()
+
+try {
+  const client = await createProgressClient({ apiBaseUrl: '/api/v1' })
+  await courseReady
+  state.client = client
+  state.snapshot = client.snapshot
+  state.status = client.status
+  client.subscribe((snapshot, status) => {
+    state.snapshot = snapshot
+    state.status = status
+    render()
+  })
+  render()
+  window.progressClient = client
+  document.documentElement.dataset.progressReady = 'true'
+  performance.mark?.('progress-ready')
+} catch (error) {
+  // progress-client.js shows load failures on the page and in the console; anything else here
+  state.failed = true
+  if (!document.documentElement.dataset.progressError) {
+    document.documentElement.dataset.progressError = error?.message || String(error)
+    console.error('Learning progress could not start:', error)
+    showError(`Learning progress could not start: ${error?.message || error}`)
+  }
+  render()
+}

@@ -1,0 +1,93 @@
+// The account and reset controls: the reset dialog (asks first), the sign-in dialog (also
+// opened by "session expired"), sign out, and the manual sync retry.
+import { act } from './act.js'
+import { $ } from './dom.js'
+import { tr } from './locale.js'
+import { saveEmail, savedEmail } from './preferences.js'
+import { refresh } from './render.js'
+import { go } from './router.js'
+import { ready, state } from './state.js'
+
+function wireReset() {
+  const dialog = $('reset-dialog')
+  $('reset-progress').addEventListener('click', () => {
+    dialog.returnValue = ''
+    dialog.showModal()
+  })
+  dialog.addEventListener('close', () => {
+    if (dialog.returnValue !== 'confirm' || !ready()) return
+    act(() => state.client.resetProgress())
+    state.quizMode.clear()
+    state.focusHeading = true
+    go('#/')
+  })
+}
+
+function wireSignIn() {
+  const dialog = $('sign-in-dialog')
+  const open = () => {
+    $('sign-in-error').hidden = true
+    const remembered = savedEmail()
+    if (remembered) $('sign-in-email').value = remembered
+    dialog.showModal()
+  }
+  $('sign-in-open').addEventListener('click', open)
+  $('session-sign-in').addEventListener('click', open)
+  $('sign-in-cancel').addEventListener('click', () => dialog.close())
+  $('sign-in-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault()
+    if (!ready()) return
+    const email = $('sign-in-email').value.trim()
+    const password = $('sign-in-password').value
+    const submit = $('sign-in-submit')
+    submit.disabled = true
+    submit.textContent = tr('signingIn')
+    $('sign-in-error').hidden = true
+    try {
+      await state.client.signIn({ email, password })
+      saveEmail(email)
+      dialog.close()
+      refresh()
+    } catch (error) {
+      const box = $('sign-in-error')
+      box.textContent = tr('signInFailed', { message: error?.message || String(error) })
+      box.hidden = false
+    } finally {
+      submit.disabled = false
+      submit.textContent = tr('signIn')
+    }
+  })
+}
+
+function wireSignOut() {
+  $('sign-out').addEventListener('click', async () => {
+    try {
+      await state.client.signOut()
+      saveEmail(null)
+      state.quizMode.clear()
+      refresh()
+    } catch (error) {
+      act(() => {
+        throw new Error(tr('signOutFailed', { message: error?.message || String(error) }))
+      })
+    }
+  })
+}
+
+function wireSyncRetry() {
+  $('sync-retry').addEventListener('click', async () => {
+    try {
+      await state.client.sync()
+    } catch (error) {
+      console.warn('Learning progress: manual sync failed', error)
+    }
+    refresh()
+  })
+}
+
+export function wireDialogs() {
+  wireReset()
+  wireSignIn()
+  wireSignOut()
+  wireSyncRetry()
+}

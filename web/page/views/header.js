@@ -1,0 +1,58 @@
+// The header and banners: the sync status line (with its retry and sign-in buttons), who is
+// signed in, the storage warning and the offline banner.
+import { $ } from '../dom.js'
+import { tr } from '../locale.js'
+import { savedEmail } from '../preferences.js'
+import { ready, state } from '../state.js'
+
+function statusLine(status) {
+  if (state.failed) return tr('unavailable')
+  if (!status) return tr('status.loading')
+  const n = status.pending || 0
+  switch (status.state) {
+    case 'synced':
+      return n ? tr('status.pending', { n }) : tr('status.synced')
+    case 'syncing':
+      return tr('status.syncing')
+    case 'offline':
+      return n ? tr('status.offline', { n }) : tr('status.offlineNone')
+    case 'session_expired':
+      return tr('status.session_expired')
+    case 'error':
+      if (status.storageWarning && (!status.errorMessage || status.errorMessage === status.storageWarning)) {
+        return tr('status.storageFull') // the banner says more
+      }
+      return tr('status.error', { n, message: status.errorMessage || tr('status.errorGeneric') })
+    default: // local
+      if (status.userId) return n ? tr('status.pending', { n }) : tr('status.synced')
+      return tr('status.local')
+  }
+}
+
+export function renderHeader() {
+  const status = state.status
+  const box = $('sync-status')
+  box.dataset.state = state.failed ? 'unavailable' : status ? status.state : 'loading'
+  box.dataset.pending = String(status?.pending ?? 0)
+  box.dataset.signedIn = status?.userId ? 'true' : 'false'
+  $('progress-state').textContent = statusLine(status)
+  $('sync-retry').hidden = !(status && status.state === 'error')
+  $('session-sign-in').hidden = !(status && status.state === 'session_expired')
+
+  const signedIn = !!status?.userId
+  const who = savedEmail() || status?.userId
+  const label = $('account-label')
+  label.textContent = signedIn ? tr('signedInAs', { who }) : ready() ? tr('guest') : ''
+  label.dataset.userId = status?.userId || ''
+  $('sign-in-open').hidden = signedIn
+  $('sign-in-open').disabled = !ready()
+  $('sign-out').hidden = !signedIn
+
+  const warning = $('storage-warning')
+  warning.hidden = !status?.storageWarning
+  warning.textContent = status?.storageWarning || ''
+
+  const offline = $('offline-banner')
+  offline.hidden = navigator.onLine
+  offline.textContent = tr('offlineBanner')
+}

@@ -1,0 +1,83 @@
+// One item of a path: a lesson (its text, "Mark complete") or a quiz (quiz.js), with the
+// breadcrumb, its status and the previous/next item of the path. Opening a lesson that was not
+// started records it as in progress, once per visit.
+import { act } from '../act.js'
+import { h } from '../dom.js'
+import { tr } from '../locale.js'
+import { itemHref, pathHref } from '../router.js'
+import { ready, state } from '../state.js'
+import { STATUS, isDoneStatus, itemStatus } from '../../snapshot.js'
+import { heading } from './parts.js'
+import { quizBody } from './quiz.js'
+
+function slotsOf(path) {
+  return path.modules.flatMap((m) => m.items.map((contentId) => ({ moduleId: m.moduleId, contentId })))
+}
+
+function lessonBody(item, status) {
+  return h(
+    'div',
+    {},
+    h('div', { className: 'lesson-body' }, item.body.map((p) => h('p', {}, p))),
+    h(
+      'div',
+      { className: 'lesson-actions' },
+      isDoneStatus(status)
+        ? h('p', { className: 'done-note', dataset: { testid: 'lesson-done' } }, tr('lessonDone'))
+        : h('button', {
+            type: 'button',
+            disabled: !ready(),
+            dataset: { testid: 'mark-complete', key: 'mark-complete' },
+            onclick: () =>
+              act(() =>
+                state.client.recordProgress({ contentId: item.contentId, status: STATUS.completed, contentVersion: item.contentVersion }),
+              ),
+          }, tr('markComplete')),
+    ),
+  )
+}
+
+export function itemView(path, module, item) {
+  const snapshot = state.snapshot
+  const status = itemStatus(snapshot, item.contentId)
+  const slots = slotsOf(path)
+  const at = slots.findIndex((s) => s.moduleId === module.moduleId && s.contentId === item.contentId)
+  const prev = slots[at - 1]
+  const next = slots[at + 1]
+  const body = item.kind === 'quiz' ? quizBody(item, status) : lessonBody(item, status)
+  return h(
+    'section',
+    { dataset: { testid: 'item-view', contentId: item.contentId, kind: item.kind, status } },
+    h(
+      'nav',
+      { className: 'crumbs', 'aria-label': 'Breadcrumb' },
+      h('a', { href: pathHref(path.pathId), dataset: { testid: 'back-to-path' } }, path.title),
+      h('span', { 'aria-hidden': 'true' }, '›'),
+      h('span', {}, module.title),
+    ),
+    h('p', { className: 'kind', style: 'margin:0' }, tr(item.kind)),
+    heading(item.title, 'item-title'),
+    h('p', { className: `item-status status-${status}`, dataset: { testid: 'item-status' } }, tr(`itemStatus.${status}`)),
+    body,
+    h(
+      'nav',
+      { className: 'pager', 'aria-label': 'Items' },
+      prev
+        ? h('a', { className: 'button secondary', href: itemHref(path.pathId, prev.moduleId, prev.contentId), dataset: { testid: 'item-prev' } }, `← ${tr('previous')}`)
+        : h('span'),
+      next
+        ? h('a', { className: 'button secondary', href: itemHref(path.pathId, next.moduleId, next.contentId), dataset: { testid: 'item-next' } }, `${tr('next')} →`)
+        : h('a', { className: 'button secondary', href: pathHref(path.pathId) }, tr('back', { title: path.title })),
+    ),
+  )
+}
+
+/** After the item is on screen: a lesson not started yet is now in progress (once per visit). */
+export function recordOpened(route, item) {
+  const key = `${route.pathId}/${route.moduleId}/${route.contentId}`
+  if (!ready() || state.opened === key) return
+  state.opened = key
+  if (item.kind === 'lesson' && itemStatus(state.snapshot, item.contentId) === STATUS.notStarted) {
+    act(() => state.client.recordProgress({ contentId: item.contentId, status: STATUS.inProgress, contentVersion: item.contentVersion }))
+  }
+}

@@ -1,0 +1,138 @@
+// The views of paths: the onboarding (choose a first path), all paths (switch the active one)
+// and one path (its modules, each item's status, the done counts).
+import { act } from '../act.js'
+import { moduleProgress, pathProgress } from '../content.js'
+import { h } from '../dom.js'
+import { tr } from '../locale.js'
+import { go, itemHref, pathHref } from '../router.js'
+import { ready, state } from '../state.js'
+import { itemStatus } from '../../snapshot.js'
+import { heading, progressBar } from './parts.js'
+
+function choosePath(pathId) {
+  act(() => {
+    state.client.completeOnboarding(pathId)
+    state.client.setActivePath(pathId)
+  })
+  state.focusHeading = true
+  go(pathHref(pathId))
+}
+
+export function onboardingView() {
+  const cards = state.content.paths.map((path) =>
+    h(
+      'li',
+      { className: 'card path-card', dataset: { testid: `path-card-${path.pathId}`, pathId: path.pathId } },
+      h('h3', {}, path.title),
+      h('p', { className: 'muted' }, path.description),
+      h('p', { className: 'count' }, `${path.modules.length} ${tr('modules').toLowerCase()}`),
+      h(
+        'div',
+        { className: 'actions' },
+        h('button', {
+          type: 'button',
+          disabled: !ready(),
+          dataset: { testid: `choose-path-${path.pathId}`, key: `choose-${path.pathId}` },
+          onclick: () => choosePath(path.pathId),
+        }, tr('startPath', { title: path.title })),
+      ),
+    ),
+  )
+  return h(
+    'section',
+    { dataset: { testid: 'onboarding' } },
+    heading(tr('welcome')),
+    h('p', { className: 'muted' }, tr('welcomeText')),
+    h('ul', { className: 'paths', style: 'list-style:none;padding:0;margin:0' }, cards),
+  )
+}
+
+export function pathsView() {
+  const snapshot = state.snapshot
+  const cards = state.content.paths.map((path) => {
+    const active = snapshot.activePathId === path.pathId
+    return h(
+      'li',
+      { className: 'card path-card', dataset: { testid: `path-card-${path.pathId}`, pathId: path.pathId } },
+      h('h3', {}, path.title, ' ', active ? h('span', { className: 'badge' }, tr('active')) : null),
+      h('p', { className: 'muted' }, path.description),
+      progressBar(pathProgress(snapshot, path), `path-card-progress-${path.pathId}`, tr('pathProgress')),
+      h(
+        'div',
+        { className: 'actions' },
+        h('a', { className: 'button secondary', href: pathHref(path.pathId), dataset: { testid: `open-path-${path.pathId}` } }, tr('continuePath')),
+        active
+          ? null
+          : h('button', {
+              type: 'button',
+              disabled: !ready(),
+              dataset: { testid: `activate-path-${path.pathId}`, key: `activate-${path.pathId}` },
+              onclick: () => act(() => state.client.setActivePath(path.pathId)),
+            }, tr('makeActive')),
+      ),
+    )
+  })
+  return h(
+    'section',
+    { dataset: { testid: 'paths-view' } },
+    heading(tr('allPaths')),
+    h('ul', { className: 'paths', style: 'list-style:none;padding:0;margin:0' }, cards),
+  )
+}
+
+export function pathView(path) {
+  const snapshot = state.snapshot
+  const active = snapshot.activePathId === path.pathId
+  const modules = path.modules.map((module, index) =>
+    h(
+      'li',
+      { className: 'card', dataset: { testid: `module-${module.moduleId}`, moduleId: module.moduleId } },
+      h('h3', {}, h('span', { className: 'kind' }, tr('moduleLabel', { n: index + 1 })), module.title),
+      progressBar(moduleProgress(snapshot, module), `module-progress-${module.moduleId}`, `${tr('moduleProgress')}: ${module.title}`),
+      h(
+        'ul',
+        { className: 'module-items' },
+        module.items.map((contentId) => {
+          const item = state.content.items.get(contentId)
+          const status = itemStatus(snapshot, contentId)
+          return h(
+            'li',
+            {},
+            h(
+              'a',
+              {
+                href: itemHref(path.pathId, module.moduleId, contentId),
+                dataset: { testid: `item-link-${module.moduleId}-${contentId}`, status, key: `link-${module.moduleId}-${contentId}` },
+              },
+              h('span', {}, h('span', { className: 'kind' }, tr(item?.kind || 'lesson')), item?.title || contentId),
+              h('span', { className: `item-status status-${status}` }, tr(`itemStatus.${status}`)),
+            ),
+          )
+        }),
+      ),
+    ),
+  )
+  return h(
+    'section',
+    { dataset: { testid: 'path-view', pathId: path.pathId } },
+    h('nav', { className: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/paths', dataset: { testid: 'all-paths-link' } }, tr('allPaths'))),
+    h(
+      'div',
+      { className: 'head-row' },
+      heading(path.title),
+      active
+        ? h('span', { className: 'badge', dataset: { testid: 'active-badge' } }, tr('activePath'))
+        : h('button', {
+            type: 'button',
+            className: 'secondary small',
+            disabled: !ready(),
+            dataset: { testid: 'make-active-path', key: 'make-active' },
+            onclick: () => act(() => state.client.setActivePath(path.pathId)),
+          }, tr('makeActive')),
+    ),
+    h('p', { className: 'muted' }, path.description),
+    progressBar(pathProgress(snapshot, path), 'path-progress', tr('pathProgress')),
+    h('h3', { style: 'margin-top:1rem' }, tr('modules')),
+    h('ol', { className: 'modules' }, modules),
+  )
+}

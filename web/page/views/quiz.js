@@ -1,0 +1,134 @@
+// A quiz: choose an option (in_progress, the answer kept as the interaction's state), submit it
+// (right: passed with the quiz's score; wrong: completed with 0) and try again (clears the
+// answer, never lowers the status). Which of "answer" or "result" shows is state.quizMode.
+import { act } from '../act.js'
+import { h } from '../dom.js'
+import { tr } from '../locale.js'
+import { render } from '../render.js'
+import { ready, state } from '../state.js'
+import { STATUS, isDoneStatus, itemStatus } from '../../snapshot.js'
+
+function selectedOption(item) {
+  const entry = state.snapshot.content?.[item.contentId]
+  return entry?.interactions?.[item.interactionId]?.selectedOptionId ?? null
+}
+
+function chooseOption(item, optionId) {
+  act(() =>
+    state.client.recordProgress({
+      contentId: item.contentId,
+      status: STATUS.inProgress,
+      contentVersion: item.contentVersion,
+      interaction: { interactionId: item.interactionId, state: { kind: 'quiz', selectedOptionId: optionId } },
+    }),
+  )
+}
+
+function submitQuiz(item) {
+  const selected = selectedOption(item)
+  if (!selected || !ready()) return
+  const correct = selected === item.correctOptionId
+  state.quizMode.set(item.contentId, 'result')
+  act(() =>
+    state.client.recordProgress({
+      contentId: item.contentId,
+      status: correct ? STATUS.passed : STATUS.completed,
+      score: correct ? item.score : 0,
+      contentVersion: item.contentVersion,
+      interaction: { interactionId: item.interactionId, state: { kind: 'quiz', selectedOptionId: selected } },
+    }),
+  )
+  render()
+  document.querySelector('[data-testid="quiz-retry"]')?.focus()
+}
+
+function retryQuiz(item) {
+  state.quizMode.set(item.contentId, 'answer')
+  const status = itemStatus(state.snapshot, item.contentId)
+  act(() =>
+    state.client.recordProgress({
+      contentId: item.contentId,
+      // never lowers the status: a retry only clears the answer
+      status: status === STATUS.notStarted ? STATUS.inProgress : status,
+      contentVersion: item.contentVersion,
+      interaction: { interactionId: item.interactionId, state: null },
+    }),
+  )
+  render()
+  document.querySelector(`[data-testid^="quiz-option-"]`)?.focus()
+}
+
+export function quizBody(item, status) {
+  const entry = state.snapshot.content?.[item.contentId]
+  const selected = selectedOption(item)
+  let mode = state.quizMode.get(item.contentId)
+  if (!mode) {
+    mode = isDoneStatus(status) && selected ? 'result' : 'answer'
+    state.quizMode.set(item.contentId, mode)
+  }
+  if (mode === 'result' && !selected) mode = 'answer' // cleared elsewhere (another tab)
+  const showResult = mode === 'result'
+  const name = `quiz-${item.contentId}`
+  const options = item.options.map((option) => {
+    const mark = showResult
+      ? option.id === item.correctOptionId
+        ? ' correct'
+        : option.id === selected
+          ? ' wrong'
+          : ''
+      : ''
+    return h(
+      'label',
+      { className: `option${mark}` },
+      h('input', {
+        type: 'radio',
+        name,
+        value: option.id,
+        checked: option.id === selected,
+        disabled: !ready() || showResult,
+        dataset: { testid: `quiz-option-${option.id}`, key: `option-${option.id}` },
+        onchange: () => chooseOption(item, option.id),
+      }),
+      h('span', {}, option.text),
+    )
+  })
+  const correct = selected === item.correctOptionId
+  const answerText = item.options.find((o) => o.id === item.correctOptionId)?.text || ''
+  return h(
+    'form',
+    {
+      className: 'quiz',
+      onsubmit: (ev) => {
+        ev.preventDefault()
+        submitQuiz(item)
+      },
+    },
+    h('fieldset', {}, h('legend', {}, item.question), options),
+    showResult
+      ? h(
+          'div',
+          { className: 'result', role: 'status', dataset: { testid: 'quiz-result', result: correct ? 'correct' : 'wrong' } },
+          h('p', {}, h('strong', {}, correct ? tr('correct', { score: item.score }) : tr('wrong', { answer: answerText }))),
+          item.explanation ? h('p', {}, item.explanation) : null,
+          entry?.score !== null && entry?.score !== undefined ? h('p', { className: 'count' }, tr('bestScore', { score: entry.score })) : null,
+        )
+      : null,
+    h(
+      'div',
+      { className: 'quiz-actions' },
+      showResult
+        ? h('button', {
+            type: 'button',
+            className: 'secondary',
+            disabled: !ready(),
+            dataset: { testid: 'quiz-retry', key: 'quiz-retry' },
+            onclick: () => retryQuiz(item),
+          }, tr('tryAgain'))
+        : h('button', {
+            type: 'submit',
+            disabled: !ready() || !selected,
+            dataset: { testid: 'quiz-submit', key: 'quiz-submit' },
+          }, tr('submit')),
+    ),
+  )
+}
