@@ -1,6 +1,8 @@
-"""The sync engine in Chromium through the page's JS API, against a real pyserver (issue 5, 3).
+"""The sync engine in Chromium through the page's JS API, against a real pyserver: sign in and
+sync, a refused password, two pages recording and syncing at once, a reload in the middle of a
+sync, offline and back, a server error retried, a permanent 4xx, and an expired session.
 
-Every test runs `python -m pyserver serve --web dist/web --demo` (one process for the module)
+Every test runs `python -m pyserver serve --web dist/web --demo` (one process for the session)
 and signs in through `client.signIn`, as the demo user or as a user of its own (so that tests
 do not see each other's events). What the server holds is read back through its API.
 """
@@ -10,53 +12,17 @@ from __future__ import annotations
 import itertools
 import json
 import time
-import urllib.request
 import uuid
 from typing import Any
 
 import pytest
 
-from e2e.conftest import PageLog, PyServer, save_screenshot, wait_ready
+from e2e.browsing import PageLog, new_page, provoked_only, save_screenshot, wait_ready
+from e2e.client_api import record, sign_in, status, wait_settled, wait_state
+from e2e.server_api import DEMO, PUT, canonical, login, server_events, server_snapshot
+from e2e.servers import PyServer
 
 pytestmark = pytest.mark.browser
-
-DEMO = ("demo@example.com", "demo-password")
-PUT = "**/api/v1/learning/progress"
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def api(srv: PyServer, method: str, path: str, token: str | None = None, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(srv.url + path.lstrip("/"), data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def login(srv: PyServer, email: str, password: str) -> tuple[str, str]:
-    data = api(srv, "POST", "api/v1/auth/login", body={"email": email, "password": password})
-    return data["data"]["token"], data["data"]["userId"]
-
-
-def server_events(srv: PyServer, token: str) -> list[dict[str, Any]]:
-    """Every event the server holds for the token's user (following hasMore)."""
-    events: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        path = "api/v1/learning/progress?limit=5000" + (f"&since={cursor}" if cursor else "")
-        data = api(srv, "GET", path, token)["data"]
-        events += data["events"]
-        cursor = data["cursor"]
-        if not data["hasMore"]:
-            return events
-
-
-def server_snapshot(srv: PyServer, token: str) -> dict[str, Any]:
-    return api(srv, "GET", "api/v1/learning/progress?limit=1", token)["data"]["snapshot"]
 
 
 @pytest.fixture
@@ -67,53 +33,8 @@ def user(demo_server: PyServer) -> tuple[str, str]:
     return email, "e2e-password"
 
 
-def open_page(context: Any, url: str, log: PageLog | None = None) -> Any:
-    page = context.new_page()
-    if log is not None:
-        page.on("request", lambda r: log.requests.append(r.url))
-        page.on("console", lambda m: log.console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: log.page_errors.append(str(e)))
-    page.goto(url)
-    wait_ready(page)
-    return page
-
-
-def sign_in(page: Any, email: str, password: str) -> dict[str, Any]:
-    status: dict[str, Any] = page.evaluate(
-        "([email, password]) => progressClient.signIn({email, password})", [email, password]
-    )
-    return status
-
-
-def status(page: Any) -> dict[str, Any]:
-    result: dict[str, Any] = page.evaluate("progressClient.status")
-    return result
-
-
-def wait_state(page: Any, state: str, timeout_ms: int = 20_000) -> dict[str, Any]:
-    page.wait_for_function(
-        "(s) => progressClient.status.state === s", arg=state, timeout=timeout_ms
-    )
-    return status(page)
-
-
-def record(page: Any, content_id: str, st: str = "completed", **extra: Any) -> str:
-    event_id: str = page.evaluate(
-        "(args) => progressClient.recordProgress(args)",
-        {"contentId": content_id, "status": st, **extra},
-    )
-    return event_id
-
-
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
 def no_external(log: PageLog) -> None:
     assert log.external_requests() == []
-
-
-# --------------------------------------------------------------------------- tests
 
 
 def test_sign_in_as_demo_record_and_sync(demo_server, page, page_log: PageLog) -> None:
@@ -128,15 +49,15 @@ def test_sign_in_as_demo_record_and_sync(demo_server, page, page_log: PageLog) -
     page.evaluate("progressClient.sync()")
     st = wait_state(page, "synced")
     assert st["pending"] == 0 and st["lastSuccessfulSyncAt"]
-    token, server_user = login(demo_server, *DEMO)
+    token, server_user = login(demo_server.url, *DEMO)
     assert server_user == user_id
-    ids = [e["eventId"] for e in server_events(demo_server, token)]
+    ids = [e["eventId"] for e in server_events(demo_server.url, token)]
     assert ids.count(event_id) == 1 and ids.count(guest_event) == 1
     # the guest keys are cleared once the guest event reached the server
     assert page.evaluate("localStorage.getItem('learning_progress_events')") is None
     # the same snapshot on both sides (one reducer)
     snap = page.evaluate("progressClient.snapshot")
-    assert canonical(snap) == canonical(server_snapshot(demo_server, token))
+    assert canonical(snap) == canonical(server_snapshot(demo_server.url, token))
 
     # a reload stays signed in, as the same user, with the same snapshot
     page.reload()
@@ -196,6 +117,7 @@ SLOW_PUTS = """(() => {
   }
 })()"""
 
+
 RECORD_MANY = """async ([prefix, n]) => {
   const ids = []
   for (let i = 0; i < n; i++) {
@@ -207,23 +129,12 @@ RECORD_MANY = """async ([prefix, n]) => {
 }""".replace("%%", "%")
 
 
-def wait_settled(*pages: Any, timeout_s: float = 30) -> None:
-    """Every page synced with nothing pending (after one more manual sync each)."""
-    for pg in pages:
-        pg.evaluate("progressClient.sync()")
-    for pg in pages:
-        pg.wait_for_function(
-            "progressClient.status.state === 'synced' && progressClient.status.pending === 0",
-            timeout=timeout_s * 1000,
-        )
-
-
 def test_two_pages_recording_at_once_lose_nothing_and_sync_one_at_a_time(
     demo_server, context, user
 ) -> None:
     context.add_init_script(SLOW_PUTS % 300)
     logs = [PageLog(), PageLog()]
-    first, second = (open_page(context, demo_server.url, log) for log in logs)
+    first, second = (new_page(context, demo_server.url, log) for log in logs)
     user_id = sign_in(first, *user)["userId"]
     # the other page follows the stored session
     second.wait_for_function("(u) => progressClient.status.userId === u", arg=user_id)
@@ -236,12 +147,12 @@ def test_two_pages_recording_at_once_lose_nothing_and_sync_one_at_a_time(
     assert len(set(ids_a) | set(ids_b)) == 80
     wait_settled(first, second)
 
-    token, _ = login(demo_server, *user)
-    on_server = [e["eventId"] for e in server_events(demo_server, token)]
+    token, _ = login(demo_server.url, *user)
+    on_server = [e["eventId"] for e in server_events(demo_server.url, token)]
     assert sorted(on_server) == sorted(ids_a + ids_b)  # every event, each exactly once
     # (the page that syncs first pushes what the other stored too: one log per user)
     snapshots = [canonical(pg.evaluate("progressClient.snapshot")) for pg in (first, second)]
-    assert snapshots[0] == snapshots[1] == canonical(server_snapshot(demo_server, token))
+    assert snapshots[0] == snapshots[1] == canonical(server_snapshot(demo_server.url, token))
 
     # Only one page syncs at a time: both sync at once while every PUT is held 300 ms; one
     # holds the Web Lock, the other waits for it.
@@ -295,11 +206,11 @@ def test_reload_in_the_middle_of_a_sync_loses_nothing(demo_server, page, user) -
     wait_ready(page)
     ids.append(record(page, "after-reload", "passed"))
     wait_settled(page)
-    token, _ = login(demo_server, *user)
-    on_server = [e["eventId"] for e in server_events(demo_server, token)]
+    token, _ = login(demo_server.url, *user)
+    on_server = [e["eventId"] for e in server_events(demo_server.url, token)]
     assert sorted(on_server) == sorted(ids)
     assert canonical(page.evaluate("progressClient.snapshot")) == canonical(
-        server_snapshot(demo_server, token)
+        server_snapshot(demo_server.url, token)
     )
 
 
@@ -318,8 +229,8 @@ def test_offline_keeps_events_local_and_online_syncs_them(
     assert st["state"] == "offline" and st["pending"] == 3
     context.set_offline(False)
     wait_state(page, "synced")
-    token, _ = login(demo_server, *user)
-    assert sorted(e["eventId"] for e in server_events(demo_server, token)) == sorted(ids)
+    token, _ = login(demo_server.url, *user)
+    assert sorted(e["eventId"] for e in server_events(demo_server.url, token)) == sorted(ids)
     no_external(page_log)
     assert page_log.errors() == []
 
@@ -339,10 +250,6 @@ def _fail_puts(page: Any, status_code: int, times: int | None, counter: list[int
     page.route(PUT, handler)
 
 
-def provoked_only(log: PageLog, code: int) -> None:
-    assert all(f"status of {code}" in e for e in log.errors()), log.errors()
-
-
 def test_server_error_then_retry_then_synced(demo_server, page, page_log: PageLog, user) -> None:
     page.goto(demo_server.url)
     wait_ready(page)
@@ -354,8 +261,8 @@ def test_server_error_then_retry_then_synced(demo_server, page, page_log: PageLo
     assert "provoked 500" in st["errorMessage"] and st["pending"] == 1
     st = wait_state(page, "synced")  # the retry, 1 s later, without any call
     assert failures == [1] and st["pending"] == 0 and st["errorMessage"] is None
-    token, _ = login(demo_server, *user)
-    assert [e["eventId"] for e in server_events(demo_server, token)] == [event_id]
+    token, _ = login(demo_server.url, *user)
+    assert [e["eventId"] for e in server_events(demo_server.url, token)] == [event_id]
     provoked_only(page_log, 500)
 
 
@@ -379,8 +286,8 @@ def test_permanent_client_error_waits_for_a_manual_sync(
     page.evaluate("progressClient.sync()")
     st = wait_state(page, "synced")
     assert st["pending"] == 0
-    token, _ = login(demo_server, *user)
-    assert event_id in {e["eventId"] for e in server_events(demo_server, token)}
+    token, _ = login(demo_server.url, *user)
+    assert event_id in {e["eventId"] for e in server_events(demo_server.url, token)}
     provoked_only(page_log, 422)
 
 
@@ -403,47 +310,3 @@ def test_unauthorized_shows_session_expired_without_looping(
     sign_in(page, *user)
     wait_settled(page)
     provoked_only(page_log, 401)
-
-
-FILL_STORAGE = """() => {
-  let chunk = 'x'.repeat(1 << 20), n = 0
-  while (chunk.length >= 16) {
-    try {
-      localStorage.setItem('e2e-filler-' + n, chunk)
-      n++
-    } catch (e) {
-      chunk = chunk.slice(chunk.length / 2)
-    }
-  }
-  return n
-}"""
-
-
-def test_storage_full_warns_keeps_working_and_loses_nothing(
-    demo_server, page, page_log: PageLog
-) -> None:
-    page.goto(demo_server.url)
-    wait_ready(page)
-    before = record(page, "before-full", "completed")
-    assert page.evaluate(FILL_STORAGE) > 0
-    full = [record(page, f"full-{i}", "in_progress") for i in range(3)]
-    st = status(page)
-    assert st["storageWarning"] and "full" in st["storageWarning"].lower()
-    snap = page.evaluate("progressClient.snapshot")
-    assert {"before-full", "full-0", "full-1", "full-2"} <= set(snap["content"])
-    page.evaluate(
-        "Object.keys(localStorage).filter((k) => k.startsWith('e2e-filler-'))"
-        ".forEach((k) => localStorage.removeItem(k))"
-    )
-    after = record(page, "after-free", "completed")  # the next write persists everything
-    assert status(page)["storageWarning"] is None
-    from e2e.test_page import stored_events
-
-    stored = {e.event_id for e in stored_events(page)}
-    assert stored == {before, *full, after}
-    page.reload()
-    wait_ready(page)
-    assert {"before-full", "full-2", "after-free"} <= set(
-        page.evaluate("Object.keys(progressClient.snapshot.content)")
-    )
-    assert page_log.errors() == []

@@ -1,6 +1,6 @@
-"""The learning page signed in (issue 6, acceptance 1; spec §8.3): the auth sync flow, offline
-progress, a second browser, logout and sign-in again, a second tab, a server restart, a
-permanent 4xx, session expiry and a full localStorage, all through the page's controls.
+"""The learning page signed in (spec §8.3), all through the page's controls: the auth sync
+flow, offline progress, a second browser, logout and sign-in again, a second tab, a server
+restart, a permanent 4xx, session expiry and a full localStorage.
 
 A real `python -m pyserver serve --web dist/web --demo` process serves the page and the API;
 what the server holds is read back through its API with a token of its own. Tests other than
@@ -10,7 +10,6 @@ the demo one sign in as a fresh user each, so that they never see each other's e
 from __future__ import annotations
 
 import json
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,72 +17,34 @@ from typing import Any
 
 import pytest
 
-from e2e.conftest import PageLog, save_screenshot, wait_ready
-from e2e.test_learning_page import (
+from e2e.browsing import (
+    FILL_STORAGE,
+    FREE_STORAGE,
+    PageLog,
+    new_page,
+    provoked_only,
+    save_screenshot,
+    wait_ready,
+)
+from e2e.course import (
     LESSON,
     PATH_A,
     PATH_B,
     QUIZ,
-    LearningServer,
     complete_lesson,
-    learning_server,
+    link_status,
     onboard,
+    sign_in_ui,
     snapshot,
+    sync_state,
     tid,
+    wait_sync_state,
+    wait_synced,
 )
+from e2e.server_api import DEMO, PUT, progressed, server_state
+from e2e.servers import LearningServer
 
 pytestmark = pytest.mark.browser
-
-__all__ = ["learning_server"]  # the module-scoped server fixture, shared with the page tests
-
-DEMO = ("demo@example.com", "demo-password")
-PUT = "**/api/v1/learning/progress"
-
-
-# --------------------------------------------------------------------------- the API side
-
-
-def api(url: str, method: str, path: str, token: str | None = None, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def login(url: str, email: str, password: str) -> str:
-    token: str = api(url, "POST", "api/v1/auth/login", body={"email": email, "password": password})[
-        "data"
-    ]["token"]
-    return token
-
-
-def server_state(
-    url: str, email: str, password: str
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(every event the server holds for the user, the server's snapshot)."""
-    token = login(url, email, password)
-    events: list[dict[str, Any]] = []
-    cursor = None
-    snap: dict[str, Any] = {}
-    while True:
-        path = "api/v1/learning/progress?limit=5000" + (f"&since={cursor}" if cursor else "")
-        data = api(url, "GET", path, token)["data"]
-        events += data["events"]
-        snap = snap or data["snapshot"]
-        cursor = data["cursor"]
-        if not data["hasMore"]:
-            return events, snap
-
-
-def progressed(events: list[dict[str, Any]], content_id: str) -> list[str]:
-    return [
-        e["payload"]["status"]
-        for e in events
-        if e["type"] == "content.progressed" and e["payload"]["contentId"] == content_id
-    ]
 
 
 @pytest.fixture
@@ -91,58 +52,6 @@ def user(learning_server: LearningServer) -> tuple[str, str]:
     email = f"learner-{uuid.uuid4().hex[:10]}@example.com"
     learning_server.add_user(email, "learner-password")
     return email, "learner-password"
-
-
-# --------------------------------------------------------------------------- page side
-
-
-def new_page(context: Any, url: str, log: PageLog | None = None, hash_: str = "") -> Any:
-    page = context.new_page()
-    if log is not None:
-        page.on("request", lambda r: log.requests.append(r.url))
-        page.on("console", lambda m: log.console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: log.page_errors.append(str(e)))
-    page.goto(url + hash_)
-    wait_ready(page)
-    return page
-
-
-def sign_in_ui(page: Any, email: str | None = None, password: str | None = None) -> None:
-    """Through the dialog; without credentials, with the prefilled demo ones."""
-    page.click(tid("sign-in-open"))
-    page.wait_for_selector(tid("sign-in-dialog"), state="visible")
-    if email is not None:
-        page.fill(tid("sign-in-email"), email)
-    if password is not None:
-        page.fill(tid("sign-in-password"), password)
-    page.click(tid("sign-in-submit"))
-    page.wait_for_selector(tid("sign-in-dialog"), state="hidden")
-    page.wait_for_selector(f"{tid('sign-out')}:visible")
-
-
-def sync_state(page: Any) -> str:
-    return str(page.get_attribute(tid("sync-status"), "data-state"))
-
-
-def wait_sync_state(page: Any, state: str, timeout_ms: int = 30_000) -> None:
-    page.wait_for_selector(f"{tid('sync-status')}[data-state='{state}']", timeout=timeout_ms)
-
-
-def wait_synced(page: Any, timeout_ms: int = 30_000) -> None:
-    page.wait_for_selector(
-        f"{tid('sync-status')}[data-state='synced'][data-pending='0']", timeout=timeout_ms
-    )
-
-
-def link_status(page: Any, module_id: str, content_id: str) -> str:
-    return str(page.get_attribute(tid(f"item-link-{module_id}-{content_id}"), "data-status"))
-
-
-def provoked_only(log: PageLog, code: int) -> None:
-    assert all(f"status of {code}" in e for e in log.errors()), log.errors()
-
-
-# --------------------------------------------------------------------------- tests
 
 
 def test_auth_sync_flow(learning_server: LearningServer, context: Any, page_log: PageLog) -> None:
@@ -429,19 +338,6 @@ def test_session_expired_asks_to_sign_in_again(
     events, _ = server_state(url, *user)
     assert progressed(events, LESSON[1]) == ["in_progress", "completed"]
     provoked_only(page_log, 401)
-
-
-FILL_STORAGE = """() => {
-  let chunk = 'x'.repeat(1 << 20), n = 0
-  while (chunk.length >= 16) {
-    try { localStorage.setItem('e2e-filler-' + n, chunk); n++ }
-    catch (e) { chunk = chunk.slice(chunk.length / 2) }
-  }
-  return n
-}"""
-
-FREE_STORAGE = """() => Object.keys(localStorage).filter((k) => k.startsWith('e2e-filler-'))
-  .forEach((k) => localStorage.removeItem(k))"""
 
 
 def test_storage_full_warns_keeps_working_and_loses_nothing(

@@ -1,5 +1,5 @@
-"""The learning page as a learner uses it (issue 6): onboarding, lessons, quizzes, progress,
-streak, active path, reset, locale, narrow screens and the keyboard.
+"""The learning page as a guest learner uses it: onboarding, lessons, quizzes, progress,
+streak, active path, reset, locale, narrow screens, the keyboard and the offline banner.
 
 Runs against a real `python -m pyserver serve --web dist/web --demo` process (one for the
 module); every test has a fresh browser context, so a fresh guest. Screenshots of the main
@@ -8,140 +8,27 @@ states go to test-artifacts/.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from e2e.conftest import ROOT, PageLog, save_screenshot, wait_ready
+from e2e.browsing import PageLog, open_page, save_screenshot, wait_ready
+from e2e.course import (
+    LESSON,
+    PATH_A,
+    PATH_B,
+    QUIZ,
+    complete_lesson,
+    counts,
+    item_hash,
+    no_horizontal_scroll,
+    onboard,
+    snapshot,
+    tid,
+)
+from e2e.servers import LearningServer
 
 pytestmark = pytest.mark.browser
-
-PATH_A = "thinking-clearly"
-PATH_B = "chance-and-evidence"
-LESSON = ("spotting-patterns", "patterns-everywhere")
-QUIZ = ("spotting-patterns", "quiz-coin-streak")
-
-
-class LearningServer:
-    """`python -m pyserver serve --web dist/web --demo` on a fixed port and data directory, so
-    that it can be stopped and started again (the page keeps its origin)."""
-
-    def __init__(self, dist_web: Path, data: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self.dist_web = dist_web
-        self.data = data
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.env = {**os.environ, "PYSERVER_DATA_DIR": str(data)}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = (self.data / "server.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pyserver", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--web", str(self.dist_web), "--demo"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        log.close()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.url, timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        f"pyserver did not start:\n{(self.data / 'server.log').read_text()}"
-                    )
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def add_user(self, email: str, password: str) -> None:
-        subprocess.run(
-            [sys.executable, "-m", "pyserver", "users", "add", email],
-            cwd=ROOT, env=self.env, input=password + "\n", text=True, capture_output=True,
-            check=True,
-        )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def learning_server(
-    dist_web: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LearningServer]:
-    srv = LearningServer(dist_web, tmp_path_factory.mktemp("learning-server"))
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-# --------------------------------------------------------------------------- page helpers
-
-
-def tid(name: str) -> str:
-    return f"[data-testid='{name}']"
-
-
-def open_page(page: Any, url: str, hash_: str = "") -> None:
-    page.goto(url + hash_)
-    wait_ready(page)
-
-
-def snapshot(page: Any) -> dict[str, Any]:
-    return page.evaluate("window.progressClient.snapshot")  # type: ignore[no-any-return]
-
-
-def onboard(page: Any, path_id: str = PATH_A) -> None:
-    page.click(tid(f"choose-path-{path_id}"))
-    page.wait_for_selector(f"{tid('path-view')}[data-path-id='{path_id}']")
-
-
-def item_hash(path_id: str, module_id: str, content_id: str) -> str:
-    return f"#/path/{path_id}/{module_id}/{content_id}"
-
-
-def complete_lesson(page: Any, path_id: str, module_id: str, content_id: str) -> None:
-    page.click(tid(f"item-link-{module_id}-{content_id}"))
-    page.wait_for_selector(f"{tid('item-view')}[data-content-id='{content_id}']")
-    page.click(tid("mark-complete"))
-    page.wait_for_selector(tid("lesson-done"))
-
-
-def counts(page: Any, testid: str) -> tuple[int, int]:
-    el = page.locator(tid(testid))
-    return int(el.get_attribute("data-done")), int(el.get_attribute("data-total"))
-
-
-def no_horizontal_scroll(page: Any) -> bool:
-    return bool(
-        page.evaluate(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        )
-    )
-
-
-# --------------------------------------------------------------------------- tests
 
 
 def test_onboarding_chooses_a_path_and_sets_it_active(
