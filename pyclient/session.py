@@ -48,12 +48,17 @@ class SessionEngine(ProgressEngine):
     # ------------------------------------------------------------------ other tabs
 
     def _reload(self) -> bool:
-        """Union what other tabs stored into memory; True when something changed."""
+        """Union what other tabs stored into memory; True when something changed.
+
+        Sync metadata is read before the log: a tab writes its log before its metadata, so
+        every entry read then has its event in the log read after it (an entry whose event
+        is missing would be sent as nothing and marked synced)."""
         user = self.user_id
         before = (len(self._events), self._sync)
+        stored_sync = None if user is None else self.store.read_sync(user)
         fresh = self._merge(self.store.read_events(user).values(), stored=True)
-        if user is not None:
-            self._sync = merge_sync_states(self._sync, self.store.read_sync(user))
+        if stored_sync is not None:
+            self._sync = merge_sync_states(self._sync, stored_sync)
             self._mark_own_unsynced(fresh)
         return bool(fresh) or before != (len(self._events), self._sync)
 

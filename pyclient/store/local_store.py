@@ -57,14 +57,20 @@ class _StoredSnapshot(BaseModel):
 
 
 class _CachedLog:
-    """A stored log value as this store last read or wrote it."""
+    """A stored log as this store knows it: the value it last read or wrote (``None``: the key
+    was removed by another tab), and every event it has read or written for the key since it
+    last removed it itself. ``ahead``: ``events`` holds something that value lacks (another
+    tab's write or removal dropped it), so the next write writes the union again."""
 
-    __slots__ = ("events", "log", "raw")
+    __slots__ = ("ahead", "events", "log", "raw")
 
-    def __init__(self, raw: str, events: dict[str, Event], log: LogText | None) -> None:
+    def __init__(
+        self, raw: str | None, events: dict[str, Event], log: LogText | None, ahead: bool
+    ) -> None:
         self.raw = raw
         self.events = events  # owned: never handed out but read-only
         self.log = log  # the encoded parts of ``raw`` (None: not built yet)
+        self.ahead = ahead
 
 
 class LocalStore:
@@ -151,58 +157,64 @@ class LocalStore:
     # ------------------------------------------------------------------ event logs
 
     def _read_log(self, key: str, *, strict: bool) -> dict[str, Event]:
+        """The stored log united with every event this store saw for ``key``."""
         raw = self.storage.get(key)
-        if raw is None:
-            self._cache.pop(key, None)
-            return {}
-        cached = self._cache.get(key)
-        if cached is not None and cached.raw == raw:
-            return dict(cached.events)
+        known = self._cache.get(key)
+        if known is not None and known.raw == raw:
+            return dict(known.events)
+        if raw is None:  # removed by another tab: what this store saw is written back later
+            if known is None:
+                return {}
+            known.raw, known.log, known.ahead = None, None, bool(known.events)
+            return dict(known.events)
         events, problem = decode_log(raw)
+        fresh, replaced = union_into(events, known.events.values() if known else ())
+        ahead = bool(fresh or replaced)
         if problem is not None:
             if self._set_aside(key, raw, problem, strict=strict):
                 # The raw value is safe elsewhere: store the valid events in its place so it
                 # is not set aside again on every read.
                 try:
                     self._write_log(key, events)
+                    return events
                 except StorageFullError:
                     if strict:
                         raise
             else:
                 return events  # not cached: the next read tries to set it aside again
         elif not raw.startswith(f'{{"v":{LOG_FORMAT_VERSION},'):
-            return events  # an older format: not cached, so the next write rewrites it
-        self._cache[key] = _CachedLog(raw, dict(events), None)
+            ahead = True  # an older format: the next write rewrites it
+        self._cache[key] = _CachedLog(raw, dict(events), None, ahead)
         return events
 
     def _write_log(self, key: str, events: Mapping[str, Event]) -> None:
         log = LogText.of(events.values())
         raw = log.text()
         self.storage.set(key, raw)
-        self._cache[key] = _CachedLog(raw, dict(events), log)
+        self._cache[key] = _CachedLog(raw, dict(events), log, ahead=False)
 
     def read_events(self, user_id: str | None) -> dict[str, Event]:
-        """The stored log by eventId (corrupt parts set aside and reported, never raised)."""
+        """The stored log by eventId (corrupt parts set aside and reported, never raised),
+        with every event this store read or wrote for it since it last removed it."""
         return self._read_log(events_key(user_id), strict=False)
 
     def add_events(self, user_id: str | None, events: Iterable[Event]) -> Mapping[str, Event]:
-        """Store the union of ``events``, the stored log and the log this store last read or
-        wrote (a log another tab removed is written back whole); return that union
-        (read-only). Raises :class:`StorageFullError` when storage refuses (nothing changed)."""
+        """Store the union of ``events``, the stored log and every event this store read or
+        wrote for it (so a write of another tab that raced this store's, or a removal, never
+        loses them); return that union (read-only). Raises :class:`StorageFullError` when
+        storage refuses (nothing changed then)."""
         key = events_key(user_id)
         events = list(events)
         raw = self.storage.get(key)
         cached = self._cache.get(key)
-        if cached is not None and raw is not None and cached.raw == raw:
+        if cached is not None and raw is not None and cached.raw == raw and not cached.ahead:
             appended = self._append(key, cached, events)
             if appended is not None:
                 return appended
         merged = self._read_log(key, strict=True)
-        before = len(merged)
-        fresh, replaced = union_into(merged, cached.events.values() if cached else ())
+        known = self._cache.get(key)
         more, other = union_into(merged, events)
-        changed = bool(fresh or replaced or more or other)
-        if changed or len(merged) != before or key not in self._cache:
+        if more or other or known is None or known.ahead:
             self._write_log(key, merged)
         return MappingProxyType(merged)
 
