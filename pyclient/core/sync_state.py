@@ -36,7 +36,7 @@ Every function takes the current time (``now``) as an argument; none reads a clo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple, get_args
 
@@ -54,6 +54,7 @@ __all__ = [
     "EngineStatus",
     "FailureHandling",
     "FailureKind",
+    "changed_since",
     "count_statuses",
     "eligible_event_ids",
     "engine_state",
@@ -210,7 +211,41 @@ def _apply(
         if entry is not None:
             events[event_id] = entry
             moved.append(event_id)
-    return (state.model_copy(update={"events": events}) if moved else state), moved
+    if not moved:
+        return state, moved
+    _remember(state.events, events, moved)
+    return state.model_copy(update={"events": events}), moved
+
+
+# The last few transitions, so that a writer can tell what changed between the state it last
+# wrote and the one it is given in O(changes), without comparing every entry and without
+# taking anyone's word for it: each record holds the very dicts (a dict of entries is never
+# changed once made), so an identity check proves that it applies.
+_DERIVATIONS: Final[dict[int, tuple[Mapping[str, Any], Mapping[str, Any], list[str]]]] = {}
+_DERIVATIONS_KEPT: Final = 4
+
+
+def _remember(base: Mapping[str, Any], result: Mapping[str, Any], changed: list[str]) -> None:
+    if len(_DERIVATIONS) >= _DERIVATIONS_KEPT:
+        del _DERIVATIONS[next(iter(_DERIVATIONS))]
+    _DERIVATIONS[id(result)] = (result, base, changed)
+
+
+def changed_since(
+    base: Mapping[str, LearningProgressSyncEntry], events: Mapping[str, LearningProgressSyncEntry]
+) -> list[str] | None:
+    """The ids whose entries the transitions of this module changed or added to turn ``base``
+    into ``events`` (in that order, possibly repeated); ``None`` when that is not known (the
+    dicts were made otherwise, or too many transitions ago): compare them then."""
+    steps: list[list[str]] = []
+    current = events
+    while current is not base:
+        derivation = _DERIVATIONS.get(id(current))
+        if derivation is None or derivation[0] is not current:
+            return None
+        steps.append(derivation[2])
+        current = derivation[1]
+    return [event_id for step in reversed(steps) for event_id in step]
 
 
 def mark_local(

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..core.models import LearningProgressSyncEntry, LearningProgressSyncState
+from ..core.sync_state import changed_since
 from .keys import LOG_FORMAT_VERSION
 from .packed_ids import PackedIds, is_uuid, pack_ids, unpack_ids
 
@@ -64,33 +66,24 @@ def _is_compact_entry(event_id: str, entry: LearningProgressSyncEntry) -> bool:
 
 class SyncText:
     """Sync metadata as last encoded, so that a state whose entries are the last encoded ones
-    plus new entries at the end of its dict is encoded in O(new + entries kept in full) after
-    one comparison in C; :meth:`encode` always decodes to what :func:`encode_sync` does (the
-    same text when the dict kept its order). It trusts no caller: it finds what is new itself.
-    """
+    plus new entries at the end of its dict is encoded in O(new + entries kept in full);
+    :meth:`encode` always decodes to what :func:`encode_sync` does (the same text when the dict
+    kept its order). It takes no caller's word for what is new: it asks the transitions that
+    made the state (:func:`~pyclient.core.sync_state.changed_since`), or compares."""
 
-    __slots__ = ("_events", "_full", "_ids")
+    __slots__ = ("_full", "_ids", "_last")
 
     def __init__(self) -> None:
-        self._events: dict[str, LearningProgressSyncEntry] = {}
+        self._last: Mapping[str, LearningProgressSyncEntry] | None = None  # last encoded
         self._full: dict[str, LearningProgressSyncEntry] = {}
         self._ids = PackedIds()
 
     def encode(self, state: LearningProgressSyncState) -> str:
         events = state.events
-        previous = self._events
-        new: list[str] = []
-        for event_id in reversed(events):
-            if event_id in previous:
-                break
-            new.append(event_id)
-        # ``<=`` on items compares by identity first: cheap when the entries are the same
-        # objects, as they are when only new entries were added.
-        if len(events) != len(previous) + len(new) or not previous.items() <= events.items():
-            self._events, self._full, self._ids = {}, {}, PackedIds()  # encode everything
+        new = None if self._last is None else _appended(self._last, events)
+        if new is None:  # a changed or dropped entry: encode everything
+            self._full, self._ids = {}, PackedIds()
             new = list(events)
-        else:
-            new.reverse()
         compact: list[str] = []
         for event_id in new:
             entry = events[event_id]
@@ -100,12 +93,32 @@ class SyncText:
                 self._full[event_id] = entry
         if compact:
             self._ids.extend(compact)
-        if self._events:  # a copy: the next diff must not see later changes
-            self._events.update((event_id, events[event_id]) for event_id in new)
-        else:
-            self._events = dict(events)
+        self._last = events
         body = state.model_copy(update={"events": self._full}).model_dump_json(by_alias=True)
         return f'{{"v":{LOG_FORMAT_VERSION},"sync":{body},"synced":"{self._ids.text}"}}'
+
+
+def _appended(
+    previous: Mapping[str, LearningProgressSyncEntry],
+    events: dict[str, LearningProgressSyncEntry],
+) -> list[str] | None:
+    """The ids added at the end of ``events`` since ``previous`` when no other entry changed
+    (in dict order); ``None`` otherwise."""
+    changed = changed_since(previous, events)
+    if changed is not None:
+        if any(event_id in previous for event_id in changed):
+            return None
+        return list(dict.fromkeys(changed))
+    new: list[str] = []
+    for event_id in reversed(events):
+        if event_id in previous:
+            break
+        new.append(event_id)
+    # ``<=`` on items compares by identity first: cheap when the entries are the same objects
+    if len(events) != len(previous) + len(new) or not previous.items() <= events.items():
+        return None
+    new.reverse()
+    return new
 
 
 def decode_sync(raw: str) -> tuple[LearningProgressSyncState, str | None]:
@@ -139,13 +152,29 @@ def decode_sync(raw: str) -> tuple[LearningProgressSyncState, str | None]:
     return state.model_copy(update={"events": kept}), "not valid sync metadata"
 
 
+def _extends(
+    mine: Mapping[str, LearningProgressSyncEntry], stored: Mapping[str, LearningProgressSyncEntry]
+) -> bool:
+    """Whether the merge of ``stored`` into ``mine`` is ``mine``: O(changes) when the
+    transitions made ``mine`` from ``stored``, one comparison in C otherwise."""
+    changed = changed_since(stored, mine)
+    if changed is None:
+        return stored.items() <= mine.items()  # in C, identity first
+    return all(
+        (old := stored.get(event_id)) is None
+        or old.status != "synced"
+        or mine[event_id].status == "synced"
+        for event_id in changed
+    )
+
+
 def merge_sync_states(
     mine: LearningProgressSyncState, stored: LearningProgressSyncState
 ) -> LearningProgressSyncState:
     """Sync metadata of two tabs: mine wins, except that ``synced`` anywhere stays ``synced``;
     entries only stored are kept; the latest successful sync time is kept."""
-    if stored.events.items() <= mine.events.items():  # in C, identity first: O(n) but cheap
-        events = mine.events  # every stored entry is in mine as is: the merge is mine's
+    if _extends(mine.events, stored.events):
+        events = mine.events  # every stored entry is in mine, or loses to it: mine's
     else:
         events = dict(stored.events)
         for event_id, entry in mine.events.items():

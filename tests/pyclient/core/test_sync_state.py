@@ -8,6 +8,7 @@ from pyclient.core.models import LearningProgressSyncState
 from pyclient.core.sync_state import (
     MAX_RETRIES,
     RETRY_DELAYS_MS,
+    changed_since,
     eligible_event_ids,
     finish_sync_failure,
     finish_sync_success,
@@ -128,3 +129,14 @@ def test_sync_state_serializes_in_the_spec_shape() -> None:
         "lastSuccessfulSyncAt": None,
         "lastSyncedCursor": None,
     }
+
+
+def test_what_changed_since_a_state_is_known_from_the_transitions_that_made_it() -> None:
+    base = mark_local(LearningProgressSyncState(), ["a", "b"])
+    sending, _ = start_sync(base, T1)
+    newer = mark_local(sending, ["c"])
+    assert changed_since(base.events, base.events) == []
+    assert changed_since(base.events, newer.events) == ["a", "b", "c"]
+    assert changed_since(newer.events, base.events) is None  # not derived that way
+    assert changed_since(base.events, dict(newer.events)) is None  # an equal dict made otherwise
+    assert changed_since(LearningProgressSyncState().events, newer.events) is None  # another base
