@@ -337,6 +337,15 @@ class ProgressEngine:
     def _on_store_warning(self, message: str) -> None:
         self._corrupt_warning = message
 
+    def _note_stored(self, stored: Mapping[str, Event]) -> list[Event]:
+        """Take in a stored log: another tab's events join memory (returned), and events of
+        memory that it lacks (a tab wrote a value it had read before this one's write) are to
+        be written again."""
+        fresh = self._merge(stored.values(), stored=True)
+        if len(self._events) != len(stored):  # memory holds stored: equal sizes, same ids
+            self._unwritten.update((i, e) for i, e in self._events.items() if i not in stored)
+        return fresh
+
     def _persist(self) -> None:
         """Write log changes, snapshot cache and sync metadata; on quota, go on in memory."""
         user = self.user_id
@@ -344,8 +353,10 @@ class ProgressEngine:
             stored = self.store.add_events(user, list(self._unwritten.values()))
             self._unwritten = {}
             if len(stored) != len(self._events):
-                fresh = self._merge(stored.values(), stored=True)  # another tab's events
-                self._mark_own_unsynced(fresh)
+                self._mark_own_unsynced(self._note_stored(stored))
+                if self._unwritten:
+                    self.store.add_events(user, list(self._unwritten.values()))
+                    self._unwritten = {}
             self.store.write_snapshot(user, self._snapshot)
             if user is not None:
                 self._sync = self.store.write_sync(user, self._sync)

@@ -14,6 +14,7 @@ a permanent failure), :meth:`batch_sent` after each successful PUT, :meth:`pulle
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from .core.eventlog import event_order_key
 from .core.models import Event
@@ -25,6 +26,7 @@ from .core.sync_state import (
     mark_local,
     next_retry_delay_ms,
     recover_interrupted,
+    release_unsent,
     start_sync,
 )
 from .engine import ProgressEngine
@@ -33,17 +35,21 @@ from .http.api_client import Session
 from .store.keys import events_key, sync_key
 from .store.sync_format import merge_sync_states
 
-__all__ = ["SessionEngine"]
+__all__ = ["SessionEngine", "SyncRun"]
+
+
+@dataclass
+class SyncRun:
+    """One sync in progress: for whom, what it sends, what reached the server, its cursor."""
+
+    session: Session
+    sending: list[str] = field(default_factory=list)
+    sent: set[str] = field(default_factory=set)
+    cursor: str | None = None
 
 
 class SessionEngine(ProgressEngine):
     """:class:`ProgressEngine` with a signed-in user, other tabs, and the steps of a sync."""
-
-    def _reset_identity_state(self) -> None:
-        super()._reset_identity_state()
-        self._sending: list[str] = []  # the ids the running sync sends
-        self._sent: set[str] = set()  # those a successful PUT carried
-        self._pulled_cursor: str | None = None  # the cursor the running sync pulled to
 
     # ------------------------------------------------------------------ other tabs
 
@@ -51,12 +57,12 @@ class SessionEngine(ProgressEngine):
         """Union what other tabs stored into memory; True when something changed.
 
         Sync metadata is read before the log: a tab writes its log before its metadata, so
-        every entry read then has its event in the log read after it (an entry whose event
-        is missing would be sent as nothing and marked synced)."""
+        every entry read then has its event in the log read after it. Events of memory that
+        the stored log lacks are written again with the next write."""
         user = self.user_id
         before = (len(self._events), self._sync)
         stored_sync = None if user is None else self.store.read_sync(user)
-        fresh = self._merge(self.store.read_events(user).values(), stored=True)
+        fresh = self._note_stored(self.store.read_events(user))
         if stored_sync is not None:
             self._sync = merge_sync_states(self._sync, stored_sync)
             self._mark_own_unsynced(fresh)
@@ -129,7 +135,7 @@ class SessionEngine(ProgressEngine):
 
     # ------------------------------------------------------------------ the steps of a sync
 
-    def begin_sync(self) -> Session | None:
+    def begin_sync(self) -> SyncRun | None:
         """Start a sync for the current session; ``None`` when none may run now."""
         session = self._session
         if session is None or self._session_expired:
@@ -143,22 +149,21 @@ class SessionEngine(ProgressEngine):
             return None
         self._syncing = True
         self._debounce_at = self._retry_at = None
-        self._sending, self._sent, self._pulled_cursor = [], set(), None
         self._notify()
-        return session
+        return SyncRun(session)
 
-    def is_current(self, session: Session) -> bool:
+    def is_current(self, run: SyncRun) -> bool:
         """False once the identity changed while a sync awaited: drop its results."""
-        return self._session is session
+        return self._session is run.session
 
-    def bootstrap_pulled(self, events: Sequence[Event], cursor: str | None) -> None:
+    def bootstrap_pulled(self, run: SyncRun, events: Sequence[Event], cursor: str | None) -> None:
         """The whole remote log arrived: merge it, replay the queue, persist."""
         self._merge(events)
         self._end_bootstrap()
-        self._pulled_cursor = cursor
+        run.cursor = cursor
         self._persist()
 
-    def start_push(self, now: str, *, manual: bool) -> list[Event]:
+    def start_push(self, run: SyncRun, now: str, *, manual: bool) -> list[Event]:
         """Move pending events to ``syncing``; returns them in log order, to be PUT."""
         if not manual:
             transient = [
@@ -167,29 +172,33 @@ class SessionEngine(ProgressEngine):
                 if entry.status == "error" and i not in self._held
             ]
             self._sync = mark_local(self._sync, transient)
-        self._sync, self._sending = start_sync(self._sync, now, retry_errors=manual)
+        self._sync, run.sending = start_sync(self._sync, now, retry_errors=manual)
         self._persist_sync()
         return sorted(
-            (self._events[i] for i in self._sending if i in self._events), key=event_order_key
+            (self._events[i] for i in run.sending if i in self._events), key=event_order_key
         )
 
-    def batch_sent(self, batch: Sequence[Event]) -> None:
+    def batch_sent(self, run: SyncRun, batch: Sequence[Event]) -> None:
         """A PUT succeeded: its events are ``synced``."""
         ids = [e.event_id for e in batch]
-        self._sent.update(ids)
+        run.sent.update(ids)
         self._sync = finish_sync_success(self._sync, ids, self._now_iso())
         self._persist_sync()
         self._maybe_clear_guest()
 
-    def pulled(self, events: Sequence[Event], cursor: str | None) -> None:
+    def pulled(self, run: SyncRun, events: Sequence[Event], cursor: str | None) -> None:
         """Events since the cursor arrived."""
         self._merge(events)
-        self._pulled_cursor = cursor
+        run.cursor = cursor
 
-    def finish_sync(self) -> None:
-        """Everything sent and pulled: record the success and the cursor, persist."""
-        leftover = [i for i in self._sending if i not in self._sent]  # no longer in the log
-        self._sync = finish_sync_success(self._sync, leftover, self._now_iso(), self._pulled_cursor)
+    def finish_sync(self, run: SyncRun) -> None:
+        """Everything sent and pulled: record the success and the cursor, persist. An entry
+        whose event this tab does not hold was not sent: it goes back to ``local`` (never
+        ``synced`` unsent), for the tab that holds the event to send."""
+        unsent = [i for i in run.sending if i not in run.sent]
+        self._sync = finish_sync_success(
+            release_unsent(self._sync, unsent), [], self._now_iso(), run.cursor
+        )
         self._failures = 0
         self._error_message = None
         self._persist()
@@ -202,9 +211,9 @@ class SessionEngine(ProgressEngine):
         self._sync = recover_interrupted(self._sync)
         self._persist_sync()
 
-    def sync_failed(self, exc: ApiError | NetworkError) -> None:
+    def sync_failed(self, run: SyncRun, exc: ApiError | NetworkError) -> None:
         """The sync failed: unsent events are ``error``; retry or hold them by its kind."""
-        ids = [i for i in self._sending if i not in self._sent]
+        ids = [i for i in run.sending if i not in run.sent]
         message = exc.message if isinstance(exc, ApiError) else str(exc) or "network error"
         self._sync = finish_sync_failure(self._sync, ids, self._now_iso(), message)
         kind: FailureKind
@@ -228,9 +237,9 @@ class SessionEngine(ProgressEngine):
             self._held.update(ids)
         self._persist_sync(reset_cursor=handling.reset_cursor)
 
-    def end_sync(self, session: Session) -> None:
+    def end_sync(self, run: SyncRun) -> None:
         """Whatever happened: the sync is over (unless the identity changed meanwhile)."""
-        if self._session is session:
+        if self.is_current(run):
             self._syncing = False
             self._end_bootstrap()
         self._notify()

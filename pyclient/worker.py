@@ -23,7 +23,7 @@ from .engine import DEBOUNCE_MS
 from .errors import ApiError, NetworkError, SessionExpiredError
 from .http.api_client import ApiClient, Session, batch_events
 from .ports import Clock, NoLock, Storage, SyncLock, Transport
-from .session import SessionEngine
+from .session import SessionEngine, SyncRun
 from .store.keys import sync_key
 
 __all__ = ["SyncEngine"]
@@ -95,37 +95,38 @@ class SyncEngine(SessionEngine):
 
     # ------------------------------------------------------------------ the worker
 
-    def _check(self, session: Session) -> None:
-        if not self.is_current(session):
+    def _check(self, run: SyncRun) -> None:
+        if not self.is_current(run):
             raise _Abandoned
 
     async def _run(self, *, manual: bool, bootstrap: bool = False) -> None:
-        session = self.begin_sync()
-        if session is None:
+        run = self.begin_sync()
+        if run is None:
             return
+        token = run.session.token
         try:
-            async with self.lock.hold(sync_key(session.user_id)):
-                self._check(session)
+            async with self.lock.hold(sync_key(run.session.user_id)):
+                self._check(run)
                 self._reload()
                 now = self._now_iso()
                 if bootstrap:
-                    pulled = await self.api.pull(session.token)
-                    self._check(session)
-                    self.bootstrap_pulled(pulled.events, pulled.cursor)
-                for batch in batch_events(self.start_push(now, manual=manual)):
-                    await self.api.put_progress(session.token, batch, now)
-                    self._check(session)
-                    self.batch_sent(batch)
+                    pulled = await self.api.pull(token)
+                    self._check(run)
+                    self.bootstrap_pulled(run, pulled.events, pulled.cursor)
+                for batch in batch_events(self.start_push(run, now, manual=manual)):
+                    await self.api.put_progress(token, batch, now)
+                    self._check(run)
+                    self.batch_sent(run, batch)
                 if not bootstrap:
-                    pulled = await self.api.pull(session.token, self._sync.last_synced_cursor)
-                    self._check(session)
-                    self.pulled(pulled.events, pulled.cursor)
-                self.finish_sync()
+                    pulled = await self.api.pull(token, self._sync.last_synced_cursor)
+                    self._check(run)
+                    self.pulled(run, pulled.events, pulled.cursor)
+                self.finish_sync(run)
         except _Abandoned:
             return
         except SessionExpiredError as exc:
             self.session_expired(exc)
         except (ApiError, NetworkError) as exc:
-            self.sync_failed(exc)
+            self.sync_failed(run, exc)
         finally:
-            self.end_sync(session)
+            self.end_sync(run)

@@ -9,7 +9,8 @@ Each event's entry moves through this table; a transition not in it leaves the e
     start_sync   error  (retry_errors)     syncing
     succeed      syncing, local, error     synced
     fail         syncing                   error      (retryCount + 1, errorMessage)
-    interrupted  syncing                   local      (a page closed in the middle of a sync)
+    interrupted  syncing                   local      (a page closed in the middle of a sync,
+                                                   or a sync that did not hold the event)
 
 Retry schedule: after the n-th consecutive failure wait ``RETRY_DELAYS_MS[n - 1]``; after
 ``MAX_RETRIES`` failed retries there is no automatic retry until the next trigger. What a
@@ -63,6 +64,7 @@ __all__ = [
     "mark_local",
     "next_retry_delay_ms",
     "recover_interrupted",
+    "release_unsent",
     "start_sync",
 ]
 
@@ -285,6 +287,14 @@ def finish_sync_failure(
 ) -> LearningProgressSyncState:
     """The push failed: mark the events ``error``, count the retry, keep the message."""
     return _apply(state, "fail", event_ids, now, message)[0]
+
+
+def release_unsent(
+    state: LearningProgressSyncState, event_ids: Iterable[str]
+) -> LearningProgressSyncState:
+    """Events a finished sync did not send (this tab does not hold them) go back to
+    ``local``; they are never marked ``synced`` unsent."""
+    return _apply(state, "interrupted", event_ids)[0]
 
 
 def recover_interrupted(state: LearningProgressSyncState) -> LearningProgressSyncState:

@@ -2,8 +2,10 @@
 through a :class:`~pyclient.ports.Storage`.
 
 Event logs are grow-only sets keyed by ``eventId``: :meth:`LocalStore.add_events` stores the
-union of what is stored, what this store last read or wrote, and the events given, so two
-tabs writing at once never lose an event. Sync metadata is merged the same way
+union of what is stored and the events given. Tabs read and write without a transaction, so
+a tab may write a value based on a read from before another tab's write; the engine, which
+holds the whole log in memory, writes back what such a write dropped
+(:meth:`~pyclient.engine.ProgressEngine._note_stored`). Sync metadata is merged the same way
 (:func:`~.sync_format.merge_sync_states`).
 
 Cost: adding events costs O(new events), whatever the log size, when the stored value is still
@@ -57,20 +59,14 @@ class _StoredSnapshot(BaseModel):
 
 
 class _CachedLog:
-    """A stored log as this store knows it: the value it last read or wrote (``None``: the key
-    was removed by another tab), and every event it has read or written for the key since it
-    last removed it itself. ``ahead``: ``events`` holds something that value lacks (another
-    tab's write or removal dropped it), so the next write writes the union again."""
+    """A stored log value as this store last read or wrote it."""
 
-    __slots__ = ("ahead", "events", "log", "raw")
+    __slots__ = ("events", "log", "raw")
 
-    def __init__(
-        self, raw: str | None, events: dict[str, Event], log: LogText | None, ahead: bool
-    ) -> None:
+    def __init__(self, raw: str, events: dict[str, Event], log: LogText | None) -> None:
         self.raw = raw
         self.events = events  # owned: never handed out but read-only
         self.log = log  # the encoded parts of ``raw`` (None: not built yet)
-        self.ahead = ahead
 
 
 class LocalStore:
@@ -157,64 +153,55 @@ class LocalStore:
     # ------------------------------------------------------------------ event logs
 
     def _read_log(self, key: str, *, strict: bool) -> dict[str, Event]:
-        """The stored log united with every event this store saw for ``key``."""
         raw = self.storage.get(key)
-        known = self._cache.get(key)
-        if known is not None and known.raw == raw:
-            return dict(known.events)
-        if raw is None:  # removed by another tab: what this store saw is written back later
-            if known is None:
-                return {}
-            known.raw, known.log, known.ahead = None, None, bool(known.events)
-            return dict(known.events)
+        if raw is None:
+            self._cache.pop(key, None)
+            return {}
+        cached = self._cache.get(key)
+        if cached is not None and cached.raw == raw:
+            return dict(cached.events)
         events, problem = decode_log(raw)
-        fresh, replaced = union_into(events, known.events.values() if known else ())
-        ahead = bool(fresh or replaced)
         if problem is not None:
             if self._set_aside(key, raw, problem, strict=strict):
                 # The raw value is safe elsewhere: store the valid events in its place so it
                 # is not set aside again on every read.
                 try:
                     self._write_log(key, events)
-                    return events
                 except StorageFullError:
                     if strict:
                         raise
             else:
                 return events  # not cached: the next read tries to set it aside again
         elif not raw.startswith(f'{{"v":{LOG_FORMAT_VERSION},'):
-            ahead = True  # an older format: the next write rewrites it
-        self._cache[key] = _CachedLog(raw, dict(events), None, ahead)
+            self._cache.pop(key, None)
+            return events  # an older format: not cached, so the next write rewrites it
+        self._cache[key] = _CachedLog(raw, dict(events), None)
         return events
 
     def _write_log(self, key: str, events: Mapping[str, Event]) -> None:
         log = LogText.of(events.values())
         raw = log.text()
         self.storage.set(key, raw)
-        self._cache[key] = _CachedLog(raw, dict(events), log, ahead=False)
+        self._cache[key] = _CachedLog(raw, dict(events), log)
 
     def read_events(self, user_id: str | None) -> dict[str, Event]:
-        """The stored log by eventId (corrupt parts set aside and reported, never raised),
-        with every event this store read or wrote for it since it last removed it."""
+        """The stored log by eventId (corrupt parts set aside and reported, never raised)."""
         return self._read_log(events_key(user_id), strict=False)
 
     def add_events(self, user_id: str | None, events: Iterable[Event]) -> Mapping[str, Event]:
-        """Store the union of ``events``, the stored log and every event this store read or
-        wrote for it (so a write of another tab that raced this store's, or a removal, never
-        loses them); return that union (read-only). Raises :class:`StorageFullError` when
-        storage refuses (nothing changed then)."""
+        """Store the union of ``events`` and the stored log; return that union (read-only).
+        Raises :class:`StorageFullError` when storage refuses (nothing changed then)."""
         key = events_key(user_id)
         events = list(events)
         raw = self.storage.get(key)
         cached = self._cache.get(key)
-        if cached is not None and raw is not None and cached.raw == raw and not cached.ahead:
+        if cached is not None and raw is not None and cached.raw == raw:
             appended = self._append(key, cached, events)
             if appended is not None:
                 return appended
         merged = self._read_log(key, strict=True)
-        known = self._cache.get(key)
-        more, other = union_into(merged, events)
-        if more or other or known is None or known.ahead:
+        fresh, replaced = union_into(merged, events)
+        if fresh or replaced or key not in self._cache:
             self._write_log(key, merged)
         return MappingProxyType(merged)
 

@@ -10,6 +10,7 @@ from pyclient import EngineStatus, SyncEngine, canonical_json
 from pyclient.adapters.cpython import MemoryStorage
 from pyclient.engine import DEBOUNCE_MS
 from pyclient.store.keys import GUEST_EVENTS_KEY, GUEST_SNAPSHOT_KEY, events_key, sync_key
+from pyclient.store.log_format import encode_log
 
 from .engine_harness import U1, Ids, fire, make, signed_in, statuses, stored_ids
 from .fakes import FakeClock, FakeServer, FakeTransport, drive, error_response, start
@@ -178,3 +179,21 @@ def test_the_client_id_is_stable_across_reloads() -> None:
     engine, _, storage, _ = make()
     again, _, _, _ = make(storage=storage)
     assert engine.client_id == again.client_id
+
+
+def test_events_a_racing_write_of_another_tab_dropped_are_written_back() -> None:
+    """Tabs read and write the log without a transaction: a tab that read the log before this
+    one wrote, then wrote, drops this one's event. This tab writes it again when it sees that
+    value (a storage event), with its next write."""
+    storage, clock, server = MemoryStorage(), FakeClock(), FakeServer()
+    tab_a, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="a")
+    tab_b, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="b")
+    mine = tab_b.record_progress("lesson-1", "completed")
+    theirs = tab_a.record_progress("lesson-2", "completed")
+    # tab A's write was based on a read from before tab B's: B's event is gone from storage
+    racing = [e for e in tab_a.events if e.event_id == theirs]
+    storage.data[GUEST_EVENTS_KEY] = encode_log(racing)
+    assert mine not in stored_ids(storage, None)
+    tab_b.on_storage_change(GUEST_EVENTS_KEY)
+    later = tab_b.record_progress("lesson-3", "completed")
+    assert set(stored_ids(storage, None)) == {mine, theirs, later}

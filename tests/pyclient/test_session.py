@@ -4,11 +4,13 @@ once all of it reached the server, sign-out."""
 from __future__ import annotations
 
 from pyclient import HttpResponse, canonical_json, reduce_events
+from pyclient.adapters.cpython import MemoryStorage
+from pyclient.http.api_client import Session
 from pyclient.store.keys import GUEST_EVENTS_KEY, GUEST_SNAPSHOT_KEY, events_key
 from pyclient.store.log_format import decode_log
 
 from .engine_harness import U1, make, signed_in, statuses, stored_ids
-from .fakes import FakeServer, Request, drive, error_response
+from .fakes import FakeClock, FakeServer, Request, drive, error_response
 
 # ---------------------------------------------------------------- bootstrap (§6.1)
 
@@ -104,3 +106,16 @@ def test_guest_keys_stay_until_every_guest_event_reached_the_server() -> None:
     drive(engine.sync())
     assert set(server.ids()) == set(guest)
     assert GUEST_EVENTS_KEY not in storage.data and GUEST_SNAPSHOT_KEY not in storage.data
+
+
+def test_a_guest_log_another_tab_carried_over_and_cleared_is_not_copied_again() -> None:
+    """Tab 1 signs in: the guest event goes to u1 and the guest keys are cleared. Tab 2, which
+    read the guest log when it started, then signs in as u2: nothing of u1's goes to u2."""
+    storage, clock, server = MemoryStorage(), FakeClock(), FakeServer()
+    tab_1, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="a")
+    guest = tab_1.record_progress("lesson-1", "completed")
+    tab_2, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="b")
+    drive(tab_1.sign_in(U1))
+    assert server.ids("u1") == [guest] and GUEST_EVENTS_KEY not in storage.data
+    drive(tab_2.sign_in(Session(user_id="u2", token="token-u2")))
+    assert server.ids("u2") == [] and tab_2.events == []

@@ -11,7 +11,7 @@ from pyclient.http.api_client import Session
 from pyclient.store.keys import sync_key
 
 from .engine_harness import U1, fire, make, signed_in, statuses, stored_events
-from .fakes import FakeServer, Request, drive, error_response
+from .fakes import FakeServer, FakeTransport, Request, drive, error_response, start
 
 # ---------------------------------------------------------------- the worker (§6.3)
 
@@ -207,3 +207,28 @@ def test_offline_keeps_events_local_and_syncs_on_online() -> None:
     drive(engine.set_online(True))
     assert statuses(engine) == {event_id: "synced"}
     assert engine.status.state == "synced"
+
+
+def test_signing_in_again_with_the_same_session_mid_sync_marks_nothing_synced_unsent() -> None:
+    """Two syncs of one session overlap (sign_in again with the very same session while a
+    sync awaits its PUT): each finishes with what it sent itself, and every event reaches the
+    server."""
+    engine, server, _, _ = signed_in()
+    first = engine.record_progress("lesson-1", "completed")
+    transport = engine.api.transport
+    assert isinstance(transport, FakeTransport)
+    transport.pause = lambda method, _url: method == "PUT"
+    running = engine.sync()
+    assert start(running)
+    second = engine.record_progress("lesson-2", "completed")
+    again = engine.sign_in(U1)
+    assert start(again)
+    transport.pause = None
+    drive(running)
+    server.fail = lambda r: error_response(500, "boom") if r.method == "PUT" else None
+    drive(again)
+    assert statuses(engine)[second] != "synced"  # it was not sent
+    server.fail = None
+    drive(engine.sync())
+    assert set(server.ids()) == {first, second}
+    assert statuses(engine) == {first: "synced", second: "synced"}

@@ -246,21 +246,3 @@ def test_the_smaller_copy_stays_stored_when_a_larger_one_is_written_after_it() -
     for reader in (tab_a, tab_b, store_on(storage)):
         assert reader.read_events(None)[smaller.event_id] == smaller
     assert storage.data[GUEST_EVENTS_KEY] == encode_log([smaller, uuid_event(2, 20)])
-
-
-def test_events_a_racing_write_of_another_tab_dropped_are_written_back() -> None:
-    """Tabs read and write one value without a transaction: a tab that read before this store
-    wrote, then wrote, drops this store's events. Every event this store saw is written again
-    with its next write (also after it read the other tab's value), and a removed log too."""
-    storage = MemoryStorage()
-    mine = store_on(storage)
-    mine.add_events(None, [uuid_event(1, 10)])
-    storage.data[GUEST_EVENTS_KEY] = encode_log([uuid_event(2, 20)])  # the racing write
-    assert set(mine.read_events(None)) >= {uuid_event(1, 10).event_id}
-    mine.add_events(None, [uuid_event(3, 30)])
-    assert set(decode_log(storage.data[GUEST_EVENTS_KEY])[0]) == {
-        uuid_event(n, 10 * n).event_id for n in (1, 2, 3)
-    }
-    del storage.data[GUEST_EVENTS_KEY]  # removed by another tab
-    mine.add_events(None, [])
-    assert len(decode_log(storage.data[GUEST_EVENTS_KEY])[0]) == 3
