@@ -287,12 +287,8 @@ class ProgressEngine:
         self._sync = mark_local(self._sync, ids)
         new = self._sync.events
         cached = self._counts
-        if (
-            cached is not None
-            and cached[0] is old
-            and all(i not in old for i in ids)
-            and len(new) == len(old) + len(set(ids))
-        ):
+        # equal sizes: every id was new (the keys of ``new`` are those of ``old`` and ``ids``)
+        if cached is not None and cached[0] is old and len(new) == len(old) + len(set(ids)):
             counts = dict(cached[1])
             counts["local"] += len(new) - len(old)
             self._counts = (new, counts)

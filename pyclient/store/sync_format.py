@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ..core.models import LearningProgressSyncEntry, LearningProgressSyncState
 from ..core.sync_state import changed_since
 from .keys import LOG_FORMAT_VERSION
-from .packed_ids import PackedIds, is_uuid, pack_ids, unpack_ids
+from .packed_ids import PackedIds, is_uuid, unpack_ids
 
 __all__ = ["SyncText", "decode_sync", "encode_sync", "merge_sync_states"]
 
@@ -44,15 +44,7 @@ _SYNCED: Final = LearningProgressSyncEntry(status="synced")
 
 def encode_sync(state: LearningProgressSyncState) -> str:
     """Sync metadata in the version 2 stored format (synced UUID entries as an id set)."""
-    compact: list[str] = []
-    full: dict[str, LearningProgressSyncEntry] = {}
-    for event_id, entry in state.events.items():
-        if _is_compact_entry(event_id, entry):
-            compact.append(event_id)
-        else:
-            full[event_id] = entry
-    body = state.model_copy(update={"events": full}).model_dump_json(by_alias=True)
-    return f'{{"v":{LOG_FORMAT_VERSION},"sync":{body},"synced":"{pack_ids(compact)}"}}'
+    return SyncText().encode(state)
 
 
 def _is_compact_entry(event_id: str, entry: LearningProgressSyncEntry) -> bool:
@@ -67,8 +59,8 @@ def _is_compact_entry(event_id: str, entry: LearningProgressSyncEntry) -> bool:
 class SyncText:
     """Sync metadata as last encoded, so that a state whose entries are the last encoded ones
     plus new entries at the end of its dict is encoded in O(new + entries kept in full);
-    :meth:`encode` always decodes to what :func:`encode_sync` does (the same text when the dict
-    kept its order). It takes no caller's word for what is new: it asks the transitions that
+    :meth:`encode` always gives the text of a fresh encode (:func:`encode_sync`) of a dict in
+    the same order. It takes no caller's word for what is new: it asks the transitions that
     made the state (:func:`~pyclient.core.sync_state.changed_since`), or compares."""
 
     __slots__ = ("_full", "_ids", "_last")
@@ -160,12 +152,12 @@ def _extends(
     changed = changed_since(stored, mine)
     if changed is None:
         return stored.items() <= mine.items()  # in C, identity first
-    return all(
-        (old := stored.get(event_id)) is None
-        or old.status != "synced"
-        or mine[event_id].status == "synced"
-        for event_id in changed
-    )
+    return all(_mine_wins(mine[event_id], stored.get(event_id)) for event_id in changed)
+
+
+def _mine_wins(mine: LearningProgressSyncEntry, stored: LearningProgressSyncEntry | None) -> bool:
+    """Of two tabs' entries for one event, mine wins unless only the stored one is synced."""
+    return stored is None or stored.status != "synced" or mine.status == "synced"
 
 
 def merge_sync_states(
@@ -178,8 +170,7 @@ def merge_sync_states(
     else:
         events = dict(stored.events)
         for event_id, entry in mine.events.items():
-            other = events.get(event_id)
-            if other is None or other.status != "synced" or entry.status == "synced":
+            if _mine_wins(entry, events.get(event_id)):
                 events[event_id] = entry
     times = [t for t in (mine.last_successful_sync_at, stored.last_successful_sync_at) if t]
     return mine.model_copy(
