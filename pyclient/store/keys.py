@@ -9,7 +9,15 @@ Keys (spec §4.4, DESIGN §5)::
     learning_progress_sync:{userId}          a user's sync metadata (never sent to the API)
     learning_progress_client_id              this browser profile's clientId
     learning_progress_session                the signed-in session (a reload stays signed in)
+    learning_progress_queue:{eventId}        an action taken before the client was ready
     <key>:corrupt:<time>                     a value that could not be read, kept aside
+
+The early-action queue (DESIGN §5): until the Python client is ready the page itself records
+the learner's actions, each in a key of its own (so two tabs never rewrite one value), as
+``{"v": 1, "userId": <the signed-in user's id or null>, "event": <the event as on the wire>}``.
+The engine ingests every queued action into that user's log when it starts (and whenever
+another tab queues one), keeps the eventId, and removes the key only once the log that holds the
+event is written; a value it cannot read is kept aside like any corrupt value.
 
 The page's JavaScript gets these names from this file (the build writes ``storage-keys.js``),
 so the page and the client cannot disagree. Standard library only: the build imports it.
@@ -25,12 +33,15 @@ __all__ = [
     "GUEST_SNAPSHOT_KEY",
     "KEY_PREFIX",
     "LOG_FORMAT_VERSION",
+    "QUEUE_FORMAT_VERSION",
+    "QUEUE_PREFIX",
     "SESSION_FORMAT_VERSION",
     "SESSION_KEY",
     "SNAPSHOT_FORMAT_VERSION",
     "SYNC_PREFIX",
     "corrupt_key",
     "events_key",
+    "queue_key",
     "snapshot_key",
     "sync_key",
 ]
@@ -42,11 +53,15 @@ GUEST_SNAPSHOT_KEY: Final = "learning_progress_snapshot"
 CLIENT_ID_KEY: Final = "learning_progress_client_id"
 SESSION_KEY: Final = "learning_progress_session"
 SYNC_PREFIX: Final = "learning_progress_sync"
+#: Every early-action key starts with this (``learning_progress_queue:{eventId}``).
+QUEUE_PREFIX: Final = "learning_progress_queue"
 
 #: The version of snapshot caches and client ids (``{"v":1,...}``).
 SNAPSHOT_FORMAT_VERSION: Final = 1
 #: The version of the stored session.
 SESSION_FORMAT_VERSION: Final = 1
+#: The version of a queued early action.
+QUEUE_FORMAT_VERSION: Final = 1
 #: The version event logs and sync metadata are written in (older ones are read and migrated).
 LOG_FORMAT_VERSION: Final = 2
 
@@ -64,6 +79,11 @@ def snapshot_key(user_id: str | None) -> str:
 def sync_key(user_id: str) -> str:
     """The sync metadata key of a user (guests have none: nothing of theirs is synced)."""
     return f"{SYNC_PREFIX}:{user_id}"
+
+
+def queue_key(event_id: str) -> str:
+    """The key of one action queued before the client was ready."""
+    return f"{QUEUE_PREFIX}:{event_id}"
 
 
 def corrupt_key(key: str, stamp: str, n: int = 1) -> str:
