@@ -17,8 +17,9 @@ else re-reads, unites and encodes everything.
 Corrupt values (bad JSON, wrong shape, an unknown newer format version, an event that does not
 validate) never raise and are never dropped silently: the raw value is copied to
 ``<key>:corrupt:<timestamp>``, a warning is reported, and the valid events of the same value
-still load. A write that storage refuses raises :class:`StorageFullError` and changes nothing.
-Snapshot caches and the client id are ``{"v":1,"snapshot":{...}}`` and
+still load; an early action the page queued (:mod:`.queue_format`) that cannot be read is set
+aside so, and its key removed. A write that storage refuses raises :class:`StorageFullError`
+and changes nothing. Snapshot caches and the client id are ``{"v":1,"snapshot":{...}}`` and
 ``{"v":1,"clientId":"..."}`` (the page's first paint reads the snapshot cache without Python).
 """
 
@@ -47,6 +48,7 @@ from .keys import (
     sync_key,
 )
 from .log_format import LogText, decode_log
+from .queue_format import QueuedAction, decode_queued, is_queue_key
 from .sync_format import SyncText, decode_sync, merge_sync_states
 
 __all__ = ["LocalStore"]
@@ -316,6 +318,29 @@ class LocalStore:
             merged = merged.model_copy(update={"last_synced_cursor": None})
         self._write_sync_raw(user_id, merged)
         return merged
+
+    # ------------------------------------------------------------------ the early-action queue
+
+    def read_queue(self) -> list[QueuedAction]:
+        """Every readable queued action (:mod:`.queue_format`), in key order. An unreadable
+        value is set aside and its key removed; the key stays when storage is too full to set
+        it aside (the value is reported either way)."""
+        actions: list[QueuedAction] = []
+        for key in sorted(filter(is_queue_key, self.storage.keys())):
+            raw = self.storage.get(key)
+            if raw is None:
+                continue  # another tab took it in meanwhile
+            action = decode_queued(key, raw)
+            if isinstance(action, QueuedAction):
+                actions.append(action)
+            elif self._set_aside(key, raw, action, strict=False):
+                self.storage.remove(key)
+        return actions
+
+    def remove_queued(self, actions: Iterable[QueuedAction]) -> None:
+        """Remove the keys of queued actions whose events a stored log now holds."""
+        for action in actions:
+            self.storage.remove(action.key)
 
     # ------------------------------------------------------------------ guest keys
 
