@@ -28,5 +28,5 @@ WEB_EXCLUDE = {
     "README.md",
 }
 # Packages the page loads; the shipped lockfile holds exactly these and their dependencies.
-SHIPPED_ROOTS = ["pydantic", "pyclient", "micropip"]
-TEST_ROOTS = [*SHIPPED_ROOTS, "pytest", "hypothesis"]
+SHIPPED_ROOTS = ["pydantic", "pyclient"]
+TEST_ROOTS = [*SHIPPED_ROOTS, "pytest", "hypothesis", "micropip"]
