@@ -20,6 +20,9 @@ Rules in one place:
   are queued (and stored at once, so a reload loses nothing) and replayed on top of the merged
   remote log; the guest keys are cleared only once every guest event reached the server.
 - Sign-out switches to the guest log; the user's keys are left untouched.
+- An action the page queued before the client was ready is taken in as if recorded now, its
+  event unchanged, or goes to its own user's stored log (:meth:`~pyclient.session.
+  SessionEngine.ingest_queue`).
 - Sync metadata lives only in storage: PUT bodies carry ``clientUpdatedAt`` and events only.
 """
 
@@ -306,12 +309,13 @@ class ProgressEngine:
         self._snapshot, self._last_key, _ = bring_forward(
             None if replaced else self._snapshot, self._last_key, fresh, self._events.values
         )
-        for event in fresh:
-            if event.client_id == self.client_id:
-                ms = instant_of(event.occurred_at) // 1000
-                if ms > self._last_stamp_ms:
-                    self._last_stamp_ms = ms
+        self._note_own_stamps(fresh)
         return fresh
+
+    def _note_own_stamps(self, events: Iterable[Event]) -> None:
+        """This client's next ``occurredAt`` comes after every event of its own seen so far."""
+        own = (instant_of(e.occurred_at) // 1000 for e in events if e.client_id == self.client_id)
+        self._last_stamp_ms = max(self._last_stamp_ms, max(own, default=0))
 
     def _mark_own_unsynced(self, events: Iterable[Event]) -> None:
         """Events of this client with no sync entry (a tab's write raced its metadata, or the

@@ -1,7 +1,16 @@
 """The signed-in side of the engine, as synchronous transitions: identity switches and the
-bootstrap (spec §6.1), what other tabs stored, and each step of a sync (spec §6.3, §8.1).
+bootstrap (spec §6.1), what other tabs and the page stored (logs, sync metadata, the early-action
+queue), and each step of a sync (spec §6.3, §8.1).
 The sync worker (:mod:`pyclient.worker`) runs these steps and awaits the network between them;
 no step awaits, so no state change is ever half done while a request is in flight.
+
+The early-action queue (DESIGN §5, :meth:`SessionEngine.ingest_queue`): an action of the current
+identity (its user, or the guest) joins the log as a recorded one does, its event unchanged;
+one the log already holds (another tab took it in first) changes nothing. Another identity's
+action is added to that identity's stored log, where it is ``local`` once that log is loaded
+(its ``clientId`` is this profile's). A key is removed only once a stored log holds its event:
+when storage is full it stays (the durable copy) and the event lives in memory until a write
+succeeds. An unreadable value is set aside by the store and reported in the status.
 
 A sync: :meth:`begin_sync` (one at a time; offline or expired: none), :meth:`start_push`
 (pending events move to ``syncing``; automatic syncs also re-send ``error`` events not held by
@@ -13,6 +22,7 @@ a permanent failure), :meth:`batch_sent` after each successful PUT, :meth:`pulle
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,9 +40,10 @@ from .core.sync_state import (
     start_sync,
 )
 from .engine import ProgressEngine
-from .errors import ApiError, NetworkError, SessionExpiredError
+from .errors import ApiError, NetworkError, SessionExpiredError, StorageFullError
 from .http.api_client import Session
 from .store.keys import events_key, sync_key
+from .store.queue_format import QueuedAction, is_queue_key
 from .store.sync_format import merge_sync_states
 
 __all__ = ["SessionEngine", "SyncRun"]
@@ -69,13 +80,60 @@ class SessionEngine(ProgressEngine):
         return bool(fresh) or before != (len(self._events), self._sync)
 
     def on_storage_change(self, key: str | None) -> None:
-        """Another tab changed storage (``storage`` event; ``None``: storage was cleared)."""
+        """Another tab changed storage (``storage`` event; ``None``: storage was cleared); a
+        tab still starting queued an action: take it in now."""
+        if key is not None and is_queue_key(key):
+            self.ingest_queue()
+            return
         user = self.user_id
         watched = {events_key(user)} | ({sync_key(user)} if user is not None else set())
         if key is not None and key not in watched:
             return
         if self._reload():
             self._notify()
+
+    # ------------------------------------------------------------------ the early-action queue
+
+    def ingest_queue(self) -> None:
+        """Take in the actions the page queued before the client was ready (module docstring)."""
+        warnings = len(self.store.warnings)
+        actions = self.store.read_queue()
+        self._note_own_stamps(a.event for a in actions)
+        user = self.user_id
+        for other in {a.user_id for a in actions} - {user}:
+            theirs = [a for a in actions if a.user_id == other]
+            with contextlib.suppress(StorageFullError):  # the keys stay: read again next time
+                self.store.add_events(other, [a.event for a in theirs])
+                self.store.remove_queued(theirs)
+        mine = [a for a in actions if a.user_id == user]
+        changed = len(self.store.warnings) != warnings
+        if any(a.event.event_id not in self._events for a in mine):
+            changed = self._reload() or changed  # another tab may have stored (or synced) them
+        self._ingested.update((a.event.event_id, a) for a in mine)
+        fresh: list[Event] = [a.event for a in mine if a.event.event_id not in self._events]
+        if fresh:
+            self._add_local(fresh)  # persists (then the keys go) and notifies
+            return
+        self._release_ingested()
+        if changed:
+            self._notify()
+
+    def _release_ingested(self) -> None:
+        """Remove the queue keys of ingested events that the stored log now holds."""
+        done = [a for event_id, a in self._ingested.items() if event_id not in self._unwritten]
+        self.store.remove_queued(done)
+        for action in done:
+            del self._ingested[action.event.event_id]
+
+    def _persist(self) -> None:
+        super()._persist()
+        if self._ingested:
+            self._release_ingested()
+
+    def _reset_identity_state(self) -> None:
+        super()._reset_identity_state()
+        # eventId -> its queued action, taken into this identity's log, its key not yet removed
+        self._ingested: dict[str, QueuedAction] = {}
 
     # ------------------------------------------------------------------ identity
 

@@ -1,18 +1,43 @@
 """The engine on this device (spec §6.2, §7.1, DESIGN §5): optimistic updates, the stored
-log, full storage, corrupt data, other tabs and reloads."""
+log, full storage, corrupt data, other tabs and reloads, and the actions the page queued before
+the client was ready under each of them."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import pytest
+
 from pyclient import EngineStatus, SyncEngine, canonical_json
 from pyclient.adapters.cpython import MemoryStorage
 from pyclient.engine import DEBOUNCE_MS
-from pyclient.store.keys import GUEST_EVENTS_KEY, GUEST_SNAPSHOT_KEY, events_key, sync_key
+from pyclient.store.keys import (
+    GUEST_EVENTS_KEY,
+    GUEST_SNAPSHOT_KEY,
+    events_key,
+    queue_key,
+    sync_key,
+)
+from pyclient.store.local_store import LocalStore
 from pyclient.store.log_format import encode_log
 
-from .engine_harness import U1, Ids, fire, make, signed_in, statuses, stored_ids
+from .engine_harness import (
+    QUEUED_AT,
+    U1,
+    Ids,
+    fire,
+    make,
+    page_event,
+    page_started,
+    queue_action,
+    queued_keys,
+    signed_in,
+    statuses,
+    stored_events,
+    stored_ids,
+    wire,
+)
 from .fakes import FakeClock, FakeServer, FakeTransport, drive, error_response, start
 
 # ---------------------------------------------------------------- optimistic updates (§6.2)
@@ -94,6 +119,53 @@ def test_storage_full_as_guest_warns_and_keeps_the_snapshot() -> None:
     assert engine.status.state == "error" and engine.status.storage_warning
 
 
+def test_storage_full_keeps_the_queued_key_and_the_event_in_memory_until_a_write_succeeds() -> None:
+    engine, _, storage, _ = signed_in()
+    event = page_event(1, QUEUED_AT, "lesson-1", client_id=engine.client_id)
+    key = queue_action(storage, event, "u1")
+    storage.quota = sum(len(k) + len(v) for k, v in storage.data.items())  # full now
+    engine.ingest_queue()
+    assert engine.snapshot.content["lesson-1"].status == "completed"  # in memory
+    assert wire(engine) == [event] and statuses(engine) == {event["eventId"]: "error"}
+    assert engine.status.storage_warning
+    assert storage.data[key]  # the durable copy stays
+    assert stored_ids(storage, "u1") == []
+    storage.quota = None  # space was freed
+    later = engine.record_progress("lesson-2", "completed")
+    assert sorted(stored_ids(storage, "u1")) == sorted([event["eventId"], later])
+    assert key not in storage.data
+    assert statuses(engine) == {event["eventId"]: "local", later: "local"}
+    assert engine.status.storage_warning is None
+
+
+def test_an_action_for_another_user_stays_queued_while_storage_is_full() -> None:
+    storage = MemoryStorage()
+    page_started(storage)
+    event = page_event(1, QUEUED_AT)
+    key = queue_action(storage, event, "u2")
+    engine, _, _, _ = make(storage=storage)
+    storage.quota = sum(len(k) + len(v) for k, v in storage.data.items())
+    engine.ingest_queue()
+    assert storage.data[key] and events_key("u2") not in storage.data
+    storage.quota = None
+    engine.ingest_queue()  # the next start, or the next action queued
+    assert stored_events(storage, "u2") == [event] and key not in storage.data
+
+
+def test_an_action_held_in_memory_stays_queued_when_the_user_signs_out() -> None:
+    engine, _, storage, _ = signed_in()
+    event = page_event(1, QUEUED_AT, client_id=engine.client_id)
+    key = queue_action(storage, event, "u1")
+    storage.quota = sum(len(k) + len(v) for k, v in storage.data.items())
+    engine.ingest_queue()
+    engine.sign_out()  # the event was in memory only
+    storage.quota = None
+    engine.record_progress("lesson-2", "completed")  # a guest write succeeds
+    assert key in storage.data and stored_ids(storage, "u1") == []
+    engine.ingest_queue()  # the next start
+    assert stored_events(storage, "u1") == [event] and key not in storage.data
+
+
 # ---------------------------------------------------------------- corrupt data (DESIGN §5)
 
 
@@ -119,6 +191,43 @@ def test_corrupt_keys_are_kept_aside_and_the_engine_still_starts() -> None:
     drive(engine.sign_in(U1))
     assert {e.event_id for e in engine.events} == {"g1"}
     assert "]]]" in storage.data.values()  # the corrupt auth log is kept aside too
+
+
+def _unreadable_values() -> dict[str, str]:
+    event = page_event(1, QUEUED_AT)
+
+    def value(v: object = 1, user: object = None, **changes: object) -> str:
+        return json.dumps({"v": v, "userId": user, "event": {**event, **changes}})
+
+    return {
+        "not JSON": "{oops",
+        "a newer version": value(v=2),
+        "an empty userId": value(user=""),
+        "a number for userId": value(user=7),
+        "an unknown event type": value(type="badge.earned"),
+        "an invalid event": value(payload={"status": "completed"}),
+        "another eventId than the key's": value(eventId="another-id"),
+    }
+
+
+UNREADABLE = _unreadable_values()
+
+
+@pytest.mark.parametrize("raw", UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_an_unreadable_queued_value_is_kept_aside_and_reported(raw: str) -> None:
+    storage = MemoryStorage()
+    page_started(storage)
+    key = queue_key(page_event(1, QUEUED_AT)["eventId"])
+    storage.data[key] = raw
+    engine, _, _, _ = make(storage=storage)
+    seen: list[EngineStatus] = []
+    engine.subscribe(lambda snapshot, status: seen.append(status))
+    engine.ingest_queue()
+    assert key not in storage.data and engine.events == []
+    (aside,) = [k for k in storage.data if k.startswith(key + ":corrupt:")]
+    assert storage.data[aside] == raw
+    assert engine.status.storage_warning and aside in engine.status.storage_warning
+    assert seen and seen[-1].storage_warning == engine.status.storage_warning
 
 
 # ---------------------------------------------------------------- tabs and reloads
@@ -197,3 +306,62 @@ def test_events_a_racing_write_of_another_tab_dropped_are_written_back() -> None
     tab_b.on_storage_change(GUEST_EVENTS_KEY)
     later = tab_b.record_progress("lesson-3", "completed")
     assert set(stored_ids(storage, None)) == {mine, theirs, later}
+
+
+def test_two_tabs_starting_at_once_store_and_show_every_queued_action_once() -> None:
+    """Both tabs read the queue before either removed a key."""
+    storage, clock, server = MemoryStorage(), FakeClock(), FakeServer()
+    page_started(storage)
+    events = [page_event(n, f"2025-12-31T23:59:5{n}.000Z", f"lesson-{n}") for n in range(3)]
+    for event in events:
+        queue_action(storage, event, "u1")
+    queued = {k: storage.data[k] for k in queued_keys(storage)}
+    tab_a, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="a")
+    tab_b, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="b")
+    drive(tab_a.sign_in(U1))
+    drive(tab_b.sign_in(U1))
+    tab_a.ingest_queue()
+    storage.data.update(queued)  # what tab B read before tab A removed the keys
+    tab_b.ingest_queue()
+    ids = [e["eventId"] for e in events]
+    assert sorted(stored_ids(storage, "u1")) == ids
+    for tab in (tab_a, tab_b):
+        assert sorted(e.event_id for e in tab.events) == ids
+    assert canonical_json(tab_a.snapshot) == canonical_json(tab_b.snapshot)
+    assert queued_keys(storage) == []
+    fire(tab_a, clock)
+    fire(tab_b, clock)
+    assert sorted(server.ids()) == ids
+
+
+def test_an_action_another_tab_took_in_and_synced_stays_synced() -> None:
+    storage, clock, server = MemoryStorage(), FakeClock(), FakeServer()
+    page_started(storage)
+    event = page_event(1, QUEUED_AT)
+    key = queue_action(storage, event, "u1")
+    queued = storage.data[key]
+    tab_a, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="a")
+    tab_b, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="b")
+    drive(tab_a.sign_in(U1))
+    drive(tab_b.sign_in(U1))
+    tab_a.ingest_queue()
+    drive(tab_a.sync())
+    assert statuses(tab_a) == {event["eventId"]: "synced"}
+    storage.data[key] = queued  # tab B read it before tab A removed it
+    tab_b.ingest_queue()
+    assert statuses(tab_b) == {event["eventId"]: "synced"}
+    assert wire(tab_b) == [event] and key not in storage.data
+    assert tab_b.next_wakeup_ms() is None  # nothing to send
+    stored = LocalStore(storage, clock).read_sync("u1").events
+    assert stored[event["eventId"]].status == "synced"
+
+
+def test_an_action_another_starting_tab_queues_is_taken_in_on_its_storage_event() -> None:
+    engine, _, storage, clock = signed_in()
+    event = page_event(1, QUEUED_AT, client_id=engine.client_id)
+    key = queue_action(storage, event, "u1")
+    engine.on_storage_change(key + ":corrupt:2026-01-01T00:00:00.000Z")  # not an action
+    assert engine.events == [] and key in storage.data
+    engine.on_storage_change(key)
+    assert statuses(engine) == {event["eventId"]: "local"} and key not in storage.data
+    assert engine.next_wakeup_ms() == clock.now + DEBOUNCE_MS
