@@ -12,6 +12,12 @@ to ``storage`` (keys starting with :data:`~pyclient.store.keys.KEY_PREFIX`), ``o
 ``offline`` and ``visibilitychange``, and calls the page's listener with ``(snapshot JSON or
 None when the snapshot did not change, status JSON)`` on every change.
 
+The actions the page queued before Python was ready (DESIGN §5) are taken in
+(``SessionEngine.ingest_queue``) when :func:`start` has resumed the stored session (so that a
+signed-in user's actions take the signed-in path), once more just before it returns, and
+whenever another tab, still starting, queues one (a ``storage`` event of a queue key, which
+the engine's ``on_storage_change`` answers).
+
 The session is stored (:mod:`pyclient.store.session_format`) so that a reload stays signed in
 (:func:`start` resumes it with the engine's bootstrap); it is removed on sign-out and when the
 server answers 401. Another tab of the same origin follows: a session stored or removed there
@@ -230,6 +236,11 @@ class BrowserDriver:
                 break
             await asyncio.sleep(0)
 
+    def ingest_queue(self) -> None:
+        """Take in the actions the page queued before the client was ready."""
+        self.engine.ingest_queue()
+        self._arm()
+
     def refresh_cache(self) -> None:
         """Rewrite the snapshot cache when it differs from the log (the next first paint)."""
         engine = self.engine
@@ -252,8 +263,11 @@ class BrowserDriver:
 
 
 async def start(api_base_url: str = "/api/v1") -> BrowserDriver:
-    """Build the driver on the running loop, resume a stored session, refresh the cache."""
+    """Build the driver on the running loop, resume a stored session, take in the actions the
+    page queued meanwhile, refresh the cache."""
     driver = BrowserDriver(api_base_url)
     await driver.resume()
+    driver.ingest_queue()  # after the resume: a signed-in user's actions are taken in as theirs
     driver.refresh_cache()
+    driver.ingest_queue()  # the last look before the page calls the driver directly
     return driver
