@@ -22,6 +22,7 @@ from pyclient.adapters.cpython import JsonFileStorage, MemoryStorage, UrllibTran
 from pyclient.errors import NetworkError
 from pyclient.http.api_client import Session
 from pyclient.ports import HttpResponse, Transport
+from tests.pyclient.engine_harness import QUEUED_AT, page_event, page_started, queue_action
 from tests.pyclient.fakes import FakeClock
 
 from .conftest import Server, free_port
@@ -127,6 +128,27 @@ def test_guest_progress_reaches_the_server_once_and_another_device_sees_it(serve
         other, _ = engine_for(server, UrllibTransport(timeout=10))
         await other.sign_in(session)
         assert canonical_json(other.snapshot) == canonical_json(engine.snapshot)
+
+    asyncio.run(scenario())
+
+
+def test_an_action_the_page_queued_as_a_guest_reaches_the_server_after_sign_in(
+    server: Server,
+) -> None:
+    """The learner clicked before the client was ready, then signed in: the event the page
+    created is on the server as it was created (eventId, occurredAt and all)."""
+
+    async def scenario() -> None:
+        session = Session("it-queued", server.token("it-queued"))
+        storage = MemoryStorage()
+        page_started(storage)
+        event = page_event(1, QUEUED_AT)
+        queue_action(storage, event, None)
+        engine, _ = engine_for(server, UrllibTransport(timeout=10), storage)
+        engine.ingest_queue()
+        await engine.sign_in(session)
+        assert engine.status.state == "synced"
+        assert server.events(session.token) == [event]
 
     asyncio.run(scenario())
 
