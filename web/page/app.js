@@ -1,14 +1,17 @@
 // The learning page's composition root: onboarding, paths -> modules -> items, lessons,
 // quizzes, progress, streak, locale, sign in/out and the sync status, built only on the JS API
 // of progress-client.js (DESIGN §8). Until the client is ready the page shows the cached
-// snapshot, read-only.
+// snapshot and takes the learner's actions into the early-action queue (record.js), with a bar
+// showing how far the client's start has got.
 import { createProgressClient } from '../progress-client.js'
 import { showError } from './act.js'
+import { endBoot, followBoot } from './boot-progress.js'
 import { wireDialogs } from './dialogs.js'
 import { $ } from './dom.js'
 import { cachedSnapshot } from './first-paint.js'
 import { loadCourse, setLocale } from './locale.js'
 import { render, setDraw } from './render.js'
+import { showQueued } from './record.js'
 import { followRoutes } from './router.js'
 import { ready, state } from './state.js'
 import { renderHeader } from './views/header.js'
@@ -16,12 +19,14 @@ import { renderLabels } from './views/labels.js'
 import { renderView } from './views/main.js'
 import { renderPanel } from './views/panel.js'
 
-if (cachedSnapshot) state.snapshot = cachedSnapshot
+if (cachedSnapshot) state.cached = cachedSnapshot
+showQueued()
+followBoot()
 
 setDraw(() => {
   renderLabels()
   renderHeader()
-  renderPanel({ snapshot: state.snapshot, locale: state.locale, content: state.content, ready: ready(), failed: state.failed })
+  renderPanel({ snapshot: state.snapshot, locale: state.locale, content: state.content, ready: ready(), failed: state.failed, pendingIds: state.pendingIds })
   renderView()
 })
 const courseReady = loadCourse()
@@ -35,8 +40,10 @@ render()
 
 try {
   const client = await createProgressClient({ apiBaseUrl: '/api/v1' })
-  await courseReady
+  // No await between the client resolving (it has taken in every queued action) and here, so
+  // that no click can be queued in between: from now on actions go to the client.
   state.client = client
+  state.pendingIds = new Set()
   state.snapshot = client.snapshot
   state.status = client.status
   client.subscribe((snapshot, status) => {
@@ -44,13 +51,16 @@ try {
     state.status = status
     render()
   })
+  await courseReady
   render()
   window.progressClient = client
   document.documentElement.dataset.progressReady = 'true'
   performance.mark?.('progress-ready')
+  endBoot()
 } catch (error) {
   // progress-client.js shows load failures on the page and in the console; anything else here
   state.failed = true
+  endBoot()
   if (!document.documentElement.dataset.progressError) {
     document.documentElement.dataset.progressError = error?.message || String(error)
     console.error('Learning progress could not start:', error)

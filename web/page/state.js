@@ -1,5 +1,6 @@
 // What the page shows, in one object: the locale and its content, the client once it is ready,
-// the latest snapshot and status it gave, and what only the page remembers (quiz modes, the
+// the latest snapshot and status it gave (before that the cached snapshot with the actions queued
+// meanwhile), and what only the page remembers (quiz modes, the
 // lesson already recorded as opened, where focus goes after the next render).
 import { emptySnapshot } from '../snapshot.js'
 
@@ -10,12 +11,14 @@ export const state = {
   contentError: null,
   client: null,
   failed: false,
-  snapshot: emptySnapshot(), // the cached one until the client is ready (app.js)
+  cached: emptySnapshot(), // the cached snapshot, shown until the client is ready (app.js)
+  snapshot: emptySnapshot(), // what is shown: the client's, or the cached one with queued actions
+  pendingIds: new Set(), // items with an action queued before the client was ready (record.js)
   status: null,
   quizMode: new Map(), // contentId -> 'answer' | 'result', for the item on screen
   opened: null, // the route key whose "opened" in_progress event was already considered
   focusHeading: false,
 }
 
-/** True once the client is ready: until then the page is read-only. */
+/** True once the client is ready; until then actions are queued (record.js). */
 export const ready = () => !!state.client

@@ -2,6 +2,7 @@
 // signed in, the storage warning and the offline banner.
 import { $ } from '../dom.js'
 import { tr } from '../locale.js'
+import { readSessionUserId } from '../../progress-client.js'
 import { savedEmail } from '../preferences.js'
 import { ready, state } from '../state.js'
 
@@ -39,11 +40,12 @@ export function renderHeader() {
   $('sync-retry').hidden = !(status && status.state === 'error')
   $('session-sign-in').hidden = !(status && status.state === 'session_expired')
 
-  const signedIn = !!status?.userId
-  const who = savedEmail() || status?.userId
+  const userId = status ? status.userId : readSessionUserId() // before the client: the stored session
+  const signedIn = !!userId
+  const who = savedEmail() || userId
   const label = $('account-label')
-  label.textContent = signedIn ? tr('signedInAs', { who }) : ready() ? tr('guest') : ''
-  label.dataset.userId = status?.userId || ''
+  label.textContent = signedIn ? tr('signedInAs', { who }) : tr('guest')
+  label.dataset.userId = userId || ''
   $('sign-in-open').hidden = signedIn
   $('sign-in-open').disabled = !ready()
   $('sign-out').hidden = !signedIn

@@ -5,7 +5,8 @@ import { act } from '../act.js'
 import { h } from '../dom.js'
 import { tr } from '../locale.js'
 import { itemHref, pathHref } from '../router.js'
-import { ready, state } from '../state.js'
+import { recordProgress } from '../record.js'
+import { state } from '../state.js'
 import { STATUS, isDoneStatus, itemStatus } from '../../snapshot.js'
 import { heading } from './parts.js'
 import { quizBody } from './quiz.js'
@@ -26,11 +27,10 @@ function lessonBody(item, status) {
         ? h('p', { className: 'done-note', dataset: { testid: 'lesson-done' } }, tr('lessonDone'))
         : h('button', {
             type: 'button',
-            disabled: !ready(),
             dataset: { testid: 'mark-complete', key: 'mark-complete' },
             onclick: () =>
               act(() =>
-                state.client.recordProgress({ contentId: item.contentId, status: STATUS.completed, contentVersion: item.contentVersion }),
+                recordProgress({ contentId: item.contentId, status: STATUS.completed, contentVersion: item.contentVersion }),
               ),
           }, tr('markComplete')),
     ),
@@ -57,7 +57,14 @@ export function itemView(path, module, item) {
     ),
     h('p', { className: 'kind', style: 'margin:0' }, tr(item.kind)),
     heading(item.title, 'item-title'),
-    h('p', { className: `item-status status-${status}`, dataset: { testid: 'item-status' } }, tr(`itemStatus.${status}`)),
+    h(
+      'p',
+      { className: `item-status status-${status}`, dataset: { testid: 'item-status' } },
+      tr(`itemStatus.${status}`),
+      state.pendingIds.has(item.contentId)
+        ? h('span', { className: 'pending', dataset: { testid: 'item-pending' } }, ` · ${tr('saving')}`)
+        : null,
+    ),
     body,
     h(
       'nav',
@@ -75,9 +82,9 @@ export function itemView(path, module, item) {
 /** After the item is on screen: a lesson not started yet is now in progress (once per visit). */
 export function recordOpened(route, item) {
   const key = `${route.pathId}/${route.moduleId}/${route.contentId}`
-  if (!ready() || state.opened === key) return
+  if (state.opened === key) return
   state.opened = key
   if (item.kind === 'lesson' && itemStatus(state.snapshot, item.contentId) === STATUS.notStarted) {
-    act(() => state.client.recordProgress({ contentId: item.contentId, status: STATUS.inProgress, contentVersion: item.contentVersion }))
+    act(() => recordProgress({ contentId: item.contentId, status: STATUS.inProgress, contentVersion: item.contentVersion }))
   }
 }

@@ -12,8 +12,11 @@ function liveStreak(streak) {
   return streak.lastActivityDate >= yesterday ? streak.current : 0
 }
 
-/** content: the locale's course or null (titles fall back to ids); ready: the client is. */
-export function renderPanel({ snapshot, locale, content, ready, failed }) {
+/**
+ * content: the locale's course or null (titles fall back to ids); ready: the client is;
+ * pendingIds: items with actions queued before the client was ready (shown as saving).
+ */
+export function renderPanel({ snapshot, locale, content, ready, failed, pendingIds = new Set() }) {
   const tr = (key, params) => t(locale, key, params)
   const titleOf = (contentId) => content?.items.get(contentId)?.title || contentId
   const pathTitle = (pathId) => content?.pathById.get(pathId)?.title || pathId
@@ -41,11 +44,12 @@ export function renderPanel({ snapshot, locale, content, ready, failed }) {
     ...ids.map((id) => {
       const item = items[id] || {}
       const score = item.score === null || item.score === undefined ? '' : ` · ${item.score}`
+      const pending = pendingIds.has(id)
       return h(
         'li',
-        { dataset: { contentId: id, status: item.status } },
+        { dataset: pending ? { contentId: id, status: item.status, pending: 'true' } : { contentId: id, status: item.status } },
         h('span', { className: 'item-id' }, titleOf(id)),
-        h('span', { className: `item-status status-${item.status}` }, tr(`itemStatus.${item.status}`) + score),
+        h('span', { className: `item-status status-${item.status}` }, tr(`itemStatus.${item.status}`) + score + (pending ? ` · ${tr('saving')}` : '')),
       )
     }),
   )

@@ -5,15 +5,13 @@ import { moduleProgress, pathProgress } from '../content.js'
 import { h } from '../dom.js'
 import { tr } from '../locale.js'
 import { go, itemHref, pathHref } from '../router.js'
-import { ready, state } from '../state.js'
+import { choosePath as recordChoice, setActivePath } from '../record.js'
+import { state } from '../state.js'
 import { itemStatus } from '../../snapshot.js'
 import { heading, progressBar } from './parts.js'
 
 function choosePath(pathId) {
-  act(() => {
-    state.client.completeOnboarding(pathId)
-    state.client.setActivePath(pathId)
-  })
+  act(() => recordChoice(pathId))
   state.focusHeading = true
   go(pathHref(pathId))
 }
@@ -31,7 +29,6 @@ export function onboardingView() {
         { className: 'actions' },
         h('button', {
           type: 'button',
-          disabled: !ready(),
           dataset: { testid: `choose-path-${path.pathId}`, key: `choose-${path.pathId}` },
           onclick: () => choosePath(path.pathId),
         }, tr('startPath', { title: path.title })),
@@ -65,9 +62,8 @@ export function pathsView() {
           ? null
           : h('button', {
               type: 'button',
-              disabled: !ready(),
               dataset: { testid: `activate-path-${path.pathId}`, key: `activate-${path.pathId}` },
-              onclick: () => act(() => state.client.setActivePath(path.pathId)),
+              onclick: () => act(() => setActivePath(path.pathId)),
             }, tr('makeActive')),
       ),
     )
@@ -125,9 +121,8 @@ export function pathView(path) {
         : h('button', {
             type: 'button',
             className: 'secondary small',
-            disabled: !ready(),
             dataset: { testid: 'make-active-path', key: 'make-active' },
-            onclick: () => act(() => state.client.setActivePath(path.pathId)),
+            onclick: () => act(() => setActivePath(path.pathId)),
           }, tr('makeActive')),
     ),
     h('p', { className: 'muted' }, path.description),

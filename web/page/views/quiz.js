@@ -5,7 +5,8 @@ import { act } from '../act.js'
 import { h } from '../dom.js'
 import { tr } from '../locale.js'
 import { render } from '../render.js'
-import { ready, state } from '../state.js'
+import { recordProgress } from '../record.js'
+import { state } from '../state.js'
 import { STATUS, isDoneStatus, itemStatus } from '../../snapshot.js'
 
 function selectedOption(item) {
@@ -15,7 +16,7 @@ function selectedOption(item) {
 
 function chooseOption(item, optionId) {
   act(() =>
-    state.client.recordProgress({
+    recordProgress({
       contentId: item.contentId,
       status: STATUS.inProgress,
       contentVersion: item.contentVersion,
@@ -26,11 +27,11 @@ function chooseOption(item, optionId) {
 
 function submitQuiz(item) {
   const selected = selectedOption(item)
-  if (!selected || !ready()) return
+  if (!selected) return
   const correct = selected === item.correctOptionId
   state.quizMode.set(item.contentId, 'result')
   act(() =>
-    state.client.recordProgress({
+    recordProgress({
       contentId: item.contentId,
       status: correct ? STATUS.passed : STATUS.completed,
       score: correct ? item.score : 0,
@@ -46,7 +47,7 @@ function retryQuiz(item) {
   state.quizMode.set(item.contentId, 'answer')
   const status = itemStatus(state.snapshot, item.contentId)
   act(() =>
-    state.client.recordProgress({
+    recordProgress({
       contentId: item.contentId,
       // never lowers the status: a retry only clears the answer
       status: status === STATUS.notStarted ? STATUS.inProgress : status,
@@ -85,7 +86,7 @@ export function quizBody(item, status) {
         name,
         value: option.id,
         checked: option.id === selected,
-        disabled: !ready() || showResult,
+        disabled: showResult,
         dataset: { testid: `quiz-option-${option.id}`, key: `option-${option.id}` },
         onchange: () => chooseOption(item, option.id),
       }),
@@ -120,13 +121,12 @@ export function quizBody(item, status) {
         ? h('button', {
             type: 'button',
             className: 'secondary',
-            disabled: !ready(),
             dataset: { testid: 'quiz-retry', key: 'quiz-retry' },
             onclick: () => retryQuiz(item),
           }, tr('tryAgain'))
         : h('button', {
             type: 'submit',
-            disabled: !ready() || !selected,
+            disabled: !selected,
             dataset: { testid: 'quiz-submit', key: 'quiz-submit' },
           }, tr('submit')),
     ),
