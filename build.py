@@ -5,11 +5,15 @@ Steps (each a module of buildsteps/):
   2. the pinned Pyodide runtime through `npm ci` in web/;
   3. the pinned browser wheels (web/browser-wheels.txt, web/test-wheels.txt), sha256-checked;
   4. bytecode for the standard library and the shipped wheels, compiled by the shipped Pyodide
-     itself (a page boots in about half the time);
+     itself (a page boots in about half the time); then those zips written with their members
+     stored, so that the server's brotli compresses each as a whole (stored_zips);
   5. pyodide-lock.json trimmed to what is shipped (pyodide_lock), plus a test lockfile;
-  6. dist/web/ (page + storage-keys.js generated from pyclient/store/keys.py + runtime + wheels)
-     and dist/pyodide-test/ (extra wheels for running the core tests inside Pyodide; never
-     served).
+  6. dist/web/ laid out like a production static site (page): the page's modules and content,
+     the runtime and each wheel under names of their contents (immutable), index.html and a
+     progress-client.js shim as stable entry points, `.br`/`.gz` beside every compressible
+     file (compress, ServeStatic's Compressor), the service worker sw.js (service_worker,
+     Workbox) and build.json (what the build holds); and dist/pyodide-test/ (extra wheels for
+     running the core tests inside Pyodide; never served).
 
 Nothing here fetches anything at run time of the page: the dist is self-contained.
 """
@@ -31,10 +35,11 @@ from buildsteps.bytecode import precompile_python
 from buildsteps.files import write_if_changed
 from buildsteps.layout import CACHE, WEB
 from buildsteps.lockfile import write_lockfiles
-from buildsteps.page import assemble_test_runtime, assemble_web
+from buildsteps.page import assemble_test_runtime, assemble_web, plan_web
 from buildsteps.pyclient_wheel import build_pyclient_wheel
 from buildsteps.runtime import npm_ci
 from buildsteps.storage_keys import read_keys, storage_keys_js
+from buildsteps.stored_zips import store_zips
 from buildsteps.wheels import download_wheels, read_pins
 
 
@@ -57,12 +62,13 @@ def main(argv: list[str] | None = None) -> int:
             else download_wheels(read_pins(WEB / "test-wheels.txt"), "test-only")
         )
         compiled = precompile_python([pkg_dir / "python_stdlib.zip", wheel, *shipped], pkg_dir)
-        stdlib, wheel, shipped = compiled[0], compiled[1], compiled[2:]
+        stored = store_zips(compiled)
+        stdlib, wheel, shipped = stored[0], stored[1], stored[2:]
         write_lockfiles(pkg_dir / "pyodide-lock.json", [wheel, *shipped], test_only)
 
         keys_js = CACHE / "storage-keys.js"
         write_if_changed(keys_js, storage_keys_js(read_keys()))
-        assemble_web({"storage-keys.js": keys_js}, pkg_dir, stdlib, [wheel, *shipped])
+        assemble_web(plan_web({"storage-keys.js": keys_js}, pkg_dir, stdlib, [wheel, *shipped]))
         if test_only is not None:
             assemble_test_runtime([wheel, *shipped, *test_only])
     except BuildError as e:

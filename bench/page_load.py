@@ -36,15 +36,16 @@ from pyclient import canonical_json, parse_events, reduce_events  # noqa: E402
 from pyclient.store.log_format import encode_log  # noqa: E402
 
 BARE = """<!doctype html><meta charset="utf-8"><title>bare Pyodide</title>
-<script type="module">
-const { loadPyodide } = await import('./RUNTIME/pyodide.mjs')
+<script type="module" src="SCRIPT"></script>"""
+# The bare page's script (a file, so that the page's Content-Security-Policy holds for it too).
+BARE_JS = """const { loadPyodide } = await import('./RUNTIME/pyodide.mjs')
 await loadPyodide({
   indexURL: new URL('./RUNTIME/', location.href).href,
-  lockFileURL: new URL('./RUNTIME/pyodide-lock.json', location.href).href,
+  lockFileURL: new URL('./LOCKFILE', location.href).href,
 })
 performance.mark('bare-ready')
 document.documentElement.dataset.bareReady = 'true'
-</script>"""
+"""
 STOCK_FILES = {
     "pyodide.mjs": "text/javascript",
     "pyodide.asm.mjs": "text/javascript",
@@ -131,9 +132,23 @@ def main(argv: list[str] | None = None) -> int:
         **{str(n): [] for n in sizes},
     }
     stock_dir = ROOT / "web" / "node_modules" / "pyodide"
+    build_json = json.loads((ROOT / "dist" / "web" / "build.json").read_text())
+    js = "text/javascript"
     extra = {
-        "/bench-bare.html": ("text/html", BARE.replace("RUNTIME", "pyodide").encode()),
-        "/bench-stock.html": ("text/html", BARE.replace("RUNTIME", "bench-stock").encode()),
+        "/bench-bare.html": ("text/html", BARE.replace("SCRIPT", "bench-bare.js").encode()),
+        "/bench-bare.js": (
+            js,
+            BARE_JS.replace("RUNTIME", build_json["runtime"])
+            .replace("LOCKFILE", build_json["lockfile"])
+            .encode(),
+        ),
+        "/bench-stock.html": ("text/html", BARE.replace("SCRIPT", "bench-stock.js").encode()),
+        "/bench-stock.js": (
+            js,
+            BARE_JS.replace("RUNTIME", "bench-stock")
+            .replace("LOCKFILE", "bench-stock/pyodide-lock.json")
+            .encode(),
+        ),
         "/bench-blank.html": ("text/html", BLANK),
         **{
             f"/bench-stock/{name}": (ctype, (stock_dir / name).read_bytes())

@@ -8,15 +8,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const web = path.join(root, 'dist', 'web')
-const runtimeDir = path.join(web, 'pyodide') + path.sep
-const lock = path.join(runtimeDir, 'pyodide-lock.json')
-for (const p of [path.join(runtimeDir, 'pyodide.mjs'), lock]) {
-  if (!fs.existsSync(p)) {
-    console.error(`reducer_pyodide: ${path.relative(root, p)} is missing: run build.py first.`)
-    process.exit(2)
-  }
+if (!fs.existsSync(path.join(web, 'build.json'))) {
+  console.error('reducer_pyodide: dist/web/build.json is missing: run build.py first.')
+  process.exit(2)
 }
-const lockDir = path.dirname(lock) + path.sep
+// where this build put the runtime, the wheels and their lockfile (build.json says)
+const build = JSON.parse(fs.readFileSync(path.join(web, 'build.json'), 'utf8'))
+const runtimeDir = path.join(web, build.runtime) + path.sep
+const lock = path.join(web, build.lockfile)
+const lockDir = path.join(web, build.packages) + path.sep
 const { loadPyodide } = await import(pathToFileURL(path.join(runtimeDir, 'pyodide.mjs')).href)
 const pyodide = await loadPyodide({ indexURL: runtimeDir, lockFileURL: lock, packageBaseUrl: lockDir })
 const errors = []

@@ -110,12 +110,16 @@ def test_cached_snapshot_is_painted_before_pyodide_is_ready(server, context, pag
 
 def _break_dist(src: Path, dest: Path, how: str) -> str:
     shutil.copytree(src, dest)
-    wheels = dest / "pyodide"
+    wheels = dest / json.loads((dest / "build.json").read_text())["packages"]
     if how == "missing-wheel":
-        victim = next(wheels.glob("pydantic-*.whl"))
+        victim = next(wheels.glob("*/pydantic-*.whl"))
         victim.unlink()
+        for variant in victim.parent.glob(f"{victim.name}.*"):
+            variant.unlink()  # .br, .gz: the server would send them for the missing file
     else:
-        victim = next(wheels.glob("pyclient-*.whl"))
+        victim = next(wheels.glob("*/pyclient-*.whl"))
+        for variant in victim.parent.glob(f"{victim.name}.*"):
+            variant.unlink()  # the server must send the broken bytes, not a sound variant
         data = bytearray(victim.read_bytes())
         data[-30] ^= 0xFF  # same name and size, wrong sha256
         victim.write_bytes(bytes(data))

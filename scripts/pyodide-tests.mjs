@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the pyclient core tests and the golden vectors inside Pyodide (node runtime), with the
-// very runtime and wheels that build.py put in dist/ (dist/web/pyodide for the runtime,
-// dist/pyodide-test for the wheels plus pytest and hypothesis).
+// very runtime and wheels that build.py put in dist/ (the runtime directory dist/web/build.json
+// names, dist/pyodide-test for the wheels plus pytest and hypothesis).
 //
 //   node scripts/pyodide-tests.mjs [--out result.json] [-- extra pytest args]
 //
@@ -30,7 +30,12 @@ globalThis.fetch = async (url, ...rest) => {
   return realFetch(url, ...rest)
 }
 
-const runtimeDir = path.join(root, 'dist', 'web', 'pyodide') + path.sep
+const buildJson = path.join(root, 'dist', 'web', 'build.json')
+if (!fs.existsSync(buildJson)) {
+  console.error('pyodide-tests: dist/web/build.json is missing: run build.py first.')
+  process.exit(2)
+}
+const runtimeDir = path.join(root, 'dist', 'web', JSON.parse(fs.readFileSync(buildJson, 'utf8')).runtime) + path.sep
 const testDist = path.join(root, 'dist', 'pyodide-test') + path.sep
 for (const p of [path.join(runtimeDir, 'pyodide.mjs'), path.join(testDist, 'pyodide-lock.json')]) {
   if (!fs.existsSync(p)) {

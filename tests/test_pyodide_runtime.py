@@ -1,9 +1,9 @@
 """The core tests and the golden vectors, run again inside Pyodide 314 (node runtime).
 
-scripts/pyodide-tests.mjs boots the very runtime and wheels that build.py ships (dist/web/pyodide
-plus pytest and hypothesis from dist/pyodide-test), runs tests/pyclient with pytest inside
-Pyodide, and reduces every vector there. Here, in CPython, we check that all passed and that
-each vector's canonical snapshot is byte-identical to CPython's.
+scripts/pyodide-tests.mjs boots the very runtime and wheels that build.py ships (the runtime
+directory dist/web/build.json names, plus pytest and hypothesis from dist/pyodide-test), runs
+tests/pyclient with pytest inside Pyodide, and reduces every vector there. Here, in CPython, we
+check that all passed and that each vector's canonical snapshot is byte-identical to CPython's.
 """
 
 from __future__ import annotations

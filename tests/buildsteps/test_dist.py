@@ -1,0 +1,170 @@
+"""dist/web as build.py lays it out: content-hashed names that match their contents, an
+index.html and a module graph that name only files the dist holds, precompressed variants that
+decode to their files, a service worker precaching exactly the build (no variants, revisions on
+unhashed entries only), build.json telling the truth, and a re-run that does nothing."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import posixpath
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import brotli
+import pytest
+
+from buildsteps.files import HASHED_PATH, content_name, sha256_file
+from buildsteps.service_worker import OFFLINE_INDEX, precache_entries
+
+from .conftest import Build, run_build
+
+HASHED = re.compile(HASHED_PATH)
+VARIANTS = (".br", ".gz")
+ROOT_FILES = {"index.html", "progress-client.js", "sw.js"}
+
+
+def served(build: Build) -> set[str]:
+    """Every file of the dist but the variants and build.json."""
+    return {
+        p.relative_to(build.web).as_posix()
+        for p in build.web.rglob("*")
+        if p.is_file() and p.suffix not in VARIANTS and p.name != "build.json"
+    }
+
+
+def test_build_json_lists_exactly_the_dist(build: Build) -> None:
+    assert set(build.manifest["files"]) == served(build)
+    for rel, sizes in build.manifest["files"].items():
+        assert sizes["identity"] == (build.web / rel).stat().st_size, rel
+    assert not [p for p in build.web.rglob(".*")], "dotfiles in the dist"
+
+
+def test_every_file_but_the_entry_points_is_under_a_hashed_name(build: Build) -> None:
+    for rel in served(build):
+        assert bool(HASHED.search(rel)) == (rel not in ROOT_FILES), rel
+
+
+def test_hashed_names_are_the_hashes_of_their_contents(build: Build) -> None:
+    web, manifest = build.web, build.manifest
+    for key in ("app", "runtime"):
+        folder = web / manifest[key]
+        files = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
+        files = {rel: p for rel, p in files.items() if not rel.endswith(VARIANTS)}
+        assert manifest[key].endswith("-" + content_name(files)), key
+    lock_path = web / manifest["lockfile"]
+    lock = json.loads(lock_path.read_text())
+    assert (
+        lock_path.name
+        == f"pyodide-lock-{hashlib.sha256(lock_path.read_bytes()).hexdigest()[:12]}.json"
+    )
+    packages = web / manifest["packages"]
+    wheels = {p.relative_to(packages).as_posix() for p in packages.glob("*/*.whl")}
+    assert wheels == {entry["file_name"] for entry in lock["packages"].values()}
+    for entry in lock["packages"].values():
+        wheel = packages / entry["file_name"]
+        assert sha256_file(wheel) == entry["sha256"]
+        assert wheel.parent.name == entry["sha256"][:12]
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.refs += [v for k, v in attrs if k in ("src", "href") and v]
+
+
+def test_index_html_names_only_files_the_dist_holds(build: Build) -> None:
+    parser = _Refs()
+    parser.feed((build.web / "index.html").read_text())
+    local = [r for r in parser.refs if not re.match(r"^([a-z]+:|#|/)", r)]
+    assert local, "index.html names no file"
+    for ref in local:
+        assert (build.web / ref.split("?")[0].split("#")[0]).is_file(), ref
+    assert any(r.startswith(build.manifest["runtime"] + "/") for r in local)
+    assert not any(r.startswith(("page/", "pyodide/")) for r in local)
+
+
+def test_the_modules_import_only_files_the_dist_holds(build: Build) -> None:
+    pattern = re.compile(r"""(?:from|import)\s*\(?\s*['"](\.{1,2}/[^'"]+)['"]""")
+    app = build.web / build.manifest["app"]
+    modules = [*app.rglob("*.js"), build.web / "progress-client.js"]
+    for module in modules:
+        for ref in pattern.findall(module.read_text()):
+            target = posixpath.normpath(posixpath.join(module.parent.as_posix(), ref))
+            assert Path(target).is_file(), f"{module.relative_to(build.web)} imports {ref}"
+    build_files = (app / "build-files.js").read_text()
+    for key in ("runtime", "lockfile"):
+        assert f"../{build.manifest[key]}" in build_files
+
+
+def test_the_root_progress_client_re_exports_the_hashed_one(build: Build) -> None:
+    shim = (build.web / "progress-client.js").read_text()
+    assert f"export * from './{build.manifest['app']}/progress-client.js'" in shim
+
+
+@pytest.mark.parametrize("kind", ["index.html", "wasm", "stdlib", "wheels"])
+def test_big_files_have_smaller_variants_that_decode_to_them(build: Build, kind: str) -> None:
+    runtime = build.web / build.manifest["runtime"]
+    files = {
+        "index.html": [build.web / "index.html"],
+        "wasm": [runtime / "pyodide.asm.wasm"],
+        "stdlib": [runtime / "python_stdlib.zip"],
+        "wheels": sorted((build.web / build.manifest["packages"]).glob("*/*.whl")),
+    }[kind]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        if len(data) < 50_000 and kind == "wheels":
+            continue  # a small wheel may not gain enough to keep a variant
+        br = (path.parent / (path.name + ".br")).read_bytes()
+        gz = (path.parent / (path.name + ".gz")).read_bytes()
+        assert brotli.decompress(br) == data and gzip.decompress(gz) == data
+        assert len(br) <= 0.95 * len(data) and len(gz) <= 0.95 * len(data), path.name
+
+
+def test_every_variant_decodes_to_its_file_and_is_listed(build: Build) -> None:
+    for path in build.web.rglob("*"):
+        if path.suffix not in VARIANTS:
+            continue
+        original = path.with_suffix("")
+        data = original.read_bytes()
+        packed = path.read_bytes()
+        unpacked = brotli.decompress(packed) if path.suffix == ".br" else gzip.decompress(packed)
+        assert unpacked == data, path
+        rel = original.relative_to(build.web).as_posix()
+        if rel != "build.json":
+            coding = "br" if path.suffix == ".br" else "gzip"
+            assert build.manifest["files"][rel][coding] == len(packed)
+
+
+def test_the_service_worker_precaches_exactly_the_build(build: Build) -> None:
+    entries = precache_entries((build.web / "sw.js").read_text())
+    want = {OFFLINE_INDEX if rel == "index.html" else rel for rel in served(build) - {"sw.js"}}
+    assert set(entries) == want
+    assert not [u for u in entries if u.endswith(VARIANTS) or u.startswith("api/")]
+    for url, revision in entries.items():
+        if HASHED.search(url):
+            assert revision is None, url  # its URL is its version: the HTTP cache answers
+        else:
+            assert revision, url  # index.html and the shim: revisioned, fetched fresh
+    assert (
+        entries[OFFLINE_INDEX] == hashlib.md5((build.web / "index.html").read_bytes()).hexdigest()
+    )
+
+
+def test_the_service_worker_is_one_self_contained_file(build: Build) -> None:
+    sw = (build.web / "sw.js").read_text()
+    assert "importScripts" not in sw and "import(" not in sw
+    assert "self.skipWaiting()" in sw and "self.clients.claim()" in sw
+    assert 'fallbackURL:"index.html?offline"' in sw.replace(" ", "")
+
+
+def test_a_rerun_with_nothing_changed_does_nothing(build: Build) -> None:
+    log = run_build()
+    assert "(0 copied, 0 removed)" in log, log
+    assert "compressing" not in log and "generated by Workbox" not in log, log
