@@ -1,9 +1,9 @@
-"""A small static file server for dist/web on 127.0.0.1 (no API): used by scripts/serve when
-pyserver is not available, by the browser tests and by bench/page_load.py.
+"""A static file server for dist/web on 127.0.0.1 (no API): used by scripts/serve when pyserver
+is not available, by the browser tests and by bench/page_load.py.
 
-It sends the media types pyserver sends for the page (`pyserver.static.STATIC_MEDIA_TYPES`:
-.mjs/.wasm/.whl, ...) and `Cache-Control: no-cache`, so that a rebuilt dist is never shadowed
-by a stale browser cache.
+It serves the page exactly as pyserver does (`pyserver.static.StaticWeb`, ServeStatic under
+uvicorn: precompressed variants, immutable hashed paths, the media types, the security headers),
+only without the API.
 
     python scripts/static_server.py dist/web [--port 8000]
 """
@@ -12,42 +12,44 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import sys
 import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+import time
 from pathlib import Path
-from typing import ClassVar
 
-from pyserver.static import STATIC_MEDIA_TYPES
+import uvicorn
+from starlette.types import Receive, Scope, Send
+
+from pyserver.security import SecurityHeaders
+from pyserver.static import StaticWeb
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {
-        **SimpleHTTPRequestHandler.extensions_map,
-        **STATIC_MEDIA_TYPES,
-    }
-    extra: ClassVar[dict[str, tuple[str, bytes]]] = {}  # replaced per server
+async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 404,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": b"Not Found"})
 
-    def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-cache")
-        super().end_headers()
 
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path in self.extra:
-            ctype, body = self.extra[path]
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+class _Extra:
+    """Fixed bodies at fixed paths (a benchmark's own pages), with the page's policy."""
+
+    def __init__(self, web: StaticWeb, extra: dict[str, tuple[str, bytes]]) -> None:
+        self.web = web
+        self.extra = extra
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.extra:
+            await self.web(scope, receive, send)
             return
-        super().do_GET()
-
-    def log_message(self, format: str, *args: object) -> None:
-        if getattr(self.server, "verbose", False):
-            super().log_message(format, *args)
+        ctype, body = self.extra[scope["path"]]
+        headers = [
+            (b"content-type", ctype.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-cache"),
+            (b"content-security-policy", self.web.csp.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 class StaticServer:
@@ -60,22 +62,29 @@ class StaticServer:
         extra: dict[str, tuple[str, bytes]] | None = None,
         verbose: bool = False,
     ) -> None:
-        handler = type("Handler", (_Handler,), {"extra": dict(extra or {})})
-        self.httpd = ThreadingHTTPServer(
-            ("127.0.0.1", port), functools.partial(handler, directory=str(directory))
-        )
-        self.httpd.daemon_threads = True
-        self.httpd.verbose = verbose  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        app = SecurityHeaders(_Extra(StaticWeb(Path(directory), _not_found), dict(extra or {})))
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, lifespan="off", access_log=verbose,
+            log_level="info" if verbose else "warning",
+        )  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = ""
 
     def __enter__(self) -> StaticServer:
         self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the static server did not start")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
