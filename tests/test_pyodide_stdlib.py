@@ -1,0 +1,129 @@
+"""The trimmed standard library holds everything the page's client imports.
+
+build.py ships python_stdlib.zip cut down to buildsteps/stdlib-keep.txt (buildsteps/stdlib.py).
+Here tests/pyodide_stdlib_check.mjs boots exactly the shipped runtime, standard library and
+wheels in Pyodide under node, imports every module of pyclient (pyclient.bridge included),
+reduces the golden vectors, validates and serialises the models and drives the bridge through
+records, a refused and a good sync, sign-in and sign-out; every module it could not import is
+named, also one whose ImportError the importer caught. tests/buildsteps/test_stdlib.py checks
+pyclient's source against the keep list, for the lines no run reaches.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from buildsteps.stdlib import kept_members, modules, read_keep_list
+
+ROOT = Path(__file__).resolve().parent.parent
+DIST_WEB = ROOT / "dist" / "web"
+NPM_STDLIB = ROOT / "web" / "node_modules" / "pyodide" / "python_stdlib.zip"
+VECTORS = sorted((ROOT / "tests" / "vectors").glob("*.json"))
+
+
+def _zip_modules(path: Path) -> set[str]:
+    with zipfile.ZipFile(path) as z:
+        return modules(z.namelist())
+
+
+def shipped_runtime() -> tuple[Path, Path]:
+    """(the runtime directory, the lockfile) of dist/web, as build.json names them."""
+    data = json.loads((DIST_WEB / "build.json").read_text(encoding="utf-8"))
+    return DIST_WEB / data["runtime"], DIST_WEB / data["lockfile"]
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[Path, Path]:
+    build = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "--no-test-runtime"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, f"build.py failed:\n{build.stdout}\n{build.stderr}"
+    runtime, lockfile = shipped_runtime()
+    for p in (runtime / "pyodide.mjs", runtime / "python_stdlib.zip", lockfile):
+        assert p.is_file(), f"{p.relative_to(ROOT)} is missing after build.py"
+    return runtime, lockfile
+
+
+@pytest.fixture(scope="module")
+def page_run(built: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail(
+            "node is missing: install Node.js 18 or newer (Debian: apt-get install -y nodejs npm)."
+        )
+    runtime, lockfile = built
+    out = tmp_path_factory.mktemp("stdlib") / "result.json"
+    cmd = [node, str(ROOT / "tests" / "pyodide_stdlib_check.mjs")]
+    cmd += ["--runtime", str(runtime), "--lock", str(lockfile), "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    log = f"--- stdout ---\n{proc.stdout[-5000:]}\n--- stderr ---\n{proc.stderr[-5000:]}"
+    assert proc.returncode == 0 and out.exists(), f"the check did not run:\n{log}"
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    result["log"] = log
+    return result
+
+
+def _named(result: dict[str, Any], modules: set[str] | list[str]) -> str:
+    by = result.get("imported_by", {})
+    return ", ".join(f"{m} (imported by {by.get(m, '?')})" for m in sorted(modules))
+
+
+@pytest.mark.pyodide
+def test_the_page_work_imports_every_module_it_needs(page_run: dict[str, Any]) -> None:
+    failures = page_run["failures"]
+    missing = sorted({f["module"] for f in failures if f["module"]})
+    assert not failures, (
+        f"modules missing from the shipped standard library: {', '.join(missing) or 'none'}\n"
+        + "\n".join(f"{f['step']}: {f['error']}" for f in failures)
+    )
+
+
+@pytest.mark.pyodide
+def test_no_module_the_work_looked_for_was_trimmed_away(
+    page_run: dict[str, Any], built: tuple[Path, Path]
+) -> None:
+    """Also the imports whose ImportError the importer caught: a module that exists in
+    Pyodide's full standard library but not in the shipped one was wanted and is gone."""
+    trimmed_away = _zip_modules(NPM_STDLIB) - _zip_modules(built[0] / "python_stdlib.zip")
+    assert trimmed_away, "the shipped standard library is not trimmed"
+    wanted = set(page_run["not_found"]) & trimmed_away
+    assert not wanted, f"looked for but trimmed away: {_named(page_run, wanted)}"
+
+
+@pytest.mark.pyodide
+def test_the_work_reached_the_client(page_run: dict[str, Any]) -> None:
+    modules = set(page_run["stages"]["bridge driven"])
+    assert {"pyclient.bridge", "pyclient.adapters.pyodide", "pyclient.worker"} <= modules
+    assert "pyclient.adapters.cpython" not in modules
+    assert page_run["vectors"] == len(VECTORS) > 0
+    # A Python error reached JS with its traceback formatted, source lines included
+    # (traceback, linecache, tokenize).
+    error = page_run["bridge_error"] or ""
+    assert error.startswith("Traceback (most recent call last)"), error
+    assert 'pyclient/bridge.py", line' in error and "self.engine.record_progress(" in error
+    assert "InvalidEventsError: invalid event: 2 validation errors" in error, error
+
+
+@pytest.mark.pyodide
+def test_the_page_ships_the_trimmed_library_and_no_micropip(built: tuple[Path, Path]) -> None:
+    runtime, lockfile = built
+    with zipfile.ZipFile(runtime / "python_stdlib.zip") as z:
+        members = z.namelist()
+    assert kept_members(members, read_keep_list()) == members
+    assert {"unittest", "email.message", "http"}.isdisjoint(modules(members))
+    packages = json.loads(lockfile.read_text(encoding="utf-8"))["packages"]
+    assert "micropip" not in packages and "pydantic" in packages
+    files = [p.name for p in DIST_WEB.rglob("*") if p.is_file()]
+    assert not [f for f in files if f.startswith("micropip")]
