@@ -88,11 +88,13 @@ def run_pyserver(dist_web: Path, data: Path, *extra: str) -> Iterator[PyServer]:
 
 
 class LearningServer:
-    """`python -m pyserver serve --web dist/web --demo` on a fixed port and data directory, so
-    that it can be stopped and started again (the page keeps its origin)."""
+    """`python -m pyserver serve --web dist/web --demo [extra]` on a fixed port and data
+    directory, so that it can be stopped and started again (the page keeps its origin); the dist
+    it serves may change between runs (`dist_web`)."""
 
-    def __init__(self, dist_web: Path, data: Path) -> None:
+    def __init__(self, dist_web: Path, data: Path, *extra: str) -> None:
         self.port = free_port()
+        self.extra = extra
         self.dist_web = dist_web
         self.data = data
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -103,7 +105,7 @@ class LearningServer:
         log = (self.data / "server.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pyserver", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--web", str(self.dist_web), "--demo"],
+             "--port", str(self.port), "--web", str(self.dist_web), "--demo", *self.extra],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         log.close()
