@@ -27,7 +27,9 @@ _NAME = re.compile(r"[A-Za-z_][\w-]*(\.[A-Za-z_]\w*)*")
 # pyclient.bridge under node (medians of 14 runs): 5.1 MB more memory held after garbage
 # collection (23.0 -> 28.1 MB of array buffers beside the 37.7 MB wasm heap, which is the same)
 # and 25 MB more resident (210 -> 236 MB), on every visit; 885 vs 854 ms, within the noise.
-# Wheels, unpacked once and dropped, are stored (scripts/pyodide-precompile.mjs).
+# Wheels, unpacked once and dropped, are stored (scripts/pyodide-precompile.mjs). (A later step,
+# buildsteps/stored_zips.py, writes every shipped zip stored, this one too: the figures above
+# are what that costs.)
 STORED = False
 
 
