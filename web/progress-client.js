@@ -145,6 +145,9 @@ export async function createProgressClient({ apiBaseUrl = '/api/v1' } = {}) {
     const { bridge } = await bootPython()
     driver = await bridge.start(apiBaseUrl)
     bridge.destroy?.()
+    // An action the page queued while start() was finishing (./early-actions.js): taken in now,
+    // with no await before the page gets the client and records through it.
+    driver.ingest_queue()
   } catch (error) {
     const err = error instanceof LoadError ? error : new LoadError(error?.message || String(error), error)
     reportLoadFailure(err)
