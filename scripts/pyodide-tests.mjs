@@ -48,6 +48,9 @@ const { loadPyodide } = await import(pathToFileURL(path.join(runtimeDir, 'pyodid
 const t0 = performance.now()
 const pyodide = await loadPyodide({
   indexURL: runtimeDir,
+  // The page ships a standard library cut down to what the client imports; pytest and
+  // hypothesis need more, so the tests run on the npm package's whole library.
+  stdLibURL: path.join(root, 'web', 'node_modules', 'pyodide', 'python_stdlib.zip'),
   lockFileURL: path.join(testDist, 'pyodide-lock.json'),
   packageBaseUrl: testDist,
   packageCacheDir: testDist,
