@@ -42,7 +42,7 @@ export function clientIdOf(storage = globalThis.localStorage) {
       return raw
     }
     // unreadable: kept aside (as pyclient keeps corrupt values), never overwritten
-    storage.setItem(`${CLIENT_ID_KEY}:corrupt:${new Date().toISOString()}`, raw)
+    storage.setItem(`${CLIENT_ID_KEY}:corrupt:${new Date(Date.now()).toISOString()}`, raw)
   }
   const id = newId()
   storage.setItem(CLIENT_ID_KEY, JSON.stringify({ v: SNAPSHOT_FORMAT_VERSION, clientId: id }))
