@@ -31,6 +31,12 @@ setDraw(() => {
   renderView()
 })
 const courseReady = loadCourse()
+// Python's start holds the main thread for about half a second: it begins only once the view is
+// drawn and has had a moment to take the learner's first click (the runtime downloads meanwhile).
+const FIRST_CLICK_MS = 250
+const viewDrawn = courseReady
+  .catch(() => null)
+  .then(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, FIRST_CLICK_MS))))
 
 followRoutes()
 window.addEventListener('online', renderHeader)
@@ -40,7 +46,7 @@ wireDialogs()
 render()
 
 try {
-  const client = await createProgressClient({ apiBaseUrl: '/api/v1' })
+  const client = await createProgressClient({ apiBaseUrl: '/api/v1', startAfter: viewDrawn })
   // No await between the client resolving (it has taken in every queued action) and here, so
   // that no click can be queued in between: from now on actions go to the client.
   state.client = client
