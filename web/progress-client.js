@@ -97,30 +97,11 @@ async function diagnose(pyodide) {
   return causes
 }
 
-/**
- * Start downloading the runtime and the wheels at once, into the browser's cache (every one of
- * them has an immutable, content-hashed URL), so that the start itself may wait (see
- * createProgressClient's `startAfter`) without waiting for the network afterwards.
- */
-function prefetchRuntime() {
-  const warm = (url) =>
-    fetch(url)
-      .then((response) => (response.ok ? response.arrayBuffer() : null))
-      .catch(() => null) // the start itself reports what is missing
-  warm(new URL('pyodide.asm.wasm', RUNTIME_DIR))
-  warm(new URL('python_stdlib.zip', RUNTIME_DIR))
-  import(new URL('pyodide.mjs', RUNTIME_DIR).href).catch(() => null)
-  fetch(LOCKFILE_URL)
-    .then((response) => response.json())
-    .then((lock) => {
-      for (const pkg of Object.values(lock.packages)) warm(new URL(pkg.file_name, PACKAGE_DIR))
-    })
-    .catch(() => null)
-}
-
-async function bootPython() {
+async function bootPython(startAfter) {
   const { loadPyodide } = await import(new URL('pyodide.mjs', RUNTIME_DIR).href)
   const pyodide = await loadPyodide({
+    // Python's own start (after the runtime is downloaded and compiled) waits for this
+    fsInit: startAfter ? () => Promise.resolve(startAfter).catch(() => null) : undefined,
     indexURL: RUNTIME_DIR.href,
     // absolute URLs (DESIGN §7); the wheels' file names are relative to PACKAGE_DIR, which is
     // also where a CDN fallback would look: nothing leaves this origin
@@ -158,19 +139,15 @@ function pythonMessage(error) {
 /**
  * Boot Pyodide and pyclient, load the stored log (the signed-in user's when a session is
  * stored), and resolve with the client once its snapshot is ready. Rejects (and shows the error
- * on the page) when anything fails to load. `startAfter` (a promise): download the runtime at
- * once, but start Python only once it settles.
+ * on the page) when anything fails to load. `startAfter` (a promise): download and compile the
+ * runtime at once, but start Python only once it settles.
  */
 export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null } = {}) {
   let driver
   try {
-    if (startAfter) {
-      // Python's start is one long task on the main thread: a page may first draw what the
-      // learner came for and take a first click (the runtime downloads meanwhile).
-      prefetchRuntime()
-      await Promise.resolve(startAfter).catch(() => null)
-    }
-    const { bridge } = await bootPython()
+    // Python's start is one long task on the main thread: a page may first draw what the learner
+    // came for and take a first click (the runtime and the wheels download meanwhile).
+    const { bridge } = await bootPython(startAfter)
     driver = await bridge.start(apiBaseUrl)
     bridge.destroy?.()
     // An action the page queued while start() was finishing (./early-actions.js): taken in now,
