@@ -5,8 +5,10 @@ Steps (each a module of buildsteps/):
   2. the pinned Pyodide runtime through `npm ci` in web/;
   3. the pinned browser wheels (web/browser-wheels.txt, web/test-wheels.txt), sha256-checked;
   4. bytecode for the standard library and the shipped wheels, compiled by the shipped Pyodide
-     itself (a page boots in about half the time); then those zips written with their members
-     stored, so that the server's brotli compresses each as a whole (stored_zips);
+     itself (a page boots in about half the time), shipped without the sources but pyclient's;
+     the standard library cut down to what the page imports (stdlib); then the zips written
+     again as stored_zips decides (stored members, so that the server's brotli compresses
+     each archive as a whole);
   5. pyodide-lock.json trimmed to what is shipped (pyodide_lock), plus a test lockfile;
   6. dist/web/ laid out like a production static site (page): the page's modules and content,
      the runtime and each wheel under names of their contents (immutable), index.html and a
@@ -61,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.no_test_runtime
             else download_wheels(read_pins(WEB / "test-wheels.txt"), "test-only")
         )
-        compiled = precompile_python([pkg_dir / "python_stdlib.zip", wheel, *shipped], pkg_dir)
+        compiled = precompile_python(
+            [pkg_dir / "python_stdlib.zip", wheel, *shipped], pkg_dir, frozenset({wheel.name})
+        )
         stored = store_zips(compiled)
         stdlib, wheel, shipped = stored[0], stored[1], stored[2:]
         write_lockfiles(pkg_dir / "pyodide-lock.json", [wheel, *shipped], test_only)

@@ -5,7 +5,8 @@ files           content hashes and content-hashed paths, writes only on change, 
 pyclient_wheel  1. the pure pyclient wheel, written reproducibly
 runtime         2. the pinned Pyodide runtime through `npm ci` in web/
 wheels          3. the pinned browser wheels, sha256-checked
-bytecode        4. bytecode compiled by the shipped Pyodide itself
+bytecode        4. bytecode compiled by the shipped Pyodide itself, shipped without sources
+stdlib          4. the standard library cut down to what the page imports (stdlib-keep.txt)
 stored_zips     4. ... and those zips written again with stored members (for brotli)
 lockfile        5. pyodide-lock.json trimmed to what is shipped
 storage_keys    the JS module of storage key names, generated from pyclient's Python home

@@ -1,6 +1,7 @@
 """Step 4: bytecode for the standard library and the shipped wheels, compiled by the shipped
-Pyodide itself (scripts/pyodide-precompile.mjs under node), and the standard library cut down to
-what the page imports (buildsteps/stdlib.py); each cached by input hash."""
+Pyodide itself (scripts/pyodide-precompile.mjs under node) and shipped without the sources but
+for pyclient's, and the standard library cut down to what the page imports (buildsteps/stdlib.py);
+each cached by input hash."""
 
 from __future__ import annotations
 
@@ -19,31 +20,32 @@ STEP = "4/6 bytecode"
 STDLIB = "python_stdlib.zip"
 
 
-def precompile_python(wheels: list[Path], runtime_dir: Path) -> list[Path]:
-    """The same wheels and zips plus CPython 3.14 bytecode, compiled inside Pyodide (node);
-    the standard library (python_stdlib.zip) also trimmed to buildsteps/stdlib-keep.txt.
+def precompile_python(
+    wheels: list[Path], runtime_dir: Path, keep_sources: frozenset[str] = frozenset()
+) -> list[Path]:
+    """The same wheels and zips with CPython 3.14 bytecode, compiled inside Pyodide (node), in
+    place of their sources but in the files named in `keep_sources`; the standard library
+    (python_stdlib.zip) also trimmed to buildsteps/stdlib-keep.txt.
 
     The npm package's python_stdlib.zip holds only sources, so Pyodide compiles every module it
     imports on every page load: precompiled, a bare boot takes about 1 s instead of 2.5 s here,
-    and importing pydantic + pyclient half as long. Trimmed, the zip drops from 7.1 MB to
-    2.7 MB. Cached by input hash.
+    and importing pydantic + pyclient half as long. Without the sources the zip and the wheels
+    are about half the size (scripts/pyodide-precompile.mjs: where the .pyc goes for a
+    sourceless import); pyclient keeps its sources, so that its tracebacks show its lines.
+    Trimmed, the standard library drops from 4.5 MB to 1.8 MB (deflated). Cached by input hash.
     """
-    return [_trimmed(p) if p.name == STDLIB else p for p in _precompile(wheels, runtime_dir)]
+    compiled = _precompile(wheels, runtime_dir, keep_sources)
+    return [_trimmed(p) if p.name == STDLIB else p for p in compiled]
 
 
-def full_stdlib(runtime_dir: Path) -> Path:
-    """The precompiled standard library, untrimmed: for the test runtime (pytest and hypothesis
-    import much that the page does not)."""
-    return _precompile([runtime_dir / STDLIB], runtime_dir)[0]
-
-
-def _precompile(wheels: list[Path], runtime_dir: Path) -> list[Path]:
+def _precompile(wheels: list[Path], runtime_dir: Path, keep_sources: frozenset[str]) -> list[Path]:
     script = ROOT / "scripts" / "pyodide-precompile.mjs"
     salt = hashlib.sha256(script.read_bytes() + PYODIDE_VERSION.encode()).hexdigest()
     out: list[Path] = []
     todo: list[tuple[Path, Path]] = []
     for w in wheels:
-        key = hashlib.sha256((salt + sha256_file(w)).encode()).hexdigest()[:16]
+        mode = "sources" if w.name in keep_sources else "sourceless"
+        key = hashlib.sha256((salt + mode + sha256_file(w)).encode()).hexdigest()[:16]
         target = CACHE / "pyc" / key / w.name
         out.append(target)
         if not target.exists():
@@ -54,7 +56,9 @@ def _precompile(wheels: list[Path], runtime_dir: Path) -> list[Path]:
     log(STEP, f"compiling {len(todo)} files inside Pyodide {PYODIDE_VERSION}")
     with tempfile.TemporaryDirectory() as tmp:
         node = shutil.which("node") or "node"
-        cmd = [node, str(script), str(runtime_dir), tmp, *(str(w) for w, _ in todo)]
+        cmd = [node, str(script), str(runtime_dir), tmp]
+        for w, _ in todo:
+            cmd += ["--keep-sources", str(w)] if w.name in keep_sources else [str(w)]
         proc = subprocess.run(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
         )

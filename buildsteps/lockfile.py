@@ -4,17 +4,41 @@ the platform wheels patched in by hand)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
+import zipfile
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from buildsteps import BuildError, log
 from buildsteps.files import write_if_changed
 from buildsteps.layout import CACHE, PYODIDE_ABI, PYODIDE_PLATFORM, SHIPPED_ROOTS, TEST_ROOTS
 
+_MODULE_FILE = re.compile(r"([A-Za-z_]\w*)(?:\.py|\.pyc|\.[\w-]*\.so|\.so)")
+
 
 def _is_pure(path: Path) -> bool:
     return path.name.endswith("-none-any.whl")
+
+
+def top_level_imports(wheel: Path) -> list[str]:
+    """The top-level names a wheel makes importable: a module file at its root (source,
+    bytecode or extension) or a folder holding one. pyodide_lock finds only sources, and the
+    shipped wheels hold bytecode without them (buildsteps/bytecode.py)."""
+    names: set[str] = set()
+    with zipfile.ZipFile(wheel) as z:
+        for member in z.namelist():
+            parts = PurePosixPath(member).parts
+            if not parts or "__pycache__" in parts or parts[0].endswith((".dist-info", ".data")):
+                continue
+            module = _MODULE_FILE.fullmatch(parts[-1])
+            if module is None:
+                continue
+            top = parts[0] if len(parts) > 1 else module.group(1)
+            if top.isidentifier():
+                names.add(top)
+    return sorted(names)
 
 
 def make_lockfile(base_lock: Path, wheels: list[Path], roots: Iterable[str]) -> dict[str, object]:
@@ -32,7 +56,6 @@ def make_lockfile(base_lock: Path, wheels: list[Path], roots: Iterable[str]) -> 
         _wheel_depends,
         _wheel_metadata,
         add_wheels_to_spec,
-        parse_top_level_import_name,
         update_package_sha256,
     )
 
@@ -63,7 +86,7 @@ def make_lockfile(base_lock: Path, wheels: list[Path], roots: Iterable[str]) -> 
                 sha256="",
                 package_type="package",
                 install_dir="site",
-                imports=parse_top_level_import_name(w) or [],
+                imports=top_level_imports(w),
                 depends=depends,
             )
         entry.file_name = w.name
@@ -71,11 +94,18 @@ def make_lockfile(base_lock: Path, wheels: list[Path], roots: Iterable[str]) -> 
         entry.depends = depends
         update_package_sha256(entry, w)
         spec.packages[key] = entry
-    spec = add_wheels_to_spec(spec, pure, base_path=Path(os.path.commonpath(pure)))
+    # pyodide_lock warns for each wheel without sources at its top: imports are set below.
+    quiet = logging.getLogger(add_wheels_to_spec.__module__)
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        spec = add_wheels_to_spec(spec, pure, base_path=Path(os.path.commonpath(pure)))
+    finally:
+        quiet.setLevel(level)
     for w in pure:  # the dist keeps every wheel beside the lockfile: names only
         entry = spec.packages[canonicalize_name(parse_wheel_filename(w.name)[0])]
         entry.file_name = w.name
-        entry.imports = [i for i in entry.imports if i != "__pycache__"]
+        entry.imports = top_level_imports(w)
     # Trim to the closure of the roots.
     keep: set[str] = set()
     todo = [canonicalize_name(r) for r in roots]

@@ -14,6 +14,7 @@
 // lockfile (default DIR/pyodide-lock.json). FILE gets JSON: {"failures": [{"step", "module",
 // "error"}], "not_found": [names no finder found, even when the importer swallowed the
 // ImportError], "stages": {stage: [modules in sys.modules]}, "origins": {module: file},
+// "cached": {module: its bytecode file beside a source, when there is one},
 // "imported_by": {module: the module that first imported it}, "vectors": n, "bridge_error":
 // the traceback a Python error from the bridge carried into JS}.
 import fs from 'node:fs'
@@ -288,12 +289,14 @@ if "lesson-2" not in sent:
 if "pyclient.adapters.cpython" in sys.modules:
     FAILURES.append({"step": "page work", "module": "pyclient.adapters.cpython",
                      "error": "the page imported the CPython adapters"})
-origins = {}
+origins, cached = {}, {}
 for name, module in sorted(sys.modules.items()):
     spec = getattr(module, "__spec__", None)
     origins[name] = getattr(spec, "origin", None) if spec is not None else None
-json.dumps({"stages": _STAGES, "origins": origins, "not_found": sorted(set(_check._Record.not_found)),
-            "imported_by": _check._Importers.by,
+    if getattr(spec, "cached", None) and os.path.exists(spec.cached):
+        cached[name] = spec.cached
+json.dumps({"stages": _STAGES, "origins": origins, "cached": cached,
+            "not_found": sorted(set(_check._Record.not_found)), "imported_by": _check._Importers.by,
             "vectors": len(VECTORS), "python": sys.version})
 `)
 const out = JSON.parse(result)

@@ -1,17 +1,20 @@
-"""The trimmed standard library holds everything the page's client imports.
+"""The trimmed standard library and the sourceless wheels hold everything the page's client
+imports.
 
-build.py ships python_stdlib.zip cut down to buildsteps/stdlib-keep.txt (buildsteps/stdlib.py).
-Here tests/pyodide_stdlib_check.mjs boots exactly the shipped runtime, standard library and
-wheels in Pyodide under node, imports every module of pyclient (pyclient.bridge included),
-reduces the golden vectors, validates and serialises the models and drives the bridge through
-records, a refused and a good sync, sign-in and sign-out; every module it could not import is
-named, also one whose ImportError the importer caught. tests/buildsteps/test_stdlib.py checks
-pyclient's source against the keep list, for the lines no run reaches.
+build.py ships python_stdlib.zip cut down to buildsteps/stdlib-keep.txt (buildsteps/stdlib.py),
+and it and the wheels as bytecode without sources, but pyclient's (buildsteps/bytecode.py). Here
+tests/pyodide_stdlib_check.mjs boots exactly the shipped runtime, standard library and wheels in
+Pyodide under node, imports every module of pyclient (pyclient.bridge included), reduces the
+golden vectors, validates and serialises the models and drives the bridge through records, a
+refused and a good sync, sign-in and sign-out; every module it could not import is named, also
+one whose ImportError the importer caught. tests/buildsteps/test_stdlib.py checks pyclient's
+source against the keep list, for the lines no run reaches.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -100,6 +103,43 @@ def test_no_module_the_work_looked_for_was_trimmed_away(
     assert trimmed_away, "the shipped standard library is not trimmed"
     wanted = set(page_run["not_found"]) & trimmed_away
     assert not wanted, f"looked for but trimmed away: {_named(page_run, wanted)}"
+
+
+@pytest.mark.pyodide
+def test_the_libraries_run_from_bytecode_and_pyclient_from_its_sources(
+    page_run: dict[str, Any],
+) -> None:
+    """The standard library (zipimport) and the third-party wheels (site-packages) import
+    their .pyc without a source; pyclient imports its .py, its bytecode cached beside it."""
+    pyclient, sourceless, with_source = [], [], []
+    for name, origin in page_run["origins"].items():
+        if name == "pyclient" or name.startswith("pyclient."):
+            pyclient.append(name)
+            assert origin.endswith(".py"), (name, origin)
+            assert page_run["cached"].get(name, "").endswith(".cpython-314.pyc"), name
+        elif origin and origin.startswith(("/lib/python314.zip/", "/lib/python3.14/site-pack")):
+            (sourceless if origin.endswith((".pyc", ".so")) else with_source).append(origin)
+    assert len(pyclient) > 20 and len(sourceless) > 150
+    # sitecustomize is the check's own recorder, written as a source
+    assert with_source == ["/lib/python3.14/site-packages/sitecustomize.py"]
+
+
+@pytest.mark.pyodide
+def test_a_pyclient_traceback_shows_pyclient_source_lines(page_run: dict[str, Any]) -> None:
+    """Each pyclient frame of the traceback a bridge error carried into JS is followed by the
+    line of pyclient's source it names; the libraries' frames have none to show."""
+    lines = (page_run["bridge_error"] or "").splitlines()
+    frame = re.compile(r'  File "([^"]+)", line (\d+), in ')
+    shown = 0
+    for i, line in enumerate(lines):
+        m = frame.match(line)
+        if m is None or "/site-packages/pyclient/" not in m[1]:
+            continue
+        source = ROOT / "pyclient" / m[1].split("/site-packages/pyclient/", 1)[1]
+        expected = source.read_text(encoding="utf-8").splitlines()[int(m[2]) - 1].strip()
+        assert lines[i + 1].strip() == expected, (line, lines[i + 1])
+        shown += 1
+    assert shown >= 2, page_run["bridge_error"]
 
 
 @pytest.mark.pyodide
