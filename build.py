@@ -4,6 +4,7 @@ Steps (each a module of buildsteps/):
   1. the pure `pyclient` wheel (pyclient only, no pyserver), written reproducibly;
   2. the pinned Pyodide runtime through `npm ci` in web/;
   3. the pinned browser wheels (web/browser-wheels.txt, web/test-wheels.txt), sha256-checked;
+     the shipped ones without what nothing loads (wheel_trim, buildsteps/wheel-drop.txt);
   4. bytecode for the standard library and the shipped wheels, compiled by the shipped Pyodide
      itself (a page boots in about half the time), shipped without the sources but pyclient's;
      the standard library cut down to what the page imports (stdlib); then the zips written
@@ -42,6 +43,7 @@ from buildsteps.pyclient_wheel import build_pyclient_wheel
 from buildsteps.runtime import npm_ci
 from buildsteps.storage_keys import read_keys, storage_keys_js
 from buildsteps.stored_zips import store_zips
+from buildsteps.wheel_trim import trim_wheels
 from buildsteps.wheels import download_wheels, read_pins
 
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wheel = build_pyclient_wheel()
         pkg_dir = npm_ci()
-        shipped = download_wheels(read_pins(WEB / "browser-wheels.txt"), "browser")
+        shipped = trim_wheels(download_wheels(read_pins(WEB / "browser-wheels.txt"), "browser"))
         test_only = (
             None
             if args.no_test_runtime

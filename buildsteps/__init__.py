@@ -5,6 +5,7 @@ files           content hashes and content-hashed paths, writes only on change, 
 pyclient_wheel  1. the pure pyclient wheel, written reproducibly
 runtime         2. the pinned Pyodide runtime through `npm ci` in web/
 wheels          3. the pinned browser wheels, sha256-checked
+wheel_trim      3. ... without the parts nothing loads (wheel-drop.txt), RECORD rewritten
 bytecode        4. bytecode compiled by the shipped Pyodide itself, shipped without sources
 stdlib          4. the standard library cut down to what the page imports (stdlib-keep.txt)
 stored_zips     4. ... and those zips written again with stored members (for brotli)

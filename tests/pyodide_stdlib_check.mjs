@@ -6,9 +6,11 @@
 // Retry-After date, a sync, sign-out) against
 // web-API stand-ins (window, document, localStorage, navigator.locks, fetch answered by the fake
 // server of tests/pyclient/fakes.py). tests/test_pyodide_stdlib.py runs it on the shipped
-// runtime; run on the full standard library it measures what the client imports.
+// runtime; run on the full standard library (and wheels not trimmed) it measures what the client
+// imports, of the standard library and of each package.
 //
-//   node tests/pyodide_stdlib_check.mjs --runtime DIR [--stdlib ZIP] [--lock FILE] --out FILE
+//   node tests/pyodide_stdlib_check.mjs --runtime DIR [--stdlib ZIP] [--lock FILE]
+//                                       [--probe MODULE] --out FILE
 //
 // DIR holds pyodide.mjs (and python_stdlib.zip unless --stdlib); the wheels sit beside the
 // lockfile (default DIR/pyodide-lock.json). FILE gets JSON: {"failures": [{"step", "module",
@@ -16,7 +18,9 @@
 // ImportError], "stages": {stage: [modules in sys.modules]}, "origins": {module: file},
 // "cached": {module: its bytecode file beside a source, when there is one},
 // "imported_by": {module: the module that first imported it}, "vectors": n, "bridge_error":
-// the traceback a Python error from the bridge carried into JS}.
+// the traceback a Python error from the bridge carried into JS, "probe": {"module", "error",
+// "not_found"}: once all that is recorded, MODULE imported as a page's code would, its error
+// and the names no finder found meanwhile (how an import of a module the build dropped shows)}.
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -26,7 +30,9 @@ const opts = {}
 const argv = process.argv.slice(2)
 for (let i = 0; i < argv.length; i += 2) opts[argv[i].replace(/^--/, '')] = argv[i + 1]
 if (!opts.runtime || !opts.out) {
-  console.error('usage: pyodide_stdlib_check.mjs --runtime DIR [--stdlib ZIP] [--lock FILE] --out FILE')
+  console.error(
+    'usage: pyodide_stdlib_check.mjs --runtime DIR [--stdlib ZIP] [--lock FILE] [--probe MODULE] --out FILE',
+  )
   process.exit(2)
 }
 const runtimeDir = path.resolve(opts.runtime) + path.sep
@@ -280,6 +286,7 @@ if (bridge) {
   }
 }
 
+pyodide.globals.set('PROBE', opts.probe ?? null)
 const result = pyodide.runPython(`
 _STAGES["bridge driven"] = sorted(sys.modules)
 sent = [e["payload"].get("contentId") for e in _server.events.get("u1", [])] if _serve else []
@@ -295,8 +302,18 @@ for name, module in sorted(sys.modules.items()):
     origins[name] = getattr(spec, "origin", None) if spec is not None else None
     if getattr(spec, "cached", None) and os.path.exists(spec.cached):
         cached[name] = spec.cached
-json.dumps({"stages": _STAGES, "origins": origins, "cached": cached,
-            "not_found": sorted(set(_check._Record.not_found)), "imported_by": _check._Importers.by,
+not_found = sorted(set(_check._Record.not_found))
+probe = None
+if PROBE:
+    seen = len(_check._Record.not_found)
+    try:
+        __import__(PROBE)
+        error = None
+    except ImportError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    probe = {"module": PROBE, "error": error, "not_found": sorted(set(_check._Record.not_found[seen:]))}
+json.dumps({"stages": _STAGES, "origins": origins, "cached": cached, "not_found": not_found,
+            "imported_by": _check._Importers.by, "probe": probe,
             "vectors": len(VECTORS), "python": sys.version})
 `)
 const out = JSON.parse(result)

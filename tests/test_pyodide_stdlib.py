@@ -1,14 +1,16 @@
-"""The trimmed standard library and the sourceless wheels hold everything the page's client
-imports.
+"""The trimmed standard library and the trimmed, sourceless wheels hold everything the page's
+client imports.
 
 build.py ships python_stdlib.zip cut down to buildsteps/stdlib-keep.txt (buildsteps/stdlib.py),
-and it and the wheels as bytecode without sources, but pyclient's (buildsteps/bytecode.py). Here
+the wheels without the parts buildsteps/wheel-drop.txt names (buildsteps/wheel_trim.py), and
+both as bytecode without sources, but pyclient's (buildsteps/bytecode.py). Here
 tests/pyodide_stdlib_check.mjs boots exactly the shipped runtime, standard library and wheels in
 Pyodide under node, imports every module of pyclient (pyclient.bridge included), reduces the
 golden vectors, validates and serialises the models and drives the bridge through records, a
 refused and a good sync, sign-in and sign-out; every module it could not import is named, also
-one whose ImportError the importer caught. tests/buildsteps/test_stdlib.py checks pyclient's
-source against the keep list, for the lines no run reaches.
+one whose ImportError the importer caught, and one the build dropped from a wheel.
+tests/buildsteps/test_stdlib.py and test_wheel_trim.py check pyclient's source against the keep
+and drop lists, for the lines no run reaches.
 """
 
 from __future__ import annotations
@@ -25,11 +27,15 @@ from typing import Any
 import pytest
 
 from buildsteps.stdlib import kept_members, modules, read_keep_list
+from buildsteps.wheel_trim import dropped_modules, read_drop_list
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST_WEB = ROOT / "dist" / "web"
 NPM_STDLIB = ROOT / "web" / "node_modules" / "pyodide" / "python_stdlib.zip"
 VECTORS = sorted((ROOT / "tests" / "vectors").glob("*.json"))
+DROPPED = dropped_modules(read_drop_list())
+# Imported once the page's work is recorded: how an import of a dropped part shows.
+PROBE = "pydantic.v1"
 
 
 def _zip_modules(path: Path) -> set[str]:
@@ -70,6 +76,7 @@ def page_run(built: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory)
     out = tmp_path_factory.mktemp("stdlib") / "result.json"
     cmd = [node, str(ROOT / "tests" / "pyodide_stdlib_check.mjs")]
     cmd += ["--runtime", str(runtime), "--lock", str(lockfile), "--out", str(out)]
+    cmd += ["--probe", PROBE]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     log = f"--- stdout ---\n{proc.stdout[-5000:]}\n--- stderr ---\n{proc.stderr[-5000:]}"
     assert proc.returncode == 0 and out.exists(), f"the check did not run:\n{log}"
@@ -103,6 +110,30 @@ def test_no_module_the_work_looked_for_was_trimmed_away(
     assert trimmed_away, "the shipped standard library is not trimmed"
     wanted = set(page_run["not_found"]) & trimmed_away
     assert not wanted, f"looked for but trimmed away: {_named(page_run, wanted)}"
+
+
+def _dropped(names: list[str]) -> set[str]:
+    """The names that are a module the build dropped from a wheel, or inside one."""
+    return {n for n in names if any(n == d or n.startswith(d + ".") for d in DROPPED)}
+
+
+@pytest.mark.pyodide
+def test_no_part_dropped_from_the_wheels_was_looked_for(page_run: dict[str, Any]) -> None:
+    """Also the imports whose ImportError the importer caught."""
+    assert PROBE in DROPPED
+    wanted = _dropped(page_run["not_found"]) | _dropped(page_run["stages"]["bridge driven"])
+    assert not wanted, (
+        f"dropped from the wheels (buildsteps/wheel-drop.txt) but looked for: "
+        f"{_named(page_run, wanted)}"
+    )
+
+
+@pytest.mark.pyodide
+def test_an_import_of_a_dropped_part_is_reported(page_run: dict[str, Any]) -> None:
+    probe = page_run["probe"]
+    assert probe["module"] == PROBE
+    assert probe["error"] == f"ModuleNotFoundError: No module named '{PROBE}'"
+    assert _dropped(probe["not_found"]) == {PROBE}
 
 
 @pytest.mark.pyodide

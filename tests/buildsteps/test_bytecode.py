@@ -1,7 +1,8 @@
 """The Python the dist ships: the standard library and the third-party wheels as bytecode
 without sources, each .pyc where its .py was (a sourceless import finds it only there); pyclient
-with its sources and their bytecode in __pycache__; every wheel's RECORD listing exactly what the
-wheel holds; the lockfile naming each wheel's top-level imports."""
+with its sources and their bytecode in __pycache__; the parts buildsteps/wheel-drop.txt names
+gone; every wheel's RECORD listing exactly what the wheel holds; the lockfile naming each wheel's
+top-level imports."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from buildsteps.wheel_trim import matches, read_drop_list
 
 from .conftest import Build
 
@@ -71,6 +74,22 @@ def test_pyclient_keeps_its_sources_with_their_bytecode_beside(build: Build) -> 
         cached = posixpath.join(head, "__pycache__", base[:-3] + ".cpython-314.pyc")
         assert members[cached][4:8] == UNCHECKED_HASH, source
     assert not [n for n in members if n.endswith(".pyc") and "/__pycache__/" not in n]
+
+
+def test_the_dropped_parts_are_gone_and_metadata_has_no_description(build: Build) -> None:
+    entries = read_drop_list()
+    for name, path in _third_party(build).items():
+        members = _members(path)
+        # the bytecode of a dropped module is gone too
+        for member in members:
+            source = member[:-1] if member.endswith(".pyc") else member
+            assert not [e for e in entries if matches(source, e)], (name, member)
+        (metadata,) = [data for n, data in members.items() if n.endswith(".dist-info/METADATA")]
+        assert metadata.endswith(b"\n\n") and metadata.count(b"\n\n") == 1, name
+        assert b"\nName: " in metadata and b"\nVersion: " in metadata, name
+    pydantic = _members(next(p for n, p in _third_party(build).items() if "pydantic-2" in n))
+    assert not [n for n in pydantic if n.startswith(("pydantic/v1/", "pydantic/mypy."))]
+    assert "pydantic/deprecated/copy_internals.pyc" in pydantic  # BaseModel.copy() needs it
 
 
 @pytest.mark.parametrize("kind", ["libraries", "pyclient"])
