@@ -2,10 +2,10 @@
 modules named in buildsteps/stdlib-keep.txt (what the client was measured to import, plus a
 commented safety list), written reproducibly.
 
-An entry `a.b` keeps the module `a/b.py` or the whole package `a/b/` (sources, bytecode, data
-files); `a.b.__init__` keeps only the package's own module; the `__init__` of every package
-above a kept module is kept with it. An entry that names nothing in the zip stops the build (a
-typo, or a module that a new Pyodide moved).
+An entry `a.b` keeps the module `a/b.py` (shipped as its bytecode `a/b.pyc`) or the whole
+package `a/b/` (its modules and data files); `a.b.__init__` keeps only the package's own module;
+the `__init__` of every package above a kept module is kept with it. An entry that names nothing
+in the zip stops the build (a typo, or a module that a new Pyodide moved).
 """
 
 from __future__ import annotations
@@ -19,18 +19,8 @@ from buildsteps import BuildError
 KEEP_LIST = Path(__file__).with_name("stdlib-keep.txt")
 _NAME = re.compile(r"[A-Za-z_][\w-]*(\.[A-Za-z_]\w*)*")
 
-# How the trimmed zip stores its members: deflated (level 9), not stored. Measured on the
-# trimmed zip of Pyodide 314.0.7 (204 modules): deflated 2.71 MB, 2.67 MB after brotli -q 11
-# (deflate's output leaves brotli nothing to find); stored 7.78 MB, 1.76 MB after brotli -q 11.
-# Stored would send 0.9 MB less, once (the zip is then cached), but Pyodide copies the whole zip
-# into its in-memory file system for the life of the page. Booting the runtime and importing
-# pyclient.bridge under node (medians of 14 runs): 5.1 MB more memory held after garbage
-# collection (23.0 -> 28.1 MB of array buffers beside the 37.7 MB wasm heap, which is the same)
-# and 25 MB more resident (210 -> 236 MB), on every visit; 885 vs 854 ms, within the noise.
-# Wheels, unpacked once and dropped, are stored (scripts/pyodide-precompile.mjs). (A later step,
-# buildsteps/stored_zips.py, writes every shipped zip stored, this one too: the figures above
-# are what that costs.)
-STORED = False
+# The trimmed zip is written deflated; buildsteps/stored_zips.py decides how it ships (stored,
+# with the figures for either way).
 
 
 def read_keep_list(path: Path = KEEP_LIST) -> list[str]:
@@ -105,12 +95,12 @@ def kept_members(members: list[str], keep: list[str]) -> list[str]:
     return out
 
 
-def trim_stdlib(src: Path, dst: Path, keep: list[str], *, stored: bool = STORED) -> int:
+def trim_stdlib(src: Path, dst: Path, keep: list[str]) -> int:
     """Write to `dst` the members of the zip `src` that `keep` keeps; return how many modules.
 
     Members keep their order, names, dates and modes, so the same input gives the same bytes.
     """
-    method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    method = zipfile.ZIP_DEFLATED
     with zipfile.ZipFile(src) as zin:
         infos = {i.filename: i for i in zin.infolist()}
         members = kept_members(list(infos), keep)
@@ -122,6 +112,6 @@ def trim_stdlib(src: Path, dst: Path, keep: list[str], *, stored: bool = STORED)
                 out = zipfile.ZipInfo(name, date_time=info.date_time)
                 out.external_attr = info.external_attr
                 out.compress_type = method
-                zout.writestr(out, zin.read(info), compresslevel=None if stored else 9)
+                zout.writestr(out, zin.read(info), compresslevel=9)
     tmp.replace(dst)
     return len(modules(members))
