@@ -97,20 +97,40 @@ async function diagnose(pyodide) {
   return causes
 }
 
+/** Download the wheels now (immutable URLs: into the browser's cache) to install them later. */
+function prefetchWheels() {
+  fetch(LOCKFILE_URL)
+    .then((response) => response.json())
+    .then((lock) => {
+      for (const pkg of Object.values(lock.packages)) {
+        fetch(new URL(pkg.file_name, PACKAGE_DIR))
+          .then((response) => response.arrayBuffer())
+          .catch(() => null) // loadPackage below reports what is missing
+      }
+    })
+    .catch(() => null)
+}
+
+/**
+ * Pyodide, then the packages. With `startAfter`, the runtime downloads and compiles at once and
+ * the wheels download, but Python's start and the packages' installation (the long tasks on the
+ * main thread) wait for it.
+ */
 async function bootPython(startAfter) {
+  if (startAfter) prefetchWheels()
   const { loadPyodide } = await import(new URL('pyodide.mjs', RUNTIME_DIR).href)
   const pyodide = await loadPyodide({
-    // Python's own start (after the runtime is downloaded and compiled) waits for this
     fsInit: startAfter ? () => Promise.resolve(startAfter).catch(() => null) : undefined,
     indexURL: RUNTIME_DIR.href,
     // absolute URLs (DESIGN §7); the wheels' file names are relative to PACKAGE_DIR, which is
     // also where a CDN fallback would look: nothing leaves this origin
     lockFileURL: LOCKFILE_URL.href,
     packageBaseUrl: PACKAGE_DIR.href,
-    packages: PACKAGES, // fetched and installed while the interpreter boots
+    // during the boot, unless it waits: linking pydantic_core is itself a long task
+    packages: startAfter ? [] : PACKAGES,
   })
   performance.mark?.('pyodide-ready')
-  // A no-op when the packages loaded during boot; otherwise it retries and reports why.
+  // Installs them (a no-op when they were installed during the boot) or says why it cannot.
   const failures = []
   await pyodide.loadPackage(PACKAGES, {
     messageCallback: () => {},
@@ -145,8 +165,6 @@ function pythonMessage(error) {
 export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null } = {}) {
   let driver
   try {
-    // Python's start is one long task on the main thread: a page may first draw what the learner
-    // came for and take a first click (the runtime and the wheels download meanwhile).
     const { bridge } = await bootPython(startAfter)
     driver = await bridge.start(apiBaseUrl)
     bridge.destroy?.()
