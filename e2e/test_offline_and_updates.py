@@ -7,7 +7,8 @@ kept across loads, as a learner's browser keeps them):
   HTTP cache (the server sent it once) and holds no API answer;
 - a new build served after a visit is what the next load shows, and no load after the switch
   asks for a file that is not the new build's;
-- neither breaks the Content-Security-Policy (no violation reported).
+- neither breaks the Content-Security-Policy (no violation reported);
+- requests to the API go straight to the network, past the worker (its static routes).
 """
 
 from __future__ import annotations
@@ -228,5 +229,49 @@ def test_a_new_build_is_taken_on_the_next_load_without_mixing(
         assert not [p for p in requested if re.match(re.escape(old["app"]) + "/", p)]
         assert csp_violations(page) == []
         assert log.errors() == []
+    finally:
+        srv.stop()
+
+
+# Appended to a copy of sw.js: every fetch event for the API is reported to the pages.
+PROBE = """
+self.addEventListener('fetch', (event) => {
+  if (new URL(event.request.url).pathname.startsWith('/api/')) {
+    event.waitUntil(self.clients.matchAll().then((all) => all.forEach((c) => c.postMessage('api'))))
+  }
+})
+"""
+COUNT_API_FETCH_EVENTS = """async () => {
+  let events = 0
+  navigator.serviceWorker.addEventListener('message', (e) => { if (e.data === 'api') events++ })
+  for (let i = 0; i < 3; i++) await fetch('api/v1/learning/progress')
+  await new Promise((r) => setTimeout(r, 500))
+  return events
+}"""
+
+
+@pytest.mark.parametrize("routes", [True, False])
+def test_api_requests_go_straight_to_the_network(
+    dist_web: Path, tmp_path: Path, profile: Any, routes: bool
+) -> None:
+    """The worker's static routes send /api/ past it (no fetch event, no added latency); the
+    same probe without them sees every request, so the check can fail."""
+    web = tmp_path / "web"
+    shutil.copytree(dist_web, web)
+    sw = web / "sw.js"
+    for variant in (web / "sw.js.br", web / "sw.js.gz"):
+        variant.unlink(missing_ok=True)
+    text = sw.read_text()
+    if not routes:
+        text = re.sub(r'importScripts\("app-[0-9a-f]+/sw-network-routes\.js"\)', "void 0", text)
+    sw.write_text(text + PROBE)
+    (tmp_path / "data").mkdir()
+    srv = LearningServer(web, tmp_path / "data")
+    srv.start()
+    try:
+        page = profile.new_page()
+        open_page(page, srv.url)
+        install_service_worker(page, web)
+        assert page.evaluate(COUNT_API_FETCH_EVENTS) == (0 if routes else 3)
     finally:
         srv.stop()

@@ -17,7 +17,9 @@
 // - /api/ is never routed: requests pass the worker untouched, never cached nor answered from a
 //   cache (the build refuses an api/ directory, so none is precached).
 // - skipWaiting + clientsClaim: a new build's worker takes over at once; cleanupOutdatedCaches.
-// - inlineWorkboxRuntime: one file, no import from anywhere.
+// - inlineWorkboxRuntime: one file, and one import of this build's own: the page's
+//   sw-network-routes.js, which sends /api/ straight to the network (static routing).
+import fs from 'node:fs'
 import { createRequire } from 'node:module'
 
 const require = createRequire(new URL('../web/package.json', import.meta.url))
@@ -29,6 +31,11 @@ if (!hashed) {
   process.exit(2)
 }
 const OFFLINE_INDEX = 'index.html?offline'
+const app = fs.readdirSync(dist).find((name) => /^app-[0-9a-f]+$/.test(name))
+if (!app || !fs.existsSync(`${dist}/${app}/sw-network-routes.js`)) {
+  console.error('generate-sw: the page\'s sw-network-routes.js is missing from the dist')
+  process.exit(1)
+}
 
 const { count, size, warnings } = await generateSW({
   globDirectory: dist,
@@ -46,6 +53,7 @@ const { count, size, warnings } = await generateSW({
   clientsClaim: true,
   cleanupOutdatedCaches: true,
   inlineWorkboxRuntime: true,
+  importScripts: [`${app}/sw-network-routes.js`],
   mode: 'production',
   sourcemap: false,
   runtimeCaching: [

@@ -159,9 +159,12 @@ def test_the_service_worker_precaches_exactly_the_build(build: Build) -> None:
     )
 
 
-def test_the_service_worker_is_one_self_contained_file(build: Build) -> None:
+def test_the_service_worker_imports_only_its_network_routes_from_this_build(build: Build) -> None:
     sw = (build.web / "sw.js").read_text()
-    assert "importScripts" not in sw and "import(" not in sw
+    imported = re.findall(r"importScripts\(([^)]*)\)", sw)
+    assert imported == [f'"{build.manifest["app"]}/sw-network-routes.js"'], imported
+    assert (build.web / build.manifest["app"] / "sw-network-routes.js").is_file()
+    assert "import(" not in sw
     assert "self.skipWaiting()" in sw and "self.clients.claim()" in sw
     assert 'fallbackURL:"index.html?offline"' in sw.replace(" ", "")
 
