@@ -10,7 +10,7 @@ import { wireDialogs } from './dialogs.js'
 import { $ } from './dom.js'
 import { cachedSnapshot } from './first-paint.js'
 import { loadCourse, setLocale } from './locale.js'
-import { registerServiceWorker } from './offline.js'
+import { registerServiceWorkerWhenIdle } from './offline.js'
 import { render, setDraw } from './render.js'
 import { showQueued } from './record.js'
 import { followRoutes } from './router.js'
@@ -66,7 +66,7 @@ try {
   endBoot()
   // Now that the runtime is in the HTTP cache, the service worker's precache takes it from there
   // instead of downloading it a second time; from the next load on, the page opens offline.
-  registerServiceWorker()
+  registerServiceWorkerWhenIdle()
 } catch (error) {
   // progress-client.js shows load failures on the page and in the console; anything else here
   state.failed = true

@@ -18,3 +18,12 @@ export async function registerServiceWorker() {
     return null
   }
 }
+
+/**
+ * Register once the page has been quiet for a moment after the client is ready: the precache
+ * reads the whole build (tens of MB) into Cache Storage, which would slow the first sync.
+ */
+export function registerServiceWorkerWhenIdle(delayMs = 3000) {
+  const idle = globalThis.requestIdleCallback ?? ((fn) => setTimeout(fn, 0))
+  setTimeout(() => idle(() => registerServiceWorker(), { timeout: 5000 }), delayMs)
+}
