@@ -13,8 +13,13 @@ generator, talking HTTP/1.1 over loopback. For each backend:
    state of a polling client), sequential, one connection: p50/p99;
 5. PUT + GET since: a new event for a user, then its GET since (incremental snapshot update).
 
+``--fold N`` runs one case alone instead: a user with N events on N items gets its snapshot
+cached by a GET, then N new in-order events (one per item) are stored, and the next GET since,
+which folds them all into the cached snapshot, is timed.
+
     .venv/bin/python bench/server.py                      # both backends, 1M events
     .venv/bin/python bench/server.py --backend sqlite --events 100000
+    .venv/bin/python bench/server.py --backend sqlite --fold 20000
 
 Needs PostgreSQL's binaries for the PostgreSQL run (or ``--postgres-url``). Prints a table;
 never fails on time.
@@ -52,13 +57,13 @@ def _timestamp(seconds: int, millis: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
-def event_json(user: int, index: int, prefix: str = "s") -> tuple[str, str]:
+def event_json(user: int, index: int, prefix: str = "s", items: int = 150) -> tuple[str, str]:
     """An event as the server stores it (the same text ``model_dump_json`` writes)."""
     event_id = f"{prefix}-{user}-{index}"
     occurred = _timestamp(BASE_SECONDS + index * 60, index % 1000)
     body = (
         f'{{"eventId":"{event_id}","occurredAt":"{occurred}","clientId":"bench-{user}",'
-        f'"type":"content.progressed","payload":{{"contentId":"item-{index % 150}",'
+        f'"type":"content.progressed","payload":{{"contentId":"item-{index % items}",'
         f'"status":"{STATUSES[index % 4]}","score":{index % 101}}}}}'
     )
     return event_id, body
@@ -224,6 +229,57 @@ def put_then_since(port: int, cursors: dict[str, str], samples: int) -> list[flo
     return times
 
 
+def fold_case(url: str, data_dir: Path, count: int) -> tuple[float, float]:
+    """(cold GET s, GET since s) for ``count`` new in-order events folded onto ``count`` items."""
+    user, name = 0, "fold-user"
+    storage = open_storage(url)
+    try:
+        storage.append_events(name, [event_json(user, i, "f", count) for i in range(count)])
+    finally:
+        storage.close()
+    port = _port()
+    server = start_server(url, data_dir, port)
+    try:
+        client = Client(port)
+        started = time.perf_counter()
+        data = json.loads(client.request("GET", "/api/v1/learning/progress?limit=5000", name))
+        cold = time.perf_counter() - started
+        storage = open_storage(url)
+        try:  # stored as a PUT would store them, without timing the PUT
+            new = [event_json(user, i, "g", count) for i in range(count, 2 * count)]
+            storage.append_events(name, new)
+        finally:
+            storage.close()
+        path = f"/api/v1/learning/progress?since={data['data']['cursor']}"
+        started = time.perf_counter()
+        client.request("GET", path, name)
+        return cold, time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_fold(backend: str, args: argparse.Namespace, workdir: Path) -> None:
+    cluster = None
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / 'fold.sqlite3'}"
+    elif args.postgres_url:
+        url = args.postgres_url
+    else:
+        bindir = find_bindir()
+        if bindir is None:
+            raise SystemExit("PostgreSQL is not installed: give --postgres-url or --backend sqlite")
+        cluster = PostgresCluster(bindir, durable=True)
+        url = cluster.start()
+    try:
+        cold, since = fold_case(url, workdir / f"fold-{backend}", args.fold)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print(f"{backend:<11} {args.fold:,} events on {args.fold:,} items: cold GET {cold:.2f} s; "
+          f"GET since after {args.fold:,} new in-order events {since:.2f} s")  # fmt: skip
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -286,9 +342,17 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4, help="concurrent PUT connections")
     parser.add_argument("--samples", type=int, default=5000, help="GET since requests")
     parser.add_argument("--postgres-url", help="an empty PostgreSQL database to use")
+    parser.add_argument("--fold", type=int, metavar="N", help="only the fold case, N events")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     workdir = Path(tempfile.mkdtemp(prefix="pyserver-bench-"))
+    if args.fold:
+        try:
+            for backend in backends:
+                run_fold(backend, args, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     results = []
     try:
         for backend in backends:

@@ -57,3 +57,32 @@ def test_the_cached_snapshot_equals_a_full_reduction(
                 assert cache.snapshot_json(user, stored.last_position) == _expected(log)
         finally:
             storage.close()
+
+
+def test_a_large_in_order_batch_is_folded_into_the_cached_snapshot() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        storage = open_storage(f"sqlite:///{Path(directory) / 'cache.sqlite3'}")
+        try:
+            cache = SnapshotCache(storage)
+            user = uuid.uuid4().hex
+            statuses = ["in_progress", "completed", "passed", "not_started"]
+
+            def store(events: list[dict[str, Any]]) -> int:
+                rows = [(e["eventId"], json.dumps(e, separators=(",", ":"))) for e in events]
+                return storage.append_events(user, rows).last_position
+
+            first = [progressed(f"a{i}", i, f"item-{i}", "in_progress") for i in range(300)]
+            served = cache.snapshot_json(user, store(first))
+            second = [
+                progressed(
+                    f"b{i}", 1000 + i * 3600, f"item-{i % 400}", statuses[i % 4], score=i % 101
+                )
+                for i in range(1200)
+            ]
+            position = store(second)
+            assert cache.snapshot_json(user, position) == _expected(first + second)
+            assert (cache.full_reductions, cache.incremental_updates) == (1, 1)
+            assert cache.snapshot_json(user, position) == _expected(first + second)
+            assert served == _expected(first)
+        finally:
+            storage.close()

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from pyclient import Event, LearningGuestProgress, canonical_json, parse_events, reduce_events
 from pyclient.core.eventlog import dedupe_events, event_order_key
-from pyclient.core.reducer import STATUS_RANK, apply_event
+from pyclient.core.models import ContentProgressed, ProgressReset
+from pyclient.core.reducer import STATUS_RANK, apply_event, apply_events, bring_forward
 
 settings.register_profile("default", deadline=None, max_examples=150)
 settings.load_profile("default")
@@ -128,6 +129,44 @@ def test_incremental_application_equals_full_reduction(raw: list[dict[str, Any]]
         if n % 5 == 0 or n == len(events):
             assert canonical_json(snapshot) == canonical_json(reduce_events(events[:n]))
     assert canonical_json(snapshot) == canonical_json(reduce_events(events))
+
+
+@given(unique_logs, st.integers(0, 30), st.booleans())
+def test_bringing_a_cached_snapshot_forward_equals_full_reduction(
+    raw: list[dict[str, Any]], split: int, in_order: bool
+) -> None:
+    events = as_events(raw)
+    if in_order:  # every new event sorts after the cached ones: they are folded in
+        events.sort(key=event_order_key)
+    cached, new = events[:split], events[split:]  # otherwise some may be late: re-reduced
+    snapshot = reduce_events(cached)
+    before = canonical_json(snapshot)
+    last_key = max(map(event_order_key, cached), default=None)
+    result, key, folded = bring_forward(snapshot, last_key, new, lambda: events)
+    assert canonical_json(result) == canonical_json(reduce_events(events))
+    assert key == max(map(event_order_key, events), default=None)
+    late = last_key is not None and any(event_order_key(e) < last_key for e in new)
+    assert folded is not late
+    assert canonical_json(snapshot) == before  # the cached snapshot is left as it was
+
+
+@given(unique_logs, st.integers(0, 30))
+def test_folding_a_batch_equals_folding_its_events_one_by_one(
+    raw: list[dict[str, Any]], split: int
+) -> None:
+    events = sorted(as_events(raw), key=event_order_key)
+    base = reduce_events(events[:split])
+    before = canonical_json(base)
+    one_by_one = base
+    for event in events[split:]:
+        one_by_one = apply_event(one_by_one, event)
+    batch = apply_events(base, events[split:])
+    assert canonical_json(batch) == canonical_json(one_by_one)
+    assert canonical_json(base) == before
+    touched = {e.payload.content_id for e in events[split:] if isinstance(e, ContentProgressed)}
+    if not any(isinstance(e, ProgressReset) for e in events[split:]):
+        for content_id, item in base.content.items():  # untouched items stay shared
+            assert (batch.content[content_id] is item) is (content_id not in touched)
 
 
 @given(
