@@ -39,6 +39,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -259,23 +261,29 @@ def fold_case(url: str, data_dir: Path, count: int) -> tuple[float, float]:
         server.wait(timeout=30)
 
 
-def run_fold(backend: str, args: argparse.Namespace, workdir: Path) -> None:
-    cluster = None
+@contextmanager
+def database(backend: str, args: argparse.Namespace, sqlite_file: Path) -> Iterator[str]:
+    """The URL of a database for `backend`: a SQLite file, --postgres-url, or a PostgreSQL
+    cluster of its own (stopped when the block ends)."""
     if backend == "sqlite":
-        url = f"sqlite:///{workdir / 'fold.sqlite3'}"
-    elif args.postgres_url:
-        url = args.postgres_url
-    else:
-        bindir = find_bindir()
-        if bindir is None:
-            raise SystemExit("PostgreSQL is not installed: give --postgres-url or --backend sqlite")
-        cluster = PostgresCluster(bindir, durable=True)
-        url = cluster.start()
+        yield f"sqlite:///{sqlite_file}"
+        return
+    if args.postgres_url:
+        yield args.postgres_url
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("PostgreSQL is not installed: give --postgres-url or --backend sqlite")
+    cluster = PostgresCluster(bindir, durable=True)
     try:
-        cold, since = fold_case(url, workdir / f"fold-{backend}", args.fold)
+        yield cluster.start()
     finally:
-        if cluster is not None:
-            cluster.stop()
+        cluster.stop()
+
+
+def run_fold(backend: str, args: argparse.Namespace, workdir: Path) -> None:
+    with database(backend, args, workdir / "fold.sqlite3") as url:
+        cold, since = fold_case(url, workdir / f"fold-{backend}", args.fold)
     print(f"{backend:<11} {args.fold:,} events on {args.fold:,} items: cold GET {cold:.2f} s; "
           f"GET since after {args.fold:,} new in-order events {since:.2f} s")  # fmt: skip
 
@@ -284,18 +292,7 @@ def run_fold(backend: str, args: argparse.Namespace, workdir: Path) -> None:
 
 
 def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    cluster = None
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    elif args.postgres_url:
-        url = args.postgres_url
-    else:
-        bindir = find_bindir()
-        if bindir is None:
-            raise SystemExit("PostgreSQL is not installed: give --postgres-url or --backend sqlite")
-        cluster = PostgresCluster(bindir, durable=True)
-        url = cluster.start()
-    try:
+    with database(backend, args, workdir / "bench.sqlite3") as url:
         print(
             f"[{backend}] seeding {args.events:,} events over {args.users:,} users ...", flush=True
         )
@@ -320,9 +317,6 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict[s
             "since": _percentiles(warm),
             "after_put": _percentiles(after_put),
         }
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 def _port() -> int:
