@@ -14,7 +14,8 @@ None when the snapshot did not change, status JSON)`` on every change.
 
 The actions the page queued before Python was ready (DESIGN §5) are taken in
 (``SessionEngine.ingest_queue``) when :func:`start` has resumed the stored session (so that a
-signed-in user's actions take the signed-in path), once more just before it returns, and
+signed-in user's actions take the signed-in path), once more by the page (``ingest_queue``)
+right after ``start()`` resolves, with no await before it records through the driver, and
 whenever another tab, still starting, queues one (a ``storage`` event of a queue key, which
 the engine's ``on_storage_change`` answers).
 
@@ -269,5 +270,4 @@ async def start(api_base_url: str = "/api/v1") -> BrowserDriver:
     await driver.resume()
     driver.ingest_queue()  # after the resume: a signed-in user's actions are taken in as theirs
     driver.refresh_cache()
-    driver.ingest_queue()  # the last look before the page calls the driver directly
     return driver

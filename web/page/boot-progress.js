@@ -19,7 +19,8 @@ const MARKS = { 'pyodide-ready': 84, 'pyclient-ready': 92, 'log-reduced': 97 }
 const START = 4
 
 let shown = 0
-const seen = new Set()
+const seen = new Set() // the FILES patterns whose file has arrived
+let arrived = 0 // their shares of the bar
 let observer = null
 
 function show(percent) {
@@ -31,7 +32,6 @@ function show(percent) {
 }
 
 function onEntries(list) {
-  let files = START
   for (const entry of list.getEntries()) {
     if (entry.entryType === 'mark' && entry.name in MARKS) {
       show(MARKS[entry.name])
@@ -40,8 +40,8 @@ function onEntries(list) {
     const file = FILES.find(([pattern]) => pattern.test(new URL(entry.name, location.href).pathname))
     if (file && !seen.has(file[0])) {
       seen.add(file[0])
-      files = START + FILES.filter(([pattern]) => seen.has(pattern)).reduce((sum, [, share]) => sum + share, 0)
-      show(files)
+      arrived += file[1]
+      show(START + arrived)
     }
   }
 }
