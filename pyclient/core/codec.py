@@ -13,11 +13,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from ..errors import InvalidEventsError
 from .models import Event, KnownEvent
 
-__all__ = ["canonical_json", "dump_events", "gc_paused", "parse_events", "parse_known_events"]
+__all__ = [
+    "canonical_json",
+    "decode_json",
+    "dump_events",
+    "gc_paused",
+    "parse_events",
+    "parse_known_events",
+]
 
 _EVENT_LOG: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 _KNOWN_EVENTS: TypeAdapter[list[KnownEvent]] = TypeAdapter(list[KnownEvent])
@@ -56,6 +64,16 @@ def parse_events(data: bytes | str) -> list[Event]:
 def parse_known_events(data: bytes | str) -> list[KnownEvent]:
     """Parse a JSON array of events, rejecting types this version does not know."""
     return _validate(_KNOWN_EVENTS, data)
+
+
+def decode_json(data: bytes | str) -> Any:
+    """The JSON value of ``data`` as plain Python data (dicts, lists, strings, numbers).
+
+    Decoded by the parser :func:`parse_events` validates with, so it accepts the same texts
+    (duplicate keys: the last one wins), except that ``NaN`` and infinities are refused here.
+    Raises ``ValueError`` on anything that is not JSON.
+    """
+    return from_json(data, allow_inf_nan=False, cache_strings=True)
 
 
 def dump_events(events: Sequence[Event]) -> str:
