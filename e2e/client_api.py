@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyclient.store.log_format import decode_log
+from pyclient.adapters.cpython import MemoryStorage, SystemClock
+from pyclient.store.local_store import LocalStore
 
-STORED_LOG = "localStorage.getItem('learning_progress_events')"
+STORED_LOGS = """Object.fromEntries(Object.keys(localStorage)
+  .filter((k) => k.startsWith('learning_progress_events'))
+  .map((k) => [k, localStorage.getItem(k)]))"""
 
 
 def stored_events(page: Any) -> list[Any]:
-    """The guest log as stored by the page (whatever its format version), in stored order."""
-    events, problem = decode_log(page.evaluate(STORED_LOG))
-    assert problem is None, problem
+    """The guest log as stored by the page (whatever its format version, every segment)."""
+    storage = MemoryStorage()
+    storage.data = page.evaluate(STORED_LOGS)
+    assert "learning_progress_events" in storage.data
+    store = LocalStore(storage, SystemClock())
+    events = store.read_events(None)
+    assert store.warnings == [], store.warnings
     return list(events.values())
 
 

@@ -51,6 +51,9 @@ __all__ = ["BrowserDriver", "start"]
 
 JsListener = Callable[[str | None, str], Any]
 
+#: The longest stretch of history loading (ms) before the page gets the main thread back.
+HISTORY_SLICE_MS = 12
+
 
 class BrowserDriver:
     """Runs one :class:`SyncEngine` on the page: timers, tasks, DOM events, the JS listener."""
@@ -71,6 +74,7 @@ class BrowserDriver:
         self._timer: Any = None
         self._timer_at: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._history: asyncio.Task[Any] | None = None
         self._sent_snapshot: LearningGuestProgress | None = None
         self._closed = False
         self._handlers: list[tuple[Any, str, Callable[[Any], None]]] = []
@@ -118,12 +122,41 @@ class BrowserDriver:
         self._timer_at = None
         self._spawn(self.engine.on_timer(self.clock.now_ms()))
 
+    def follow_history(self) -> None:
+        """Run what is left of loading the stored history (``history_steps``) in a task."""
+        if self._closed or not self.engine.history_pending:
+            return
+        if self._history is None or self._history.done():
+            self._history = self._spawn(self._run_history())
+
+    async def _run_history(self) -> None:
+        """The engine's history steps, in slices of :data:`HISTORY_SLICE_MS` with the page's
+        own tasks (input, rendering) in between."""
+        steps = self.engine.history_steps()
+        now = js.performance.now
+        while not self._closed:
+            deadline = now() + HISTORY_SLICE_MS
+            for _ in steps:
+                if now() >= deadline:
+                    break
+            else:
+                return
+            await asyncio.sleep(0)  # a browser task: the page runs before the next slice
+
+    async def history_verified(self) -> str:
+        """Wait until the stored history is read and reduced again; the status JSON."""
+        while self.engine.history_pending and not self._closed:
+            self.follow_history()
+            await asyncio.sleep(0.05)
+        return self.status_json()
+
     def _on_change(self, snapshot: LearningGuestProgress, status: EngineStatus) -> None:
         if status.state == "session_expired":
             stored = read_session(self.storage)
             if stored is not None and stored.user_id == status.user_id:
                 self.storage.remove(SESSION_KEY)
         self._arm()
+        self.follow_history()
         if self._listener is None:
             return
         text = None
@@ -270,4 +303,5 @@ async def start(api_base_url: str = "/api/v1") -> BrowserDriver:
     await driver.resume()
     driver.ingest_queue()  # after the resume: a signed-in user's actions are taken in as theirs
     driver.refresh_cache()
+    driver.follow_history()  # what is left of the stored history loads after ready
     return driver

@@ -10,8 +10,8 @@ Rules in one place:
   log, marks it ``local``, brings the snapshot forward (:func:`~pyclient.core.reducer.
   bring_forward`), persists and, when signed in, schedules a sync ``debounce_ms`` later.
 - The log in memory is written to storage as the events that changed since the last write
-  (:meth:`LocalStore.add_events` unites them with what is stored); the store, not the engine,
-  decides whether that is an append.
+  (:meth:`LocalStore.add_events` unites them with what is stored, writes back what a racing
+  tab's write dropped, and seals the head into a segment when it is full).
 - Storage full: the engine keeps working in memory, shows ``storageWarning``, marks the
   unsaved events ``error`` (and remembers which entries it marked), deletes nothing, and
   retries the write on the next change; once a write succeeds those entries are ``local``.
@@ -113,6 +113,13 @@ class ProgressEngine:
 
     def _load(self, user_id: str | None) -> None:
         """Switch memory to a stored log (guest or user)."""
+        self._load_empty(user_id)
+        stored = self.store.read_events(user_id)
+        self._merge(stored.values(), stored=True)
+        self._mark_own_unsynced(stored.values())
+
+    def _load_empty(self, user_id: str | None) -> None:
+        """Switch memory to an empty log of ``user_id``, with its stored sync metadata."""
         self._events: dict[str, Event] = {}
         self._unwritten: dict[str, Event] = {}  # changed in memory since the last log write
         self._snapshot = reduce_events([])
@@ -122,14 +129,11 @@ class ProgressEngine:
         # (an events dict of a sync state, its count per status): states are immutable, so
         # ``status`` counts entries once per dict; _mark_local_fresh carries it forward.
         self._counts: tuple[Mapping[str, Any], dict[SyncStatus, int]] | None = None
-        stored = self.store.read_events(user_id)
         self._sync = (
             LearningProgressSyncState()
             if user_id is None
             else recover_interrupted(self.store.read_sync(user_id))
         )
-        self._merge(stored.values(), stored=True)
-        self._mark_own_unsynced(stored.values())
 
     # ------------------------------------------------------------------ reading state
 
@@ -337,26 +341,19 @@ class ProgressEngine:
     def _on_store_warning(self, message: str) -> None:
         self._corrupt_warning = message
 
-    def _note_stored(self, stored: Mapping[str, Event]) -> list[Event]:
-        """Take in a stored log: another tab's events join memory (returned), and events of
-        memory that it lacks (a tab wrote a value it had read before this one's write) are to
-        be written again."""
-        fresh = self._merge(stored.values(), stored=True)
-        if len(self._events) != len(stored):  # memory holds stored: equal sizes, same ids
-            self._unwritten.update((i, e) for i, e in self._events.items() if i not in stored)
-        return fresh
+    def _take_stored(self, stored: Mapping[str, Event]) -> None:
+        """Take in what other tabs stored (the store writes back, with its next write, what
+        a racing write of theirs dropped)."""
+        if stored:
+            self._mark_own_unsynced(self._merge(stored.values(), stored=True))
 
     def _persist(self) -> None:
         """Write log changes, snapshot cache and sync metadata; on quota, go on in memory."""
         user = self.user_id
         try:
-            stored = self.store.add_events(user, list(self._unwritten.values()))
+            self._take_stored(self.store.add_events(user, list(self._unwritten.values())))
             self._unwritten = {}
-            if len(stored) != len(self._events):
-                self._mark_own_unsynced(self._note_stored(stored))
-                if self._unwritten:
-                    self.store.add_events(user, list(self._unwritten.values()))
-                    self._unwritten = {}
+            self._log_written()
             self.store.write_snapshot(user, self._snapshot)
             if user is not None:
                 self._sync = self.store.write_sync(user, self._sync)
@@ -365,6 +362,9 @@ class ProgressEngine:
             return
         if self._full_warning is not None or self._unpersisted:
             self._storage_recovered()
+
+    def _log_written(self) -> None:
+        """The log was written (a hook: segments may have been sealed)."""
 
     def _persist_sync(self, *, reset_cursor: bool = False) -> None:
         user = self.user_id

@@ -39,8 +39,8 @@ from .core.sync_state import (
     release_unsent,
     start_sync,
 )
-from .engine import ProgressEngine
 from .errors import ApiError, NetworkError, SessionExpiredError, StorageFullError
+from .history import HistoryEngine
 from .http.api_client import Session
 from .store.keys import events_key, sync_key
 from .store.queue_format import QueuedAction, is_queue_key
@@ -59,8 +59,9 @@ class SyncRun:
     cursor: str | None = None
 
 
-class SessionEngine(ProgressEngine):
-    """:class:`ProgressEngine` with a signed-in user, other tabs, and the steps of a sync."""
+class SessionEngine(HistoryEngine):
+    """:class:`~pyclient.history.HistoryEngine` with a signed-in user, other tabs, and the
+    steps of a sync."""
 
     # ------------------------------------------------------------------ other tabs
 
@@ -73,7 +74,7 @@ class SessionEngine(ProgressEngine):
         user = self.user_id
         before = (len(self._events), self._sync)
         stored_sync = None if user is None else self.store.read_sync(user)
-        fresh = self._note_stored(self.store.read_events(user))
+        fresh = self._merge(self.store.stored_changes(user).values(), stored=True)
         if stored_sync is not None:
             self._sync = merge_sync_states(self._sync, stored_sync)
             self._mark_own_unsynced(fresh)
@@ -134,6 +135,7 @@ class SessionEngine(ProgressEngine):
         super()._reset_identity_state()
         # eventId -> its queued action, taken into this identity's log, its key not yet removed
         self._ingested: dict[str, QueuedAction] = {}
+        self._deferred_bootstrap = False  # a bootstrap waits for the segments to be read
 
     # ------------------------------------------------------------------ identity
 

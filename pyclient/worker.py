@@ -99,7 +99,17 @@ class SyncEngine(SessionEngine):
         if not self.is_current(run):
             raise _Abandoned
 
+    def _history_loaded(self) -> None:
+        """Every segment is read: the sync that waited for the whole log is due now."""
+        if self._session is not None and not self._session_expired:
+            self._debounce_at = self.clock.now_ms()
+        self._notify()
+
     async def _run(self, *, manual: bool, bootstrap: bool = False) -> None:
+        if not self._loaded:  # a sync needs the whole log: it runs once the segments are read
+            self._deferred_bootstrap = self._deferred_bootstrap or bootstrap
+            return
+        bootstrap, self._deferred_bootstrap = bootstrap or self._deferred_bootstrap, False
         run = self.begin_sync()
         if run is None:
             return
@@ -109,8 +119,8 @@ class SyncEngine(SessionEngine):
                 self._check(run)
                 self._reload()
                 now = self._now_iso()
-                if bootstrap:
-                    pulled = await self.api.pull(token)
+                if bootstrap:  # after a reload, what the stored cursor does not cover
+                    pulled = await self.api.pull(token, self._sync.last_synced_cursor)
                     self._check(run)
                     self.bootstrap_pulled(run, pulled.events, pulled.cursor)
                 for batch in batch_events(self.start_push(run, now, manual=manual)):

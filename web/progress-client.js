@@ -262,6 +262,14 @@ export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter 
       await run(() => driver.sync())
       return status
     },
+    /**
+     * Resolves (with the status) once the whole stored history is read and reduced again in
+     * the background after ready, and the snapshot shown is that reduction's.
+     */
+    async historyVerified() {
+      await run(() => driver.history_verified())
+      return status
+    },
     /** Stop timers and listeners (tests, page teardown). */
     close() {
       driver.close()

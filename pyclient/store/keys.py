@@ -5,6 +5,9 @@ Keys (spec §4.4, DESIGN §5)::
     learning_progress_events                 guest event log
     learning_progress_snapshot               guest snapshot cache
     learning_progress_events:{userId}        a user's event log
+    <log key>:segment:<id>                   a sealed segment of a log (:mod:`.segments`)
+    learning_progress_checkpoint             the guest log's checkpoint
+    learning_progress_checkpoint:{userId}    a user's log checkpoint (:mod:`.checkpoint_format`)
     learning_progress_snapshot:{userId}      a user's snapshot cache
     learning_progress_sync:{userId}          a user's sync metadata (never sent to the API)
     learning_progress_client_id              this browser profile's clientId
@@ -28,6 +31,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "CHECKPOINT_FORMAT_VERSION",
     "CLIENT_ID_KEY",
     "GUEST_EVENTS_KEY",
     "GUEST_SNAPSHOT_KEY",
@@ -39,6 +43,7 @@ __all__ = [
     "SESSION_KEY",
     "SNAPSHOT_FORMAT_VERSION",
     "SYNC_PREFIX",
+    "checkpoint_key",
     "corrupt_key",
     "events_key",
     "queue_key",
@@ -53,6 +58,7 @@ GUEST_SNAPSHOT_KEY: Final = "learning_progress_snapshot"
 CLIENT_ID_KEY: Final = "learning_progress_client_id"
 SESSION_KEY: Final = "learning_progress_session"
 SYNC_PREFIX: Final = "learning_progress_sync"
+CHECKPOINT_PREFIX: Final = "learning_progress_checkpoint"
 #: Every early-action key starts with this (``learning_progress_queue:{eventId}``).
 QUEUE_PREFIX: Final = "learning_progress_queue"
 
@@ -60,6 +66,8 @@ QUEUE_PREFIX: Final = "learning_progress_queue"
 SNAPSHOT_FORMAT_VERSION: Final = 1
 #: The version of the stored session.
 SESSION_FORMAT_VERSION: Final = 1
+#: The version of a log checkpoint.
+CHECKPOINT_FORMAT_VERSION: Final = 1
 #: The version of a queued early action.
 QUEUE_FORMAT_VERSION: Final = 1
 #: The version event logs and sync metadata are written in (older ones are read and migrated).
@@ -74,6 +82,11 @@ def events_key(user_id: str | None) -> str:
 def snapshot_key(user_id: str | None) -> str:
     """The snapshot cache key of a user, or of the guest (``None``)."""
     return GUEST_SNAPSHOT_KEY if user_id is None else f"{GUEST_SNAPSHOT_KEY}:{user_id}"
+
+
+def checkpoint_key(user_id: str | None) -> str:
+    """The checkpoint key of a user's log, or of the guest's (``None``)."""
+    return CHECKPOINT_PREFIX if user_id is None else f"{CHECKPOINT_PREFIX}:{user_id}"
 
 
 def sync_key(user_id: str) -> str:

@@ -27,28 +27,41 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..core.eventlog import preferred_copy, union_into
+from ..core.checkpoint import Checkpoint
+from ..core.eventlog import event_order_key, union_into
 from ..core.models import Event, LearningGuestProgress, LearningProgressSyncState
 from ..core.timestamps import format_instant
 from ..errors import StorageFullError
 from ..ports import Clock, Storage
+from .checkpoint_format import decode_checkpoint, encode_checkpoint
 from .keys import (
     CLIENT_ID_KEY,
     LOG_FORMAT_VERSION,
     SNAPSHOT_FORMAT_VERSION,
+    checkpoint_key,
     corrupt_key,
     events_key,
     snapshot_key,
     sync_key,
 )
-from .log_format import LogText, decode_log
+from .log_format import LogText
 from .queue_format import QueuedAction, decode_queued, is_queue_key
+from .segments import (
+    SEAL_AT,
+    StoredHead,
+    decode_head,
+    decode_segment,
+    encode_head,
+    encode_segment,
+    segment_id_of,
+    segment_ids_in,
+    segment_key,
+)
 from .sync_format import SyncText, decode_sync, merge_sync_states
 
 __all__ = ["LocalStore"]
@@ -60,15 +73,20 @@ class _StoredSnapshot(BaseModel):
     snapshot: LearningGuestProgress
 
 
-class _CachedLog:
-    """A stored log value as this store last read or wrote it."""
+class _Log:
+    """What this store knows of one stored log (:mod:`.segments`)."""
 
-    __slots__ = ("events", "log", "raw")
+    __slots__ = ("head", "legacy", "listed", "mine", "news", "raw", "segments", "text")
 
-    def __init__(self, raw: str, events: dict[str, Event], log: LogText | None) -> None:
-        self.raw = raw
-        self.events = events  # owned: never handed out but read-only
-        self.log = log  # the encoded parts of ``raw`` (None: not built yet)
+    def __init__(self) -> None:
+        self.raw: str | None = None  # the head's text as last read or written
+        self.head: dict[str, Event] = {}  # its events
+        self.mine: dict[str, Event] = {}  # what this store last wrote into it (written back)
+        self.news: dict[str, Event] = {}  # found in storage, not handed over yet
+        self.text: LogText | None = None  # the encoder of ``raw`` (None: not built)
+        self.legacy = False  # ``raw`` is of an older version, or lacks events: rewrite it
+        self.listed: list[tuple[str, int]] = []  # every known segment: (id, size), in order
+        self.segments: dict[str, frozenset[str] | None] = {}  # id -> its eventIds, once read
 
 
 class LocalStore:
@@ -77,6 +95,9 @@ class LocalStore:
     ``on_warning`` receives a readable message whenever stored data was corrupt (and set
     aside); messages are also kept in :attr:`warnings`.
     """
+
+    #: A head is sealed into a segment once it holds this many events.
+    seal_at = SEAL_AT
 
     def __init__(
         self,
@@ -91,7 +112,8 @@ class LocalStore:
         # key -> the raw text as last read or written, its valid events and (once written)
         # its encoded parts: skips re-parsing an unchanged value, and re-encoding the whole
         # log for a new event, on every write.
-        self._cache: dict[str, _CachedLog] = {}
+        self._logs: dict[str, _Log] = {}
+        self._sealed: dict[str, dict[str, frozenset[str]]] = {}  # see take_sealed
         self._sync_cache: dict[str, tuple[str, LearningProgressSyncState]] = {}
         self._sync_text: dict[str, SyncText] = {}  # key -> the encoder of its last write
         self._snapshot_json: tuple[LearningGuestProgress, str] | None = None
@@ -154,93 +176,218 @@ class LocalStore:
 
     # ------------------------------------------------------------------ event logs
 
-    def _read_log(self, key: str, *, strict: bool) -> dict[str, Event]:
+    def _log(self, key: str) -> _Log:
+        """What this store knows of a log (read on first contact, not brought up to date:
+        only :meth:`add_events`, :meth:`stored_changes` and :meth:`read_events` do that, and
+        hand over what they found)."""
+        log = self._logs.get(key)
+        return log if log is not None else self._open(key, strict=False)[0]
+
+    def _open(self, key: str, *, strict: bool) -> tuple[_Log, dict[str, Event]]:
+        """What this store knows of a log, brought up to date, and the events new to it (on
+        first contact those of the head: its segments are read on demand)."""
+        log = self._logs.get(key)
+        if log is None:
+            log = self._logs[key] = _Log()
+            return log, self._refresh(key, log, strict=strict, read_new=False)
+        return log, self._refresh(key, log, strict=strict, read_new=True)
+
+    def _refresh(self, key: str, log: _Log, *, strict: bool, read_new: bool) -> dict[str, Event]:
+        """Read the head again when it is not the text this store last read or wrote, and
+        look for segments it does not know; returns the events new to this store (those of
+        the head, and with ``read_new`` those of the segments found)."""
         raw = self.storage.get(key)
-        if raw is None:
-            self._cache.pop(key, None)
+        if raw == log.raw and log.raw is not None:
             return {}
-        cached = self._cache.get(key)
-        if cached is not None and cached.raw == raw:
-            return dict(cached.events)
-        events, problem = decode_log(raw)
-        if problem is not None:
-            if self._set_aside(key, raw, problem, strict=strict):
-                # The raw value is safe elsewhere: store the valid events in its place so it
-                # is not set aside again on every read.
-                try:
-                    self._write_log(key, events)
-                except StorageFullError:
-                    if strict:
-                        raise
-            else:
-                return events  # not cached: the next read tries to set it aside again
-        elif not raw.startswith(f'{{"v":{LOG_FORMAT_VERSION},'):
-            self._cache.pop(key, None)
-            return events  # an older format: not cached, so the next write rewrites it
-        self._cache[key] = _CachedLog(raw, dict(events), None)
+        head = decode_head(raw) if raw is not None else StoredHead()
+        if head.problem is not None and raw is not None:
+            if not self._set_aside(key, raw, head.problem, strict=strict):
+                head.legacy = True  # not set aside: the next write tries again
+            raw = None  # the valid events are written in its place with the next write
+        news = {i: e for i, e in head.events.items() if i not in log.head}
+        known = log.segments
+        found = [(i, n) for i, n in head.segments if i not in known]
+        listed = {i for i, _ in head.segments}
+        stored_ids = segment_ids_in(self.storage.keys(), key)
+        found += [(i, 0) for i in stored_ids if i not in known and i not in listed]
+        for segment_id, size in found:
+            known[segment_id] = None
+            log.listed.append((segment_id, size))
+            if read_new:
+                news.update(self._read_segment(key, log, segment_id))
+        sealed = self._sealed_ids(log)
+        log.mine = {i: e for i, e in log.mine.items() if i not in sealed}
+        log.head, log.raw, log.text = head.events, raw, None
+        log.legacy = head.legacy or any(i not in head.events for i in log.mine)
+        return news
+
+    @staticmethod
+    def _sealed_ids(log: _Log) -> set[str]:
+        sealed: set[str] = set()
+        for ids in log.segments.values():
+            if ids is not None:
+                sealed.update(ids)
+        return sealed
+
+    def _read_segment(self, key: str, log: _Log, segment_id: str) -> dict[str, Event]:
+        seg_key = segment_key(key, segment_id)
+        raw = self.storage.get(seg_key)
+        if raw is None:
+            self._warn(f"{key}: segment {segment_id} of the stored log is missing")
+            events: dict[str, Event] = {}
+        else:
+            events, problem = decode_segment(raw, segment_id)
+            if problem is not None and self._set_aside(seg_key, raw, problem, strict=False):
+                # The raw value is safe elsewhere: keep its valid events in its place.
+                with contextlib.suppress(StorageFullError):
+                    self.storage.set(
+                        seg_key, encode_segment(segment_id, LogText.of(events.values()))
+                    )
+        log.segments[segment_id] = frozenset(events)
         return events
 
-    def _write_log(self, key: str, events: Mapping[str, Event]) -> None:
-        log = LogText.of(events.values())
-        raw = log.text()
-        self.storage.set(key, raw)
-        self._cache[key] = _CachedLog(raw, dict(events), log)
+    def segments_to_read(self, user_id: str | None) -> list[str]:
+        """The segments of a stored log this store has not read yet, oldest first."""
+        log = self._log(events_key(user_id))
+        return [i for i, _ in log.listed if log.segments.get(i) is None]
+
+    def read_segment(self, user_id: str | None, segment_id: str) -> dict[str, Event]:
+        """The events of one segment of a stored log (corrupt parts set aside and reported)."""
+        key = events_key(user_id)
+        return self._read_segment(key, self._log(key), segment_id)
+
+    def read_head(self, user_id: str | None) -> dict[str, Event]:
+        """The events of a stored log that are not in a segment; with :meth:`read_segment` of
+        every one of :meth:`segments_to_read`, the whole log."""
+        key = events_key(user_id)
+        self._logs.pop(key, None)  # read afresh: the engine switches to this log
+        return dict(self._log(key).head)
+
+    def sealed_ids(self, user_id: str | None) -> set[str]:
+        """The eventIds of every segment read so far."""
+        return self._sealed_ids(self._log(events_key(user_id)))
+
+    def segment_list(self, user_id: str | None) -> list[str]:
+        """The ids of every known segment of a stored log."""
+        return [i for i, _ in self._log(events_key(user_id)).listed]
 
     def read_events(self, user_id: str | None) -> dict[str, Event]:
-        """The stored log by eventId (corrupt parts set aside and reported, never raised)."""
-        return self._read_log(events_key(user_id), strict=False)
-
-    def add_events(self, user_id: str | None, events: Iterable[Event]) -> Mapping[str, Event]:
-        """Store the union of ``events`` and the stored log; return that union (read-only).
-        Raises :class:`StorageFullError` when storage refuses (nothing changed then)."""
+        """The whole stored log by eventId (corrupt parts set aside and reported, never
+        raised)."""
         key = events_key(user_id)
-        events = list(events)
-        raw = self.storage.get(key)
-        cached = self._cache.get(key)
-        if cached is not None and raw is not None and cached.raw == raw:
-            appended = self._append(key, cached, events)
-            if appended is not None:
-                return appended
-        merged = self._read_log(key, strict=True)
-        fresh, replaced = union_into(merged, events)
-        if fresh or replaced or key not in self._cache:
-            self._write_log(key, merged)
-        return MappingProxyType(merged)
+        log = self._open(key, strict=False)[0]
+        events: dict[str, Event] = {}
+        for segment_id, _ in list(log.listed):
+            union_into(events, self._read_segment(key, log, segment_id).values())
+        union_into(events, log.head.values())
+        return events
 
-    def _append(
-        self, key: str, cached: _CachedLog, events: list[Event]
-    ) -> Mapping[str, Event] | None:
-        """:meth:`add_events` when the stored value is the one this store last read or
-        wrote: new events are appended to its text; ``None`` when a given copy replaces a
-        stored one (nothing changed then: the caller takes the general path)."""
-        stored = cached.events
-        new: dict[str, Event] = {}
-        for event in events:
-            kept = stored.get(event.event_id)
-            if kept is None:
-                union_into(new, (event,))
-            elif preferred_copy(kept, event) is not kept:
-                return None
-        if not new:
-            return MappingProxyType(stored)
-        stored.update(new)
-        log = cached.log
+    def stored_changes(self, user_id: str | None) -> dict[str, Event]:
+        """The events other tabs stored since this store last read or wrote the log."""
+        log, news = self._open(events_key(user_id), strict=False)
+        news, log.news = {**log.news, **news}, {}
+        return news
+
+    def add_events(self, user_id: str | None, events: Iterable[Event]) -> dict[str, Event]:
+        """Store the union of ``events`` and the stored log (what this store wrote before
+        and another tab's write dropped is written again); returns the events other tabs
+        stored that were new to this store. A head that reaches :data:`SEAL_AT` events is
+        sealed. Raises :class:`StorageFullError` when storage refuses (nothing changed then).
+        """
+        key = events_key(user_id)
+        log, news = self._open(key, strict=True)
+        log.news.update(news)  # handed over once the write succeeded
+        head = dict(log.head)
+        if log.legacy:
+            union_into(head, log.mine.values())  # what a racing write of another tab dropped
+        fresh, replaced = union_into(head, events)
+        if fresh or replaced or log.legacy:
+            text = log.text
+            if replaced or text is None or not text.extend(fresh):
+                text = None
+            self._write_head(key, log, head, text)
+        news, log.news = log.news, {}
+        return news
+
+    def seal(self, user_id: str | None) -> None:
+        """Seal the head of a stored log now, whatever its size (a checkpoint can then cover
+        every event). Raises :class:`StorageFullError` when storage refuses."""
+        key = events_key(user_id)
+        log = self._log(key)
+        self.add_events(user_id, ())
+        if log.head:
+            self._write_head(key, log, dict(log.head), None, seal_all=True)
+
+    def take_sealed(self, user_id: str | None) -> dict[str, frozenset[str]]:
+        """The segments of a log this store sealed since the last call: id -> eventIds."""
+        return self._sealed.pop(events_key(user_id), {})
+
+    def _write_head(
+        self,
+        key: str,
+        log: _Log,
+        head: dict[str, Event],
+        text: LogText | None,
+        *,
+        seal_all: bool = False,
+    ) -> None:
+        listed = list(log.listed)
+        written: dict[str, frozenset[str]] = {}
         try:
-            if log is None or not log.extend(list(new.values())):
-                log = LogText.of(stored.values())
-            raw = log.text()
+            if len(head) >= self.seal_at or (seal_all and head):
+                ordered = sorted(head.values(), key=event_order_key)
+                last = len(ordered) if seal_all else len(ordered) - self.seal_at + 1
+                for start in range(0, last, self.seal_at):
+                    chunk = ordered[start : start + self.seal_at]
+                    segment_id = segment_id_of(e.event_id for e in chunk)
+                    seg_key = segment_key(key, segment_id)
+                    if segment_id not in log.segments:
+                        self.storage.set(seg_key, encode_segment(segment_id, LogText.of(chunk)))
+                        written[segment_id] = frozenset(e.event_id for e in chunk)
+                        listed.append((segment_id, len(chunk)))
+                    for event in chunk:
+                        del head[event.event_id]
+                text = None
+            if text is None:
+                text = LogText.of(head.values())
+            raw = encode_head(listed, text)
             self.storage.set(key, raw)
         except StorageFullError:
-            for event_id in new:
-                del stored[event_id]
-            cached.log = None  # its parts may hold the new events: rebuild on the next write
+            for segment_id in written:
+                self.storage.remove(segment_key(key, segment_id))
+            log.text = None
             raise
-        cached.raw, cached.log = raw, log
-        return MappingProxyType(stored)
+        log.segments.update(written)
+        if written:
+            self._sealed.setdefault(key, {}).update(written)
+        log.raw, log.head, log.text, log.legacy, log.listed = raw, head, text, False, listed
+        log.mine = dict(head)
 
     def remove_events(self, user_id: str | None) -> None:
-        self.storage.remove(events_key(user_id))
-        self._cache.pop(events_key(user_id), None)
+        """Remove a stored log: its head, its segments and its checkpoint."""
+        key = events_key(user_id)
+        for segment_id in segment_ids_in(self.storage.keys(), key):
+            self.storage.remove(segment_key(key, segment_id))
+        self.storage.remove(key)
+        self.storage.remove(checkpoint_key(user_id))
+        self._logs.pop(key, None)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def read_checkpoint(self, user_id: str | None) -> Checkpoint | None:
+        """The stored checkpoint of a log, or ``None`` (absent, or not readable: set aside)."""
+        key = checkpoint_key(user_id)
+        raw = self.storage.get(key)
+        if raw is None:
+            return None
+        checkpoint = decode_checkpoint(raw)
+        if checkpoint is None and self._set_aside(key, raw, "not a valid checkpoint", strict=False):
+            self.storage.remove(key)
+        return checkpoint
+
+    def write_checkpoint(self, user_id: str | None, checkpoint: Checkpoint) -> None:
+        body = checkpoint.snapshot.model_dump_json(by_alias=True)
+        self.storage.set(checkpoint_key(user_id), encode_checkpoint(checkpoint, body))
 
     # ------------------------------------------------------------------ snapshot cache
 

@@ -44,10 +44,9 @@ from ..core.models import (
     ProgressReset,
 )
 from ..core.timestamps import format_day, instant_of
-from .keys import LOG_FORMAT_VERSION
 from .packed_ids import PackedIds, is_uuid, unpack_ids
 
-__all__ = ["LogText", "decode_log", "encode_log"]
+__all__ = ["LogText", "decode_columns", "decode_log", "encode_log"]
 
 
 class _StoredLog(BaseModel):
@@ -174,12 +173,13 @@ class LogText:
     event already encoded are appended without re-encoding the log; :meth:`text` is always
     the text that encoding every event at once gives."""
 
-    __slots__ = ("_ids", "_last_key", "_strings", "parts")
+    __slots__ = ("_ids", "_last_key", "_other_count", "_strings", "parts")
 
     def __init__(self, other: Sequence[Event]) -> None:
         self._strings: dict[str, int] = {}
         self._ids = PackedIds()
         self._last_key: tuple[int, str] | None = None
+        self._other_count = len(other)
         # JSON texts: strings (inside the brackets), times, rows (inside), other
         self.parts = ["", "", "", dump_events(other)]
 
@@ -239,12 +239,19 @@ class LogText:
         parts[2] = joined(parts[2], json.dumps(rows, separators=(",", ":"))[1:-1])
         self._last_key = compact[-1][:2]
 
-    def text(self) -> str:
+    def __len__(self) -> int:
+        return self._ids.count + self._other_count
+
+    def body(self) -> str:
+        """The members of the JSON object after ``"v"`` (the columns and ``other``)."""
         strings, times, rows, other = self.parts
         return (
-            f'{{"v":{LOG_FORMAT_VERSION},"strings":[{strings}],"ids":"{self._ids.text}",'
-            f'"times":"{times}","rows":[{rows}],"other":{other}}}'
+            f'"strings":[{strings}],"ids":"{self._ids.text}",'
+            f'"times":"{times}","rows":[{rows}],"other":{other}'
         )
+
+    def text(self) -> str:
+        return f'{{"v":2,{self.body()}}}'
 
 
 def _decode_compact(data: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -353,6 +360,25 @@ def _validate_items(items: Sequence[Any], into: dict[str, Event]) -> int:
     return rejected
 
 
+def decode_columns(data: Mapping[str, Any], into: dict[str, Event]) -> str | None:
+    """The events of a parsed version 2 (or later) log object (its columns and ``other``)
+    into ``into``, and what was wrong (``None``: nothing). Never raises."""
+    other = data.get("other")
+    try:
+        if not isinstance(other, list):
+            raise TypeError("no list of other events")
+        with gc_paused():
+            items = _decode_compact(data) + other
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        salvage = other if isinstance(other, list) else []
+        kept = len(salvage) - _validate_items(salvage, into)
+        return f"not a valid log ({exc}); {kept} events could be read"
+    rejected = _validate_items(items, into)
+    if rejected:
+        return f"{rejected} of {len(items)} stored events are not valid"
+    return None
+
+
 def decode_log(raw: str) -> tuple[dict[str, Event], str | None]:
     """The valid events of a stored log value (version 0, 1 or 2), and what was wrong with it
     (``None``: nothing). Never raises."""
@@ -373,19 +399,10 @@ def decode_log(raw: str) -> tuple[dict[str, Event], str | None]:
         items: list[Any] = data
     elif isinstance(data, dict) and data.get("v") == 1 and isinstance(data.get("events"), list):
         items = data["events"]
-    elif isinstance(data, dict) and data.get("v") == LOG_FORMAT_VERSION:
-        other = data.get("other")
-        try:
-            if not isinstance(other, list):
-                raise TypeError("no list of other events")
-            with gc_paused():
-                items = _decode_compact(data) + other
-        except (ValueError, TypeError, IndexError, KeyError) as exc:
-            salvage = other if isinstance(other, list) else []
-            kept = len(salvage) - _validate_items(salvage, events)
-            return events, f"not a valid version 2 log ({exc}); {kept} events could be read"
-    elif isinstance(data, dict) and type(data.get("v")) is int and data["v"] > LOG_FORMAT_VERSION:
-        return events, f"format version {data['v']} is newer than this client"
+    elif isinstance(data, dict) and data.get("v") == 2:
+        return events, decode_columns(data, events)
+    elif isinstance(data, dict) and type(data.get("v")) is int and data["v"] > 2:
+        return events, f"format version {data['v']} is not an event log of this client"
     else:
         return events, "not an event log"
     rejected = _validate_items(items, events)

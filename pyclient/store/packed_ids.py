@@ -71,5 +71,9 @@ class PackedIds:
         self._tail = _b64(raw[end:])
 
     @property
+    def count(self) -> int:
+        return len(self._raw) // 16
+
+    @property
     def text(self) -> str:
         return self._head + self._tail

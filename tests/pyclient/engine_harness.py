@@ -8,10 +8,10 @@ import json
 from typing import Any
 
 from pyclient import SyncEngine, dump_events
-from pyclient.adapters.cpython import MemoryStorage
+from pyclient.adapters.cpython import MemoryStorage, SystemClock
 from pyclient.http.api_client import Session
-from pyclient.store.keys import CLIENT_ID_KEY, events_key, queue_key
-from pyclient.store.log_format import decode_log
+from pyclient.store.keys import CLIENT_ID_KEY, queue_key
+from pyclient.store.local_store import LocalStore
 
 from .fakes import FakeClock, FakeServer, FakeTransport, drive
 
@@ -60,8 +60,11 @@ def statuses(engine: SyncEngine) -> dict[str, str]:
 
 def stored_events(storage: MemoryStorage, user: str | None) -> list[dict[str, Any]]:
     """The stored log as wire-format events, whatever the stored format."""
-    events, problem = decode_log(storage.data[events_key(user)])
-    assert problem is None
+    copy = MemoryStorage()
+    copy.data = dict(storage.data)
+    store = LocalStore(copy, SystemClock())
+    events = store.read_events(user)
+    assert store.warnings == []
     return list(json.loads(dump_events(list(events.values()))))
 
 

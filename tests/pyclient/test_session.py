@@ -12,7 +12,6 @@ from pyclient.core.timestamps import format_instant
 from pyclient.engine import DEBOUNCE_MS
 from pyclient.http.api_client import Session
 from pyclient.store.keys import GUEST_EVENTS_KEY, GUEST_SNAPSHOT_KEY, events_key, sync_key
-from pyclient.store.log_format import decode_log
 
 from .engine_harness import (
     QUEUED_AT,
@@ -120,7 +119,7 @@ def test_guest_keys_stay_until_every_guest_event_reached_the_server() -> None:
     server.fail = second_put_fails
     drive(engine.sign_in(U1))
     assert puts == 2 and 0 < len(server.ids()) < len(guest)
-    assert set(decode_log(storage.data[GUEST_EVENTS_KEY])[0]) == set(guest)
+    assert set(stored_ids(storage, None)) == set(guest)
     assert GUEST_SNAPSHOT_KEY in storage.data
     server.fail = None
     drive(engine.sync())

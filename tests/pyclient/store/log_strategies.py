@@ -4,6 +4,7 @@ offsets, unknown types), realistic appends, and a store on memory storage."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
@@ -13,6 +14,8 @@ from pyclient import Event, canonical_json, dump_events
 from pyclient.adapters.cpython import MemoryStorage
 from pyclient.core.timestamps import format_instant
 from pyclient.store.local_store import LocalStore
+from pyclient.store.log_format import LogText
+from pyclient.store.segments import encode_head
 
 from ..fakes import FakeClock
 
@@ -175,3 +178,8 @@ def resolve(batch: list[Event], last_ms: int) -> tuple[list[Event], int]:
             event = event.model_copy(update={"occurred_at": format_instant(ms * 1000)})
         out.append(event)
     return out, last_ms
+
+
+def head_text(events: Iterable[Event], segments: Sequence[tuple[str, int]] = ()) -> str:
+    """The stored head of a log holding ``events`` after ``segments``, as encoded at once."""
+    return encode_head(segments, LogText.of(events))

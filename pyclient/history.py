@@ -1,0 +1,252 @@
+"""A long history costs nothing at load: the engine starts from a checkpoint and reads the
+rest of the log after ready, in small steps (DESIGN §5).
+
+- :meth:`HistoryEngine._load` reads the head of the stored log and, when the log has sealed
+  segments and a checkpoint that can be used (:func:`~pyclient.core.checkpoint.
+  start_from_checkpoint`), shows the checkpoint's snapshot with the head's events folded in.
+  The segments are read later. Without a usable checkpoint the whole log is read and reduced
+  at once, as a log without segments is.
+- :meth:`HistoryEngine.history_steps` is the rest, as a generator that does a bounded piece of
+  work per step (the driver runs steps until its time slice is over, then lets the page
+  breathe): it reads one segment per step, then reduces the whole log again in chunks (spec §1:
+  the snapshot is recomputed on every load), replaces the shown snapshot when it differs,
+  and stores the checkpoint of the segments when the stored one is missing or wrong. A late
+  event (one sorting before the end of the segments) is sealed into a segment of its own
+  first, so that the checkpoint covers every event again.
+- Until the segments are read, events joining the log are folded into the shown snapshot
+  whatever their order (the recomputation puts them in their place) and no sync runs: a sync
+  needs the whole log. Once the segments are read a sync is due at once.
+- Sealing a segment during a session extends the checkpoint by the sealed events when they
+  all sort after it, so that the next load starts from it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Generator, Iterable, Iterator
+
+from .core.checkpoint import Checkpoint, start_from_checkpoint
+from .core.eventlog import OrderKey, event_order_key, union_into
+from .core.models import Event, LearningGuestProgress
+from .core.reducer import apply_events, bring_forward, reduce_events
+from .engine import ProgressEngine
+from .errors import StorageFullError
+
+__all__ = ["HistoryEngine"]
+
+#: Events keyed or folded per step of :meth:`HistoryEngine.history_steps`.
+STEP_EVENTS = 1024
+
+
+class HistoryEngine(ProgressEngine):
+    """:class:`ProgressEngine` that loads a segmented log from its checkpoint."""
+
+    def _load(self, user_id: str | None) -> None:
+        self._generation = getattr(self, "_generation", 0) + 1
+        self._replacements = 0
+        super()._load_empty(user_id)
+        store = self.store
+        head = store.read_head(user_id)
+        pending = store.segments_to_read(user_id)
+        segments = store.segment_list(user_id)
+        checkpoint = (
+            store.read_checkpoint(user_id)
+            if segments
+            else Checkpoint(frozenset(), None, 0, reduce_events([]))
+        )
+        start = start_from_checkpoint(checkpoint, segments, head.values()) if pending else None
+        if start is None:
+            self._loaded = True
+            events: dict[str, Event] = {}
+            for segment_id in pending:
+                union_into(events, store.read_segment(user_id, segment_id).values())
+            union_into(events, head.values())
+            self._merge(events.values(), stored=True)
+            self._mark_own_unsynced(events.values())
+            self._pending: list[str] = []
+            self._verified = not segments  # a log without segments needs no checkpoint
+            self._checkpoint = checkpoint if not segments else None
+            return
+        self._events = dict(head)
+        self._snapshot, self._last_key = start
+        self._note_own_stamps(head.values())
+        self._mark_own_unsynced(head.values())
+        self._pending = pending
+        self._loaded = False
+        self._verified = False
+        self._checkpoint = checkpoint
+
+    # ------------------------------------------------------------------ reading state
+
+    @property
+    def history_pending(self) -> bool:
+        """Whether segments are still to be read or the full reduction is still to run."""
+        return not self._verified
+
+    @property
+    def events(self) -> list[Event]:
+        self._read_all_segments()
+        return super().events
+
+    def _read_all_segments(self) -> None:
+        """Read the remaining segments now (something needs the whole log at once)."""
+        if not self._loaded:
+            for _ in self._read_segments(self._generation):
+                pass
+
+    # ------------------------------------------------------------------ the steps
+
+    def history_steps(self) -> Iterator[None]:
+        """The rest of the load (module docstring), a bounded piece of work per step; it
+        ends early when the identity changes (the new log has steps of its own)."""
+        generation = self._generation
+        yield from self._read_segments(generation)
+        while generation == self._generation and not self._verified:
+            if (yield from self._verify(generation)):
+                break
+
+    def _read_segments(self, generation: int) -> Iterator[None]:
+        user = self.user_id
+        while self._pending and generation == self._generation:
+            events = self.store.read_segment(user, self._pending.pop(0))
+            fresh, replaced = union_into(self._events, events.values())
+            if replaced:
+                self._replacements += 1
+            self._note_own_stamps(fresh)
+            self._mark_own_unsynced(fresh)
+            yield
+        if generation == self._generation and not self._loaded:
+            self._loaded = True
+            self._history_loaded()
+
+    def _history_loaded(self) -> None:
+        """Every segment is read (a hook: a sync waits for this)."""
+
+    def _verify(self, generation: int) -> Generator[None, None, bool]:
+        """Reduce the whole log in steps; True when done, False when a replaced copy came in
+        meanwhile (start again)."""
+        user = self.user_id
+        replacements = self._replacements
+        frozen = dict(self._events)
+        segments = frozenset(self.store.segment_list(user))
+        sealed = self.store.sealed_ids(user)
+        items = list(frozen.values())
+        keyed: list[tuple[OrderKey, Event]] = []
+        for start in range(0, len(items), STEP_EVENTS):
+            keyed.extend((event_order_key(e), e) for e in items[start : start + STEP_EVENTS])
+            yield
+        keyed.sort(key=_first)
+        yield
+        split = 0  # the sealed events are the first ``split`` in order, when they lead
+        for key_event in keyed:
+            if key_event[1].event_id not in sealed:
+                break
+            split += 1
+        prefix = split == sum(1 for i in frozen if i in sealed)
+        snapshot = reduce_events([])
+        sealed_snapshot = snapshot if split == 0 else None
+        bounds = sorted({*range(0, len(keyed), STEP_EVENTS), split, len(keyed)})
+        for start, end in itertools.pairwise(bounds):
+            snapshot = apply_events(snapshot, _events(keyed[start:end]))
+            if end == split:
+                sealed_snapshot = snapshot
+            yield
+            if generation != self._generation:
+                return True
+        if self._replacements != replacements:
+            return False
+        last = keyed[-1][0] if keyed else None
+        self._replace_shown(snapshot, last, frozen)
+        if prefix and sealed_snapshot is not None:
+            through = keyed[split - 1][0] if split else None
+            self._store_checkpoint(Checkpoint(segments, through, split, sealed_snapshot))
+        elif len(frozen) == len(self._events):
+            # A late event: seal the rest too, then the whole log is the checkpoint's.
+            with contextlib.suppress(StorageFullError):
+                self.store.seal(user)
+                self.store.take_sealed(user)
+                covered = frozenset(self.store.segment_list(user))
+                if self.store.sealed_ids(user) == set(frozen):
+                    self._store_checkpoint(Checkpoint(covered, last, len(frozen), snapshot))
+        with contextlib.suppress(StorageFullError):
+            self.store.add_events(user, ())  # an older stored format is rewritten now
+        self._verified = True
+        self._notify()
+        return True
+
+    def _replace_shown(
+        self, snapshot: LearningGuestProgress, last: OrderKey | None, frozen: dict[str, Event]
+    ) -> None:
+        """The full reduction of ``frozen`` is done: bring it forward with what joined the
+        log meanwhile, and show it when it differs from what is shown."""
+        if len(self._events) != len(frozen):
+            extra = [e for i, e in self._events.items() if i not in frozen]
+            snapshot, last, _ = bring_forward(snapshot, last, extra, self._events.values)
+        self._last_key = last
+        if snapshot != self._snapshot:
+            self._snapshot = snapshot
+            with contextlib.suppress(StorageFullError):
+                self.store.write_snapshot(self.user_id, snapshot)
+
+    def _store_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self._checkpoint = checkpoint
+        user = self.user_id
+        if self.store.read_checkpoint(user) != checkpoint:
+            with contextlib.suppress(StorageFullError):
+                self.store.write_checkpoint(user, checkpoint)
+
+    # ------------------------------------------------------------------ changes meanwhile
+
+    def _merge(self, events: Iterable[Event], *, stored: bool = False) -> list[Event]:
+        if self._loaded:
+            return super()._merge(events, stored=stored)
+        # Segments unread: fold whatever the order; the full reduction puts them in place.
+        fresh, replaced = union_into(self._events, events)
+        if replaced:
+            self._replacements += 1
+        changed = sorted((*fresh, *replaced), key=event_order_key)
+        if changed:
+            if not stored:
+                self._unwritten.update((e.event_id, e) for e in changed)
+            self._snapshot = apply_events(self._snapshot, changed)
+            last = event_order_key(changed[-1])
+            self._last_key = last if self._last_key is None else max(self._last_key, last)
+            self._note_own_stamps(fresh)
+        return fresh
+
+    def _log_written(self) -> None:
+        """Extend the checkpoint by the segments just sealed, when their events all sort
+        after it; otherwise it is left for the next full reduction to correct."""
+        sealed = self.store.take_sealed(self.user_id)
+        checkpoint = self._checkpoint
+        if not sealed or checkpoint is None:
+            return
+        ids = [i for segment in sealed.values() for i in segment]
+        events = [self._events.get(i) for i in ids]
+        known = [e for e in events if e is not None]
+        ordered = sorted(((event_order_key(e), e) for e in known), key=_first)
+        if (
+            len(known) != len(ids)
+            or checkpoint.segments | sealed.keys()
+            != frozenset(self.store.segment_list(self.user_id))
+            or (ordered and checkpoint.through is not None and ordered[0][0] <= checkpoint.through)
+        ):
+            self._checkpoint = None
+            return
+        self._store_checkpoint(
+            Checkpoint(
+                checkpoint.segments | sealed.keys(),
+                ordered[-1][0] if ordered else checkpoint.through,
+                checkpoint.count + len(known),
+                apply_events(checkpoint.snapshot, _events(ordered)),
+            )
+        )
+
+
+def _first(item: tuple[OrderKey, Event]) -> OrderKey:
+    return item[0]
+
+
+def _events(keyed: Iterable[tuple[OrderKey, Event]]) -> Iterator[Event]:
+    return (event for _, event in keyed)

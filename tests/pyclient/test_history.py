@@ -1,0 +1,246 @@
+"""A long history at load (DESIGN §5): ready from a checkpoint with only the head read, the
+rest of the log read and reduced again afterwards in steps, checkpoints that are never
+trusted beyond a load, and syncs that wait for the whole log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyclient import Event, SyncEngine, canonical_json, reduce_events
+from pyclient.adapters.cpython import MemoryStorage
+from pyclient.core.checkpoint import REDUCER_RULES, Checkpoint, start_from_checkpoint
+from pyclient.core.eventlog import event_order_key
+from pyclient.core.timestamps import format_instant
+from pyclient.store.keys import checkpoint_key, events_key
+from pyclient.store.local_store import LocalStore
+from pyclient.store.segments import segment_ids_in
+
+from .builders import at, progress_reset, progressed
+from .engine_harness import U1, fire, make, signed_in
+from .fakes import FakeClock, drive
+
+SMALL = 8
+
+
+@pytest.fixture(autouse=True)
+def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LocalStore, "seal_at", SMALL)
+
+
+def same(a: Any, b: Any) -> bool:
+    return canonical_json(a) == canonical_json(b)
+
+
+# --------------------------------------------------------------------------- the law
+
+_STATUSES = st.sampled_from(["not_started", "in_progress", "completed", "passed"])
+
+
+@st.composite
+def logs(draw: st.DrawFn) -> list[Event]:
+    """Logs of a few items over a few days, in any order, with resets now and then."""
+    count = draw(st.integers(0, 40))
+    events: list[Event] = []
+    for n in range(count):
+        stamp = at(draw(st.integers(1, 9)), draw(st.integers(0, 23)), ms=n)
+        if draw(st.integers(0, 15)) == 0:
+            events.append(progress_reset(f"e{n:03d}", stamp))
+        else:
+            item = f"item-{draw(st.integers(0, 4))}"
+            events.append(progressed(f"e{n:03d}", stamp, item, draw(_STATUSES)))
+    return events
+
+
+@settings(max_examples=300, deadline=None)
+@given(logs(), st.data())
+def test_a_checkpoint_and_the_tail_equal_the_full_reduction(
+    events: list[Event], data: st.DataObject
+) -> None:
+    """Any split of a log into sealed events (the checkpoint's) and the rest: the checkpoint
+    is used only when every other event sorts after it, and then gives the full reduction."""
+    sealed_flags = data.draw(st.lists(st.booleans(), min_size=len(events), max_size=len(events)))
+    sealed = [e for e, flag in zip(events, sealed_flags, strict=True) if flag]
+    rest = [e for e, flag in zip(events, sealed_flags, strict=True) if not flag]
+    through = max(map(event_order_key, sealed), default=None)
+    checkpoint = Checkpoint(frozenset({"s"}), through, len(sealed), reduce_events(sealed))
+    start = start_from_checkpoint(checkpoint, ["s"], rest)
+    late = through is not None and any(event_order_key(e) <= through for e in rest)
+    assert (start is None) == late
+    if start is not None:
+        snapshot, last = start
+        assert same(snapshot, reduce_events(events))
+        assert last == max(map(event_order_key, events), default=None)
+
+
+def test_a_checkpoint_of_other_segments_or_rules_is_not_used() -> None:
+    events = [progressed("a", at(1), "x", "completed")]
+    checkpoint = Checkpoint(frozenset({"s"}), event_order_key(events[0]), 1, reduce_events(events))
+    assert start_from_checkpoint(checkpoint, ["s", "t"], []) is None
+    older = Checkpoint(checkpoint.segments, checkpoint.through, 1, checkpoint.snapshot, 0)
+    assert REDUCER_RULES != 0 and start_from_checkpoint(older, ["s"], []) is None
+    assert start_from_checkpoint(checkpoint, ["s"], []) is not None
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class CountingStorage(MemoryStorage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    def get(self, key: str) -> str | None:
+        self.reads.append(key)
+        return super().get(key)
+
+
+def guest_history(count: int, storage: MemoryStorage | None = None) -> tuple[MemoryStorage, Any]:
+    """A guest who recorded ``count`` events on a tab that is then closed."""
+    engine, _, storage, clock = make(storage=storage)
+    for n in range(count):
+        engine.record_progress(f"lesson-{n % 7}", ["in_progress", "completed"][n % 2])
+        clock.advance(60_000)
+    return storage, clock
+
+
+def reload(storage: MemoryStorage, clock: FakeClock | None = None) -> SyncEngine:
+    engine, _, _, _ = make(storage=storage, clock=clock or FakeClock(1_800_000_000_000))
+    return engine
+
+
+def finish(engine: SyncEngine) -> int:
+    steps = 0
+    for _ in engine.history_steps():
+        steps += 1
+    return steps
+
+
+def full(storage: MemoryStorage, user: str | None = None) -> Any:
+    copy = MemoryStorage()
+    copy.data = dict(storage.data)
+    return reduce_events(LocalStore(copy, FakeClock()).read_events(user).values())
+
+
+def test_a_reload_starts_from_the_checkpoint_and_reads_the_segments_after() -> None:
+    storage, _ = guest_history(45)
+    assert len(segment_ids_in(storage.data, events_key(None))) == 45 // SMALL
+    counting = CountingStorage()
+    counting.data = storage.data
+    engine = reload(counting)
+    assert not [k for k in counting.reads if ":segment:" in k]  # ready without them
+    assert engine.history_pending
+    assert same(engine.snapshot, full(storage))  # the checkpoint and the head
+    assert finish(engine) > 45 // SMALL  # a step per segment, then the reduction
+    assert not engine.history_pending
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == 45
+
+
+def test_a_log_without_segments_needs_no_steps() -> None:
+    storage, _ = guest_history(SMALL - 1)
+    engine = reload(storage)
+    assert not engine.history_pending and finish(engine) == 0
+    assert same(engine.snapshot, full(storage))
+
+
+def test_a_tampered_checkpoint_is_corrected_on_the_next_load() -> None:
+    storage, _ = guest_history(30)
+    key = checkpoint_key(None)
+    stored = json.loads(storage.data[key])
+    for item in stored["snapshot"]["content"].values():
+        item["status"] = "passed"  # nothing reached "passed"
+    storage.data[key] = json.dumps(stored)
+    engine = reload(storage)
+    shown: list[Any] = []
+    engine.subscribe(lambda snapshot, status: shown.append(snapshot))
+    finish(engine)
+    truth = full(storage)
+    assert same(engine.snapshot, truth) and same(shown[-1], truth)
+    assert json.loads(storage.data[key])["snapshot"] != stored["snapshot"]  # corrected
+    again = reload(storage)
+    assert again.history_pending and same(again.snapshot, truth)
+
+
+def test_an_unreadable_checkpoint_is_set_aside_and_the_log_reduced_whole() -> None:
+    storage, _ = guest_history(30)
+    storage.data[checkpoint_key(None)] = "{nope"
+    engine = reload(storage)
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == 30
+    assert any(":corrupt:" in k for k in storage.data)
+    finish(engine)
+    assert reload(storage).history_pending  # a checkpoint again: the next load starts from it
+
+
+def test_a_late_event_before_the_checkpoint_is_sealed_and_the_checkpoint_made_again() -> None:
+    storage, clock = guest_history(30)
+    late = progressed("late", "2025-01-01T00:00:00.000Z", "lesson-0", "passed")
+    LocalStore(storage, clock).add_events(None, [late])
+    engine = reload(storage)
+    assert not engine.history_pending or engine.events  # no usable checkpoint: read whole
+    assert same(engine.snapshot, full(storage))
+    finish(engine)
+    again = reload(storage)
+    assert again.history_pending  # the late event was sealed: the checkpoint covers it
+    assert same(again.snapshot, full(storage))
+    finish(again)
+    assert same(again.snapshot, full(storage))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 3), st.booleans()), min_size=1, max_size=40))
+def test_any_history_loads_to_its_full_reduction(steps: list[tuple[int, bool]]) -> None:
+    """Events recorded, some of another device and out of order, reloads in between; every
+    load, once its steps are done, shows the reduction of the whole stored log."""
+    storage = MemoryStorage()
+    clock = FakeClock()
+    engine = reload(storage, clock)
+    for n, (offset_days, reload_now) in enumerate(steps, 1):
+        stamp = clock.now + offset_days * 86_400_000
+        other = progressed(f"o{n:03d}", _iso(stamp), f"lesson-{n % 3}", "completed")
+        engine.record_progress(f"lesson-{n % 4}", "in_progress")
+        LocalStore(storage, clock).add_events(None, [other])
+        clock.advance(1000)
+        if reload_now:
+            engine = reload(storage, clock)
+            finish(engine)
+            assert same(engine.snapshot, full(storage))
+    engine = reload(storage, clock)
+    finish(engine)
+    assert same(engine.snapshot, full(storage))
+
+
+def _iso(ms: int) -> str:
+    return format_instant(ms * 1000)
+
+
+def test_a_record_before_the_segments_are_read_is_shown_and_kept() -> None:
+    storage, _ = guest_history(30)
+    engine = reload(storage)
+    engine.record_progress("lesson-new", "passed")
+    assert engine.snapshot.content["lesson-new"].status == "passed"
+    finish(engine)
+    assert same(engine.snapshot, full(storage))
+    assert engine.snapshot.content["lesson-new"].status == "passed"
+
+
+def test_a_sync_waits_until_the_segments_are_read() -> None:
+    engine, server, storage, clock = signed_in()
+    for n in range(30):
+        engine.record_progress(f"lesson-{n % 5}", "completed")
+        clock.advance(1000)
+    fire(engine, clock)
+    assert len(server.ids()) == 30
+    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
+    drive(tab.sign_in(U1))
+    assert tab.history_pending
+    requests = len(server.requests)
+    tab.record_progress("lesson-9", "passed")
+    assert fire(tab, clock) is not None and len(server.requests) == requests  # waits
+    finish(tab)
+    assert tab.next_wakeup_ms() is not None
+    fire(tab, clock)
+    assert len(server.ids()) == 31 and tab.status.pending == 0
