@@ -398,17 +398,12 @@ def reduce_events(events: Iterable[Event]) -> LearningGuestProgress:
 _ID_BOUNDS: Final = get_args(Id)[1]  # StringConstraints(min_length=..., max_length=...)
 _ID_MIN: Final[int] = _ID_BOUNDS.min_length
 _ID_MAX: Final[int] = _ID_BOUNDS.max_length
-#: The snapshot's form of a timestamp (RFC 3339 in UTC with milliseconds); instants compare
-#: like these strings, so an eventId appended to one makes a sort key.
-_SNAPSHOT_FORM: Final = re.compile(
-    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
-).fullmatch
 _SNAKE_KEYS: Final = frozenset(["event_id", "occurred_at", "client_id"])
-_EVENT_ID = itemgetter("eventId")
-_OCCURRED_AT = itemgetter("occurredAt")
-_DATE = itemgetter(slice(0, 10))
-_KIND = itemgetter(0)
+# The snapshot's form of a timestamp (RFC 3339 in UTC with milliseconds, 24 characters);
+# instants compare like these strings, so an eventId appended to one makes a sort key.
+_DIGITS_TO_ZERO: Final = str.maketrans("123456789", "000000000")
+_SHAPE: Final = "0000-00-00T00:00:00.000Z"
+_DATE_AND_HOUR: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3])").fullmatch
 
 
 class _Unusual(Exception):
@@ -428,75 +423,111 @@ def _day_of_snapshot_form(at: str) -> int:
     return _day_of_date(at[:10])
 
 
-def _check_ids(values: list[Any]) -> None:
-    """Every value is an id (DESIGN §2): a string of 1 to 128 characters."""
-    if values:
-        lengths = set(map(len, values))
-        if set(map(type, values)) != {str} or min(lengths) < _ID_MIN or max(lengths) > _ID_MAX:
+def _check_snapshot_form(stamps: list[str], hours: set[str]) -> None:
+    """Every timestamp, 24 characters long, is in the snapshot's form; ``hours`` holds the
+    distinct first 13 characters (date and hour) of all of them.
+
+    Checked on all of them joined (a few passes in C, not a call per timestamp): the shape
+    (digits and separators), minutes and seconds below 60, then each distinct date and hour.
+    """
+    joined = "".join(stamps)
+    if joined.translate(_DIGITS_TO_ZERO) != _SHAPE * len(stamps):
+        raise _Unusual
+    if stamps and (max(joined[14::24]) > "5" or max(joined[17::24]) > "5"):
+        raise _Unusual
+    for hour in hours:
+        if not _DATE_AND_HOUR(hour):
             raise _Unusual
+        _day_of_date(hour[:10])  # a real date (ValueError: no)
 
 
-def _plain_records(data: list[Any]) -> tuple[list[str], list[_Record]]:
-    """The sort keys and records of decoded events, each checked as parse_events would;
-    :class:`_Unusual` if one is not in the form the fast path takes.
+def _plain_records(data: list[Any]) -> tuple[list[str], list[_Record], list[int], bool]:
+    """The sort keys and records of decoded events, each checked as parse_events would, the
+    positions of the progress.reset events, and whether the eventIds are unique;
+    :class:`_Unusual` if an event is not in the form the fast path takes.
 
-    One pass over the events, reading each while it is in the processor's cache (a pass per
-    field costs more: measured); the ids, scores and timestamps collected are checked all at
-    once after it.
+    One pass over the events, each read while it is in the processor's cache, with checks the
+    interpreter runs inline (``type``, ``len``, comparisons); a pass per field, or ``map`` of a
+    function over a column, costs more (measured; in Pyodide twice as much).
     """
     ranks = STATUS_RANK
-    ids: list[Any] = []
-    stamps: list[Any] = []
-    checked: list[Any] = []  # every other id
+    low = _ID_MIN
+    high = _ID_MAX
+    ids: list[str] = []
+    keys: list[str] = []
+    stamps: list[str] = []
+    hours: set[str] = set()
     scores: list[Any] = []
     records: list[_Record] = []
+    resets: list[int] = []
     add_id = ids.append
+    add_key = keys.append
     add_stamp = stamps.append
-    check = checked.append
     add_score = scores.append
     append = records.append
     for event in data:
-        add_id(event["eventId"])
-        add_stamp(at := event["occurredAt"])
-        check(event["clientId"])
+        event_id = event["eventId"]
+        at = event["occurredAt"]
+        client_id = event["clientId"]
         kind = event["type"]
+        if (
+            type(event_id) is not str
+            or not low <= len(event_id) <= high
+            or type(client_id) is not str
+            or not low <= len(client_id) <= high
+            or type(at) is not str
+            or len(at) != 24
+        ):
+            raise _Unusual
+        add_id(event_id)
+        add_key(at + event_id)
+        add_stamp(at)
+        if (hour := at[:13]) not in hours:
+            hours.add(hour)
         if kind == "content.progressed":
             payload = event["payload"]
             if len(event) != 5 or type(payload) is not dict:
                 raise _Unusual
-            check(content_id := payload["contentId"])
+            content_id = payload["contentId"]
+            if type(content_id) is not str or not low <= len(content_id) <= high:
+                raise _Unusual
             rank = ranks[payload["status"]]
             size = len(payload)
             if size == 2:
                 append((_PROGRESSED, at, content_id, rank, MISSING, MISSING, None, None))
                 continue
-            keys = 2
+            count = 2
             score = payload.get("score", MISSING)
             if score is not MISSING:
                 add_score(score)
-                keys += 1
+                count += 1
             version = payload.get("contentVersion", MISSING)
             if version is not MISSING:
-                check(version)
-                keys += 1
+                if type(version) is not str or not low <= len(version) <= high:
+                    raise _Unusual
+                count += 1
             interaction = payload.get("interaction", MISSING)
             if interaction is MISSING:
                 interaction_id = selected = None
             else:
-                keys += 1
+                count += 1
                 if type(interaction) is not dict or len(interaction) != 2:
                     raise _Unusual
-                check(interaction_id := interaction["interactionId"])
+                interaction_id = interaction["interactionId"]
+                if type(interaction_id) is not str or not low <= len(interaction_id) <= high:
+                    raise _Unusual
                 state = interaction["state"]
                 if state is None:
                     selected = _REMOVED
                 elif type(state) is dict and len(state) == 2 and state["kind"] == "quiz":
                     selected = state["selectedOptionId"]
-                    if selected is not None:
-                        check(selected)
+                    if selected is not None and (
+                        type(selected) is not str or not low <= len(selected) <= high
+                    ):
+                        raise _Unusual
                 else:
                     raise _Unusual
-            if size != keys:
+            if size != count:
                 raise _Unusual
             append((_PROGRESSED, at, content_id, rank, score, version, interaction_id, selected))
         elif kind == "activePath.set" or kind == "onboarding.completed":
@@ -504,37 +535,35 @@ def _plain_records(data: list[Any]) -> tuple[list[str], list[_Record]]:
             if len(event) != 5 or type(payload) is not dict or len(payload) != 1:
                 raise _Unusual
             path_id = payload["pathId"]
-            if kind == "onboarding.completed":
-                check(path_id)
-                append((_ONBOARDED, at, path_id))
-            else:
-                if path_id is not None:
-                    check(path_id)
-                append((_PATH_SET, at, path_id))
+            if (kind == "onboarding.completed" or path_id is not None) and (
+                type(path_id) is not str or not low <= len(path_id) <= high
+            ):
+                raise _Unusual
+            append((_ONBOARDED if kind == "onboarding.completed" else _PATH_SET, at, path_id))
         elif kind == "onboarding.reset" or kind == "progress.reset":
             if len(event) != 4:
                 raise _Unusual
-            append((_ONBOARDING_RESET if kind == "onboarding.reset" else _RESET, at))
+            if kind == "progress.reset":
+                resets.append(len(records))
+                append((_RESET, at))
+            else:
+                append((_ONBOARDING_RESET, at))
         else:  # an unknown type, kept whole by parse_events
-            check(kind)
+            if type(kind) is not str or not low <= len(kind) <= high:
+                raise _Unusual
             if not _SNAKE_KEYS.isdisjoint(event):
                 raise _Unusual
             append((_OTHER, at))
-    _check_ids(ids)
-    _check_ids(checked)
     if scores and not (
         set(map(type, scores)) <= {int, float} and min(scores) >= 0 and max(scores) <= 100
     ):
         raise _Unusual
-    if not all(map(_SNAPSHOT_FORM, stamps)):
-        raise _Unusual
-    for prefix in set(map(_DATE, stamps)):
-        _day_of_date(prefix)  # a real date (ValueError: no)
-    return list(map(str.__add__, stamps, ids)), records
+    _check_snapshot_form(stamps, hours)
+    return keys, records, resets, len(set(ids)) == len(ids)
 
 
-def _preferred_copies(data: list[Any]) -> tuple[list[Any], list[Any]]:
-    """(the copy of each eventId that :func:`preferred_copy` keeps, the other copies)."""
+def _preferred_copies(data: list[Any]) -> list[Any]:
+    """The copy of each eventId that :func:`preferred_copy` keeps."""
     kept: dict[str, Any] = {}
     for event in data:
         event_id = event["eventId"]
@@ -543,8 +572,7 @@ def _preferred_copies(data: list[Any]) -> tuple[list[Any], list[Any]]:
             if first["type"] not in EVENT_TYPES or event["type"] not in EVENT_TYPES:
                 raise _Unusual  # an unknown type's copies: compared as models by parse_events
             kept[event_id] = preferred_copy(first, event)
-    chosen = {id(event) for event in kept.values()}
-    return list(kept.values()), [event for event in data if id(event) not in chosen]
+    return list(kept.values())
 
 
 def _reduce_plain(data: bytes | str) -> LearningGuestProgress:
@@ -553,10 +581,9 @@ def _reduce_plain(data: bytes | str) -> LearningGuestProgress:
         decoded = decode_json(data)
         if type(decoded) is not list:
             raise _Unusual
-        if len(set(map(_EVENT_ID, decoded))) != len(decoded):  # copies of one event: keep one
-            decoded, dropped = _preferred_copies(decoded)
-            _plain_records(dropped)  # checked too
-        keys, records = _plain_records(decoded)
+        keys, records, resets, unique = _plain_records(decoded)  # every copy checked
+        if not unique:  # copies of one event: keep one
+            keys, records, resets, _ = _plain_records(_preferred_copies(decoded))
     except (KeyError, TypeError, ValueError):
         raise _Unusual from None
     del decoded
@@ -565,8 +592,8 @@ def _reduce_plain(data: bytes | str) -> LearningGuestProgress:
         return fold.snapshot()
     last = max(keys)
     positions: Iterable[int] = range(len(keys))
-    if _RESET in map(_KIND, records):  # the fold starts after the last one (see _fold)
-        after = max(k for k, r in zip(keys, records, strict=True) if r[0] == _RESET)
+    if resets:  # the fold starts after the last one (see _fold)
+        after = max(map(keys.__getitem__, resets))
         positions = compress(positions, map(after.__lt__, keys))
     order = sorted(positions, key=keys.__getitem__)
     _fold(fold, map(records.__getitem__, order), _day_of_snapshot_form)

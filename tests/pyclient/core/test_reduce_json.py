@@ -197,6 +197,8 @@ _ODD_VALUES: list[Any] = [
     "2025-02-30T20:36:50.595Z",
     "0000-01-01T00:00:00.000Z",
     "2025-12-22T24:00:00.000Z",
+    "2025-12-22T20:60:50.595Z",
+    "2025-12-22T20:36:60.595Z",
     "2025-12-22T20:36:50.595Z\n",
     "\uff12025-12-22T20:36:50.595Z",  # a full-width digit
     "2030-01-01T00:00:00.000Z",
@@ -290,6 +292,15 @@ def test_a_copy_dropped_for_another_is_still_checked() -> None:
     ],
 )
 def test_unusual_texts_give_what_parse_events_gives(text: str) -> None:
+    assert through_reduce_json(text) == reference(text)
+
+
+def test_timestamps_are_checked_one_by_one_not_only_joined() -> None:
+    # two invalid timestamps that, written one after the other, read as two valid ones
+    short = _VALID | {"occurredAt": "2025-12-22T20:36:50.595"}
+    long = _VALID | {"eventId": "e-2", "occurredAt": "Z2025-12-22T20:36:50.595Z"}
+    text = json.dumps([short, long])
+    assert isinstance(reference(text), tuple)
     assert through_reduce_json(text) == reference(text)
 
 
