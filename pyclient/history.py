@@ -30,6 +30,7 @@ from .core.checkpoint import Checkpoint, start_from_checkpoint
 from .core.eventlog import OrderKey, event_order_key, union_into
 from .core.models import Event, LearningGuestProgress
 from .core.reducer import apply_events, bring_forward, reduce_events
+from .core.sync_state import restore_synced
 from .engine import ProgressEngine
 from .errors import StorageFullError
 
@@ -60,7 +61,7 @@ class HistoryEngine(ProgressEngine):
             self._loaded = True
             events: dict[str, Event] = {}
             for segment_id in pending:
-                union_into(events, store.read_segment(user_id, segment_id).values())
+                union_into(events, self._read_segment(segment_id).values())
             union_into(events, head.values())
             self._merge(events.values(), stored=True)
             self._mark_own_unsynced(events.values())
@@ -107,9 +108,8 @@ class HistoryEngine(ProgressEngine):
                 break
 
     def _read_segments(self, generation: int) -> Iterator[None]:
-        user = self.user_id
         while self._pending and generation == self._generation:
-            events = self.store.read_segment(user, self._pending.pop(0))
+            events = self._read_segment(self._pending.pop(0))
             fresh, replaced = union_into(self._events, events.values())
             if replaced:
                 self._replacements += 1
@@ -119,6 +119,17 @@ class HistoryEngine(ProgressEngine):
         if generation == self._generation and not self._loaded:
             self._loaded = True
             self._history_loaded()
+
+    def _read_segment(self, segment_id: str) -> dict[str, Event]:
+        """A segment's events; when the stored sync metadata keeps them as synced without
+        entries, this client's events of it are ``synced``."""
+        user = self.user_id
+        events = self.store.read_segment(user, segment_id)
+        if user is not None:
+            synced = self.store.synced_own_ids(user, segment_id)
+            if synced:
+                self._sync = restore_synced(self._sync, synced)
+        return events
 
     def _history_loaded(self) -> None:
         """Every segment is read (a hook: a sync waits for this)."""

@@ -65,6 +65,7 @@ __all__ = [
     "next_retry_delay_ms",
     "recover_interrupted",
     "release_unsent",
+    "restore_synced",
     "start_sync",
 ]
 
@@ -157,8 +158,11 @@ def count_statuses(state: LearningProgressSyncState) -> dict[SyncStatus, int]:
     return counts
 
 
-_Action = Literal["mark_local", "start_sync", "start_retry", "succeed", "fail", "interrupted"]
+_Action = Literal[
+    "mark_local", "start_sync", "start_retry", "succeed", "fail", "interrupted", "restore"
+]
 _TRANSITIONS: Final[dict[tuple[_Action, SyncStatus | None], SyncStatus]] = {
+    ("restore", None): "synced",
     ("mark_local", None): "local",
     ("mark_local", "local"): "local",
     ("mark_local", "error"): "local",
@@ -255,6 +259,14 @@ def mark_local(
 ) -> LearningProgressSyncState:
     """New (or re-queued) events are ``local``: not yet sent."""
     return _apply(state, "mark_local", event_ids)[0]
+
+
+def restore_synced(
+    state: LearningProgressSyncState, event_ids: Iterable[str]
+) -> LearningProgressSyncState:
+    """Events with no entry that storage keeps as synced without one (a fully synced
+    segment of the log) are ``synced``; an entry already there is left as it is."""
+    return _apply(state, "restore", event_ids)[0]
 
 
 def eligible_event_ids(state: LearningProgressSyncState, *, retry_errors: bool) -> list[str]:

@@ -71,7 +71,7 @@ CHECKPOINT_FORMAT_VERSION: Final = 1
 #: The version of a queued early action.
 QUEUE_FORMAT_VERSION: Final = 1
 #: The version event logs and sync metadata are written in (older ones are read and migrated).
-LOG_FORMAT_VERSION: Final = 2
+LOG_FORMAT_VERSION: Final = 3
 
 
 def events_key(user_id: str | None) -> str:

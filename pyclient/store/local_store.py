@@ -34,7 +34,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..core.checkpoint import Checkpoint
 from ..core.eventlog import event_order_key, union_into
-from ..core.models import Event, LearningGuestProgress, LearningProgressSyncState
+from ..core.models import (
+    Event,
+    LearningGuestProgress,
+    LearningProgressSyncEntry,
+    LearningProgressSyncState,
+)
 from ..core.timestamps import format_instant
 from ..errors import StorageFullError
 from ..ports import Clock, Storage
@@ -73,10 +78,16 @@ class _StoredSnapshot(BaseModel):
     snapshot: LearningGuestProgress
 
 
+def _settled(entry: LearningProgressSyncEntry | None, own: bool) -> bool:
+    """Whether an event needs no more syncing: synced, or another client's with no entry
+    (it came from the server)."""
+    return entry.status == "synced" if entry is not None else not own
+
+
 class _Log:
     """What this store knows of one stored log (:mod:`.segments`)."""
 
-    __slots__ = ("head", "legacy", "listed", "mine", "news", "raw", "segments", "text")
+    __slots__ = ("head", "legacy", "listed", "mine", "news", "own", "raw", "segments", "text")
 
     def __init__(self) -> None:
         self.raw: str | None = None  # the head's text as last read or written
@@ -87,6 +98,7 @@ class _Log:
         self.legacy = False  # ``raw`` is of an older version, or lacks events: rewrite it
         self.listed: list[tuple[str, int]] = []  # every known segment: (id, size), in order
         self.segments: dict[str, frozenset[str] | None] = {}  # id -> its eventIds, once read
+        self.own: dict[str, frozenset[str]] = {}  # id -> the eventIds of this client's events
 
 
 class LocalStore:
@@ -116,6 +128,10 @@ class LocalStore:
         self._sealed: dict[str, dict[str, frozenset[str]]] = {}  # see take_sealed
         self._sync_cache: dict[str, tuple[str, LearningProgressSyncState]] = {}
         self._sync_text: dict[str, SyncText] = {}  # key -> the encoder of its last write
+        self._markers: dict[str, set[str]] = {}  # sync key -> its fully synced segments
+        self._unsettled: dict[str, frozenset[str]] = {}  # segment -> ids not known synced
+        self._skip: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # see _synced_segments
+        self._own_client: str | None = None  # this profile's clientId, once read
         self._snapshot_json: tuple[LearningGuestProgress, str] | None = None
 
     # ------------------------------------------------------------------ warnings, corruption
@@ -149,6 +165,10 @@ class LocalStore:
 
     def client_id(self, make: Callable[[], str]) -> str:
         """This profile's stable clientId, created (with ``make``) and stored on first use."""
+        self._own_client = self._client_id(make)
+        return self._own_client
+
+    def _client_id(self, make: Callable[[], str]) -> str:
         raw = self.storage.get(CLIENT_ID_KEY)
         if raw is not None:
             try:
@@ -244,7 +264,12 @@ class LocalStore:
                         seg_key, encode_segment(segment_id, LogText.of(events.values()))
                     )
         log.segments[segment_id] = frozenset(events)
+        log.own[segment_id] = self._own_ids(events.values())
         return events
+
+    def _own_ids(self, events: Iterable[Event]) -> frozenset[str]:
+        own = self._own_client
+        return frozenset(e.event_id for e in events if e.client_id == own)
 
     def segments_to_read(self, user_id: str | None) -> list[str]:
         """The segments of a stored log this store has not read yet, oldest first."""
@@ -344,6 +369,7 @@ class LocalStore:
                     if segment_id not in log.segments:
                         self.storage.set(seg_key, encode_segment(segment_id, LogText.of(chunk)))
                         written[segment_id] = frozenset(e.event_id for e in chunk)
+                        log.own[segment_id] = self._own_ids(chunk)
                         listed.append((segment_id, len(chunk)))
                     for event in chunk:
                         del head[event.event_id]
@@ -426,7 +452,9 @@ class LocalStore:
     # ------------------------------------------------------------------ sync metadata
 
     def read_sync(self, user_id: str) -> LearningProgressSyncState:
-        """Stored sync metadata (empty when absent; corrupt values set aside)."""
+        """Stored sync metadata (empty when absent; corrupt values set aside). The entries
+        of the events of fully synced segments are not in it (:mod:`.sync_format`): see
+        :meth:`synced_own_ids`."""
         key = sync_key(user_id)
         raw = self.storage.get(key)
         if raw is None:
@@ -435,7 +463,8 @@ class LocalStore:
         cached = self._sync_cache.get(key)
         if cached is not None and cached[0] == raw:
             return cached[1]
-        state, problem = decode_sync(raw)
+        state, segments, problem = decode_sync(raw)
+        self._markers.setdefault(key, set()).update(segments)
         if problem is None:
             if raw.startswith(f'{{"v":{LOG_FORMAT_VERSION},'):
                 self._sync_cache[key] = (raw, state)
@@ -445,10 +474,49 @@ class LocalStore:
                 self._write_sync_raw(user_id, state)
         return state
 
+    def synced_own_ids(self, user_id: str, segment_id: str) -> frozenset[str]:
+        """The eventIds of this client's events in a segment read from the user's log, when
+        the stored metadata says every event of it is synced (their entries are not stored);
+        empty otherwise."""
+        log = self._logs.get(events_key(user_id))
+        if log is None or segment_id not in self._markers.get(sync_key(user_id), ()):
+            return frozenset()
+        return log.own.get(segment_id, frozenset())
+
+    def _synced_segments(
+        self, user_id: str, state: LearningProgressSyncState
+    ) -> tuple[set[str], frozenset[str]]:
+        """The segments of the user's log whose events are all synced (those stored so, and
+        read segments found so now), and the eventIds of those this store has read. A segment
+        is synced when each event's entry is ``synced``, or has none and is another client's
+        (it came from the server)."""
+        key = sync_key(user_id)
+        marked = self._markers.setdefault(key, set())
+        log = self._logs.get(events_key(user_id))
+        if log is None:
+            return marked, frozenset()
+        entries = state.events
+        for segment_id, ids in log.segments.items():
+            if ids is None or segment_id in marked:
+                continue
+            own = log.own.get(segment_id, frozenset())
+            left = self._unsettled.get(segment_id, ids)
+            left = frozenset(i for i in left if not _settled(entries.get(i), i in own))
+            self._unsettled[segment_id] = left
+            if not left:
+                marked.add(segment_id)
+        read = frozenset(i for i in marked if log.segments.get(i))
+        cached = self._skip.get(key)
+        if cached is None or cached[0] != read:
+            skip = frozenset().union(*(log.segments[i] or () for i in read))
+            cached = self._skip[key] = (read, skip)
+        return marked, cached[1]
+
     def _write_sync_raw(self, user_id: str, state: LearningProgressSyncState) -> None:
         key = sync_key(user_id)
+        marked, skip = self._synced_segments(user_id, state)
         encoder = self._sync_text.pop(key, None) or SyncText()
-        raw = encoder.encode(state)
+        raw = encoder.encode(state, marked, skip)
         self.storage.set(key, raw)  # on StorageFullError the encoder is dropped: it is ahead
         self._sync_cache[key] = (raw, state)
         self._sync_text[key] = encoder
@@ -459,7 +527,7 @@ class LocalStore:
         """Store ``state`` merged with what is stored (see :func:`merge_sync_states`) and
         return the merge; ``reset_cursor`` drops the stored cursor too (the server rejected
         it). When only new entries were added since this store's last write, only those are
-        encoded."""
+        encoded; the entries of fully synced segments are not written."""
         merged = merge_sync_states(state, self.read_sync(user_id))
         if reset_cursor:
             merged = merged.model_copy(update={"last_synced_cursor": None})

@@ -1,19 +1,22 @@
 """Stored sync metadata: its versioned formats, its encoder and decoder, and the merge of two
 tabs' metadata. Sync metadata lives only in storage: it is never sent to the API.
 
-Version 2: ``{"v":2,"sync":{...},"synced":"..."}``. Entries of status ``synced`` whose
-eventId is a canonical UUID are kept only as an id set (``synced``, packed like a log's ids);
-every other entry is kept in full. A synced entry read back has no ``lastAttemptAt``/
-``lastSyncedAt`` (nothing reads them; the state's ``lastSuccessfulSyncAt`` is kept). Absence
-of an entry still means "unknown". Version 1 (``{"v":1,"sync":{...}}``) is read and rewritten
-as version 2 on the next write.
+Version 3: ``{"v":3,"sync":{...},"synced":"...","segments":["<segment id>",...]}``. The
+events of the log's segments listed in ``segments`` are all ``synced``: their entries are not
+written (so that a write costs O(entries not in such a segment), whatever the history). Other
+entries of status ``synced`` whose eventId is a canonical UUID are kept only as an id set
+(``synced``, packed like a log's ids); every other entry is kept in full. A synced entry read
+back has no ``lastAttemptAt``/``lastSyncedAt`` (nothing reads them; the state's
+``lastSuccessfulSyncAt`` is kept). Absence of an entry (outside those segments) still means
+"unknown". Version 2 (the same without ``segments``) and version 1 (``{"v":1,"sync":{...}}``)
+are read and rewritten as version 3 on the next write.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -34,17 +37,23 @@ class _StoredSync(BaseModel):
 
 class _StoredSyncV2(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    v: Literal[2]
+    v: Literal[2, 3]
     sync: LearningProgressSyncState
     synced: str
+    segments: list[str] = []
 
 
 _SYNCED: Final = LearningProgressSyncEntry(status="synced")
 
 
-def encode_sync(state: LearningProgressSyncState) -> str:
-    """Sync metadata in the version 2 stored format (synced UUID entries as an id set)."""
-    return SyncText().encode(state)
+def encode_sync(
+    state: LearningProgressSyncState,
+    segments: Collection[str] = (),
+    skip: Collection[str] = frozenset(),
+) -> str:
+    """Sync metadata in the version 3 stored format: synced UUID entries as an id set, and the
+    entries of the events of ``segments`` (their eventIds ``skip``, all synced) left out."""
+    return SyncText().encode(state, segments, skip)
 
 
 def _is_compact_entry(event_id: str, entry: LearningProgressSyncEntry) -> bool:
@@ -63,21 +72,32 @@ class SyncText:
     the same order. It takes no caller's word for what is new: it asks the transitions that
     made the state (:func:`~pyclient.core.sync_state.changed_since`), or compares."""
 
-    __slots__ = ("_full", "_ids", "_last")
+    __slots__ = ("_full", "_ids", "_last", "_skip")
 
     def __init__(self) -> None:
         self._last: Mapping[str, LearningProgressSyncEntry] | None = None  # last encoded
+        self._skip: Collection[str] = frozenset()
         self._full: dict[str, LearningProgressSyncEntry] = {}
         self._ids = PackedIds()
 
-    def encode(self, state: LearningProgressSyncState) -> str:
+    def encode(
+        self,
+        state: LearningProgressSyncState,
+        segments: Collection[str] = (),
+        skip: Collection[str] = frozenset(),
+    ) -> str:
+        """``state`` as stored; the entries of ``skip`` (the events of the fully synced
+        ``segments``) are left out."""
         events = state.events
         new = None if self._last is None else _appended(self._last, events)
-        if new is None:  # a changed or dropped entry: encode everything
+        if new is None or skip is not self._skip:  # a changed or dropped entry: everything
             self._full, self._ids = {}, PackedIds()
             new = list(events)
+        self._skip = skip
         compact: list[str] = []
         for event_id in new:
+            if event_id in skip:
+                continue
             entry = events[event_id]
             if _is_compact_entry(event_id, entry):
                 compact.append(event_id)
@@ -87,7 +107,11 @@ class SyncText:
             self._ids.extend(compact)
         self._last = events
         body = state.model_copy(update={"events": self._full}).model_dump_json(by_alias=True)
-        return f'{{"v":{LOG_FORMAT_VERSION},"sync":{body},"synced":"{self._ids.text}"}}'
+        listed = json.dumps(sorted(segments), separators=(",", ":"))
+        return (
+            f'{{"v":{LOG_FORMAT_VERSION},"sync":{body},"synced":"{self._ids.text}",'
+            f'"segments":{listed}}}'
+        )
 
 
 def _appended(
@@ -113,25 +137,26 @@ def _appended(
     return new
 
 
-def decode_sync(raw: str) -> tuple[LearningProgressSyncState, str | None]:
-    """Stored sync metadata (version 1 or 2), and what was wrong with it (``None``: nothing);
-    of a broken value, the entries that are still valid. Never raises."""
+def decode_sync(raw: str) -> tuple[LearningProgressSyncState, list[str], str | None]:
+    """Stored sync metadata (version 1, 2 or 3): its entries, the log segments whose events
+    are all synced, and what was wrong with it (``None``: nothing); of a broken value, the
+    entries that are still valid. Never raises."""
     try:
-        if raw.startswith(f'{{"v":{LOG_FORMAT_VERSION},'):
+        if raw.startswith(('{"v":3,', '{"v":2,')):
             stored = _StoredSyncV2.model_validate_json(raw)
             entries = dict.fromkeys(unpack_ids(stored.synced), _SYNCED)
             entries.update(stored.sync.events)
-            return stored.sync.model_copy(update={"events": entries}), None
-        return _StoredSync.model_validate_json(raw).sync, None
+            return stored.sync.model_copy(update={"events": entries}), stored.segments, None
+        return _StoredSync.model_validate_json(raw).sync, [], None
     except ValueError:  # ValidationError included
         pass
     state = LearningProgressSyncState()
     try:
         data: Any = json.loads(raw)
     except ValueError:
-        return state, "not valid sync metadata (not JSON)"
+        return state, [], "not valid sync metadata (not JSON)"
     if isinstance(data, dict) and type(data.get("v")) is int and data["v"] > LOG_FORMAT_VERSION:
-        return state, f"sync metadata format version {data['v']} is newer than this client"
+        return state, [], f"sync metadata format version {data['v']} is newer than this client"
     kept: dict[str, LearningProgressSyncEntry] = {}
     with contextlib.suppress(ValueError, TypeError, KeyError):
         kept = dict.fromkeys(unpack_ids(data["synced"]), _SYNCED)
@@ -141,7 +166,10 @@ def decode_sync(raw: str) -> tuple[LearningProgressSyncState, str | None]:
             for event_id, entry in entries.items():
                 with contextlib.suppress(ValidationError):
                     kept[event_id] = LearningProgressSyncEntry.model_validate(entry)
-    return state.model_copy(update={"events": kept}), "not valid sync metadata"
+    segments: list[str] = []
+    with contextlib.suppress(KeyError, TypeError):
+        segments = [s for s in data["segments"] if isinstance(s, str)]
+    return state.model_copy(update={"events": kept}), segments, "not valid sync metadata"
 
 
 def _extends(

@@ -16,7 +16,7 @@ from pyclient.adapters.cpython import MemoryStorage
 from pyclient.core.checkpoint import REDUCER_RULES, Checkpoint, start_from_checkpoint
 from pyclient.core.eventlog import event_order_key
 from pyclient.core.timestamps import format_instant
-from pyclient.store.keys import checkpoint_key, events_key
+from pyclient.store.keys import checkpoint_key, events_key, sync_key
 from pyclient.store.local_store import LocalStore
 from pyclient.store.segments import segment_ids_in
 
@@ -244,3 +244,47 @@ def test_a_sync_waits_until_the_segments_are_read() -> None:
     assert tab.next_wakeup_ms() is not None
     fire(tab, clock)
     assert len(server.ids()) == 31 and tab.status.pending == 0
+
+
+def test_fully_synced_segments_are_stored_as_segment_ids_and_restored_on_load() -> None:
+    """Once every event of a segment is synced (another client's pulled events count as
+    synced), the sync metadata keeps the segment's id instead of an entry per event; a reload
+    knows them synced again and sends nothing twice."""
+    engine, server, storage, clock = signed_in()
+    other_device = [
+        progressed(f"o{n:03d}", _iso(clock.now - 1000 + n), "lesson-o", "completed", client_id="b")
+        for n in range(5)
+    ]
+    server.events["u1"] = [json.loads(canonical_json(e)) for e in other_device]
+    for n in range(40):
+        engine.record_progress(f"lesson-{n % 5}", "completed")
+        clock.advance(1000)
+    fire(engine, clock)
+    assert engine.status.pending == 0
+    engine.record_progress("lesson-x", "in_progress")  # one more write of the metadata
+    stored = json.loads(storage.data[sync_key("u1")])
+    segments = segment_ids_in(storage.data, events_key("u1"))
+    assert segments and sorted(stored["segments"]) == segments
+    sealed = LocalStore(storage, clock)
+    sealed_ids = {i for s in segments for i in sealed.read_segment("u1", s)}
+    assert len(sealed_ids) == (45 // SMALL) * SMALL
+    assert not sealed_ids & set(stored["sync"]["events"])  # no entry of theirs is written
+    puts = len(server.puts())
+    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
+    drive(tab.sign_in(U1))
+    finish(tab)
+    fire(tab, clock)
+    sent = [e["eventId"] for r in server.puts()[puts:] for e in r.body["events"]]
+    assert tab.status.pending == 0 and len(sent) == 1  # only lesson-x
+    assert len(server.ids()) == 46
+    own = {e.event_id for e in tab.events if e.client_id == tab.client_id}
+    assert all(tab.sync_state.events[i].status == "synced" for i in own)
+
+
+def test_a_segment_with_an_unsynced_event_of_this_client_is_not_marked() -> None:
+    engine, _, storage, clock = signed_in()
+    for n in range(20):
+        engine.record_progress(f"lesson-{n % 5}", "completed")
+        clock.advance(1000)
+    stored = json.loads(storage.data[sync_key("u1")])
+    assert segment_ids_in(storage.data, events_key("u1")) and stored["segments"] == []

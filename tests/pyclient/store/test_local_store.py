@@ -48,7 +48,7 @@ def test_every_stored_value_carries_a_format_version() -> None:
     assert versions == {
         events_key("u1"): 3,
         snapshot_key("u1"): 1,  # read by the page's first paint without Python
-        sync_key("u1"): 2,
+        sync_key("u1"): 3,
         CLIENT_ID_KEY: 1,
     }
 

@@ -40,8 +40,9 @@ def test_sync_metadata_keeps_synced_uuid_entries_as_an_id_set() -> None:
     )
     raw = encode_sync(state)
     data = json.loads(raw)
-    assert data["v"] == 2 and synced not in data["sync"]["events"]
-    decoded, problem = decode_sync(raw)
+    assert data["v"] == 3 and synced not in data["sync"]["events"]
+    decoded, segments, problem = decode_sync(raw)
+    assert segments == []
     assert problem is None
     assert {i: e.status for i, e in decoded.events.items()} == {
         i: e.status for i, e in state.events.items()
@@ -50,14 +51,17 @@ def test_sync_metadata_keeps_synced_uuid_entries_as_an_id_set() -> None:
     assert decoded.last_synced_cursor == "42"
 
 
-def test_version_1_sync_metadata_is_read_and_newer_versions_kept_aside() -> None:
+def test_versions_1_and_2_sync_metadata_are_read_and_newer_versions_kept_aside() -> None:
     storage = MemoryStorage()
     state = LearningProgressSyncState(events={"a": LearningProgressSyncEntry(status="local")})
     storage.data[sync_key("u1")] = f'{{"v":1,"sync":{state.model_dump_json(by_alias=True)}}}'
     local = store_on(storage)
     assert local.read_sync("u1") == state
     local.write_sync("u1", state)
-    assert json.loads(storage.data[sync_key("u1")])["v"] == 2
+    assert json.loads(storage.data[sync_key("u1")])["v"] == 3
+    v2 = '{"v":2,"sync":{"events":{"b":{"status":"local"}}},"synced":""}'
+    storage.data[sync_key("u3")] = v2
+    assert set(store_on(storage).read_sync("u3").events) == {"b"}
     storage.data[sync_key("u2")] = '{"v":7,"sync":{}}'
     assert local.read_sync("u2").events == {}
     assert '{"v":7,"sync":{}}' in [v for k, v in storage.data.items() if ":corrupt:" in k]
@@ -97,6 +101,6 @@ def test_incremental_sync_metadata_is_the_text_of_a_full_encode(
         state = local.write_sync("u1", state)
         raw = storage.data[sync_key("u1")]
         assert raw == encode_sync(state)
-        decoded, problem = decode_sync(raw)
+        decoded, _, problem = decode_sync(raw)
         assert problem is None
         assert decoded == decode_sync(encode_sync(state))[0]
