@@ -7,6 +7,7 @@ layout shows the architecture::
     store/      storage keys and the stored formats; LocalStore reads and writes them
     http/       the progress API as the client speaks it
     engine.py   the local log, persistence and status     (synchronous transitions)
+    history.py  a long history at load: from a checkpoint, the rest in steps after ready
     session.py  identity, bootstrap, queued early actions, the steps of a sync (synchronous)
     worker.py   SyncEngine: the async sync worker and its triggers
     adapters/   the ports on CPython and on Pyodide
