@@ -289,8 +289,9 @@ def _fold(fold: _Fold, records: Iterable[_Record], day_of: Callable[[str], int])
         kind = record[0]
         if kind == _PROGRESSED:
             _, at, content_id, rank, score, version, interaction_id, selected = record
-            item = dirty.get(content_id)
-            if item is None:
+            if content_id in dirty:
+                item = dirty[content_id]
+            else:
                 model = content.get(content_id)
                 item = dirty[content_id] = (
                     _Item(0, None, None, at, at, None, {})
@@ -497,19 +498,20 @@ def _plain_records(data: list[Any]) -> tuple[list[str], list[_Record], list[int]
                 append((_PROGRESSED, at, content_id, rank, MISSING, MISSING, None, None))
                 continue
             count = 2
-            score = payload.get("score", MISSING)
-            if score is not MISSING:
-                add_score(score)
+            # (`in` and a subscript: the interpreter runs both inline, but calls dict.get)
+            score = version = MISSING
+            if "score" in payload:
+                add_score(score := payload["score"])
                 count += 1
-            version = payload.get("contentVersion", MISSING)
-            if version is not MISSING:
+            if "contentVersion" in payload:
+                version = payload["contentVersion"]
                 if type(version) is not str or not low <= len(version) <= high:
                     raise _Unusual
                 count += 1
-            interaction = payload.get("interaction", MISSING)
-            if interaction is MISSING:
+            if "interaction" not in payload:
                 interaction_id = selected = None
             else:
+                interaction = payload["interaction"]
                 count += 1
                 if type(interaction) is not dict or len(interaction) != 2:
                     raise _Unusual
