@@ -85,17 +85,29 @@ def _median_ms(samples: list[float]) -> float:
     return round(_median(samples) * 1000, 3)
 
 
+def _time_reduce_json(text: str, repeats: int) -> dict[str, Any]:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        reduce_json(text)
+        samples.append(time.perf_counter() - started)
+    return {"ms": _median_ms(samples), "bytes": len(text)}
+
+
 def measure(sizes: list[int], repeats: int = 5) -> dict[str, Any]:
-    """Median ms of JSON text → snapshot per size, and of one incremental application."""
+    """Median ms of JSON text → snapshot per size (and for the largest, of the same log without
+    its progress.reset events: the reducer then folds every event, not only those after the
+    last reset), and of one incremental application."""
     results: dict[str, Any] = {"full": {}}
     for size in sizes:
         text = json.dumps(synthetic_events(size))
-        samples = []
-        for _ in range(repeats if size < 100_000 else max(3, repeats // 2)):
-            started = time.perf_counter()
-            reduce_json(text)
-            samples.append(time.perf_counter() - started)
-        results["full"][str(size)] = {"ms": _median_ms(samples), "bytes": len(text)}
+        runs = repeats if size < 100_000 else max(3, repeats // 2)
+        results["full"][str(size)] = _time_reduce_json(text, runs)
+    if sizes:
+        size = max(sizes)
+        log = [e for e in synthetic_events(size) if e["type"] != "progress.reset"]
+        runs = repeats if size < 100_000 else max(3, repeats // 2)
+        results["no_reset"] = {"events": len(log), **_time_reduce_json(json.dumps(log), runs)}
 
     # One incremental application on a 10k-event snapshot, for an event sorting after the log.
     base = reduce_events(parse_events(json.dumps(synthetic_events(10_000))))
