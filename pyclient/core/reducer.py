@@ -18,11 +18,12 @@ Every rule lives in this module (DESIGN §3):
   to the fresh snapshot.
 - Unknown event types are skipped; ``lastUpdated`` is the latest ``occurredAt`` of every event.
 
-:func:`reduce_events` folds a whole log (:func:`reduce_json`, one given as JSON text);
-:func:`apply_event` folds one more event into a snapshot and gives the same result as a full
-reduction when the event sorts after every event already applied (check with
-:func:`event_order_key`; otherwise reduce the whole log again); :func:`apply_events` folds
-several such events at a cost linear in their number.
+:func:`reduce_events` folds a whole log (:func:`reduce_json`, one given as JSON text, read
+straight from the decoded JSON when it is in the form clients write); :func:`apply_event` folds
+one more event into a snapshot and gives the same result as a full reduction when the event
+sorts after every event already applied (check with :func:`event_order_key`; otherwise reduce
+the whole log again); :func:`apply_events` folds several such events at a cost linear in their
+number. All of them feed the one fold (:func:`_fold`) with the same plain records.
 """
 
 from __future__ import annotations
