@@ -195,18 +195,50 @@ class _Item:
         )
 
     def to_model(self, normalize: Callable[[str], str]) -> LearningContentProgress:
-        return LearningContentProgress.model_construct(
-            status=_STATUSES[self.rank],
-            score=self.score,
-            content_version=self.version,
-            first_attempt_at=normalize(self.first),
-            last_attempt_at=normalize(self.last),
-            completed_at=None if self.completed is None else normalize(self.completed),
-            interactions={
-                key: QuizState.model_construct(kind="quiz", selected_option_id=selected)
-                for key, selected in self.interactions.items()
-            },
+        return _ITEM.model_copy(
+            update={
+                "status": _STATUSES[self.rank],
+                "score": self.score,
+                "content_version": self.version,
+                "first_attempt_at": normalize(self.first),
+                "last_attempt_at": normalize(self.last),
+                "completed_at": None if self.completed is None else normalize(self.completed),
+                "interactions": {
+                    key: _quiz_state(selected) for key, selected in self.interactions.items()
+                },
+            }
         )
+
+
+# The snapshot's models are made as copies of these, every field given: the same models as
+# model_construct makes, in half the time (measured).
+_ITEM: Final = LearningContentProgress.model_construct(
+    status="not_started",
+    score=None,
+    content_version=None,
+    first_attempt_at="",
+    last_attempt_at="",
+    completed_at=None,
+    interactions={},
+)
+_NO_ONBOARDING: Final = OnboardingState.model_construct(
+    completed=False, path_id=None, completed_at=None
+)
+_NO_STREAK: Final = StreakState.model_construct(current=0, longest=0, last_activity_date=None)
+_EMPTY: Final = LearningGuestProgress.model_construct(
+    version=1,
+    content={},
+    onboarding=_NO_ONBOARDING,
+    active_path_id=None,
+    streak=_NO_STREAK,
+    last_updated=None,
+)
+
+
+@lru_cache(maxsize=1 << 12)
+def _quiz_state(selected: str | None) -> QuizState:
+    """The (frozen, so shared) state of a quiz whose selected option is ``selected``."""
+    return QuizState.model_construct(kind="quiz", selected_option_id=selected)
 
 
 def _as_written(value: str) -> str:
@@ -259,20 +291,31 @@ class _Fold:
                 content[content_id] = item.to_model(normalize)
         onboarding = self.onboarding
         if isinstance(onboarding, tuple):
-            onboarding = OnboardingState.model_construct(
-                completed=True, path_id=onboarding[0], completed_at=normalize(onboarding[1])
+            onboarding = _NO_ONBOARDING.model_copy(
+                update={
+                    "completed": True,
+                    "path_id": onboarding[0],
+                    "completed_at": normalize(onboarding[1]),
+                }
             )
-        return LearningGuestProgress.model_construct(
-            version=1,
-            content=content,
-            onboarding=onboarding,
-            active_path_id=self.active_path_id,
-            streak=StreakState.model_construct(
-                current=self.streak_current,
-                longest=self.streak_longest,
-                last_activity_date=None if self.streak_day is None else format_day(self.streak_day),
-            ),
-            last_updated=None if self.last_updated is None else normalize(self.last_updated),
+        streak = _NO_STREAK.model_copy(
+            update={
+                "current": self.streak_current,
+                "longest": self.streak_longest,
+                "last_activity_date": (
+                    None if self.streak_day is None else format_day(self.streak_day)
+                ),
+            }
+        )
+        return _EMPTY.model_copy(
+            update={
+                "version": 1,
+                "content": content,
+                "onboarding": onboarding,
+                "active_path_id": self.active_path_id,
+                "streak": streak,
+                "last_updated": None if self.last_updated is None else normalize(self.last_updated),
+            }
         )
 
 
@@ -342,10 +385,6 @@ def _fold(fold: _Fold, records: Iterable[_Record], day_of: Callable[[str], int])
         # any other kind is an unknown type: skipped
 
 
-_NO_ONBOARDING: Final = OnboardingState()
-_EMPTY: Final = LearningGuestProgress()
-
-
 def _day_of_any(at: str) -> int:
     return epoch_day(instant_of(at))
 
@@ -366,26 +405,29 @@ def _finish(fold: _Fold, last: str | None, last_instant: int | None) -> Learning
 
 def reduce_events(events: Iterable[Event]) -> LearningGuestProgress:
     """The snapshot of a log: a pure function of the set of events, whatever their order."""
-    with gc_paused():
-        log = list(events)
-        if len({e.event_id for e in log}) != len(log):  # copies of one event: keep one
-            log = dedupe_events(log)
-        key = instant_of
-        # the records made in the log's order (reading the models one after the other), then
-        # sorted: eventIds are unique here, so records themselves are never compared
-        ordered = [(key(e.occurred_at), e.event_id, _record(e)) for e in log]
-        ordered.sort()
-        fold = _Fold(_EMPTY)
-        if not ordered:
-            return fold.snapshot()
-        start = 0
-        if ProgressReset in map(type, log):  # the fold starts after the last one (see _fold)
-            start = len(ordered)
-            while ordered[start - 1][2][0] != _RESET:
-                start -= 1
-        _fold(fold, map(_THIRD, ordered[start:]), _day_of_any)
-        last_instant, _, last = ordered[-1]
-        return _finish(fold, last[1], last_instant)
+    with gc_paused():  # and what _reduce_models made is freed before the collector resumes
+        return _reduce_models(list(events))
+
+
+def _reduce_models(log: list[Event]) -> LearningGuestProgress:
+    if len({e.event_id for e in log}) != len(log):  # copies of one event: keep one
+        log = dedupe_events(log)
+    key = instant_of
+    # the records made in the log's order (reading the models one after the other), then
+    # sorted: eventIds are unique here, so records themselves are never compared
+    ordered = [(key(e.occurred_at), e.event_id, _record(e)) for e in log]
+    ordered.sort()
+    fold = _Fold(_EMPTY)
+    if not ordered:
+        return fold.snapshot()
+    start = 0
+    if ProgressReset in map(type, log):  # the fold starts after the last one (see _fold)
+        start = len(ordered)
+        while ordered[start - 1][2][0] != _RESET:
+            start -= 1
+    _fold(fold, map(_THIRD, ordered[start:]), _day_of_any)
+    last_instant, _, last = ordered[-1]
+    return _finish(fold, last[1], last_instant)
 
 
 # --------------------------------------------------------------------------- from JSON text
