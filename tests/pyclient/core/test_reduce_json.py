@@ -116,6 +116,32 @@ def test_reduce_json_equals_reducing_the_parsed_events(
     assert through_reduce_json(text.encode()) == expected
 
 
+@given(
+    logs,
+    st.lists(
+        st.sampled_from(
+            [
+                "2024-02-29T09:30:00.5Z",
+                "2024-02-29T10:30:00.500+01:00",
+                "2024-02-29t09:30:00.500z",
+                "2024-02-29T09:30:00.500123Z",
+                "2024-03-01T00:30:00.999-00:00",
+            ]
+        ),
+        max_size=3,
+    ),
+)
+def test_a_log_with_timestamps_in_other_forms_gives_the_same_as_well(
+    raw: list[dict[str, Any]], others: list[str]
+) -> None:
+    log = copy.deepcopy(raw)
+    for i, stamp in enumerate(others):
+        if i < len(log):
+            log[i]["occurredAt"] = stamp  # the same instants as some of the usual form
+    text = json.dumps(log)
+    assert through_reduce_json(text) == reference(text)
+
+
 @given(st.lists(plain_events(st.uuids().map(str)), max_size=25))
 def test_a_log_as_clients_write_it_takes_the_fast_path(raw: list[dict[str, Any]]) -> None:
     text = json.dumps(raw, separators=(",", ":"))
