@@ -454,13 +454,13 @@ class _Unusual(Exception):
     """The fast path does not take this input: parse_events decides."""
 
 
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+
+
 @lru_cache(maxsize=1 << 12)
 def _day_of_date(prefix: str) -> int:
     """The day since 1970-01-01 of ``YYYY-MM-DD``; ``ValueError`` if there is no such date."""
     return date.fromisoformat(prefix).toordinal() - _EPOCH_ORDINAL
-
-
-_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 
 
 def _day_of_snapshot_form(at: str) -> int:
