@@ -1,8 +1,10 @@
-"""How many realistic events fit in an origin's localStorage, stored format 1 against 2.
+"""How many realistic events fit in an origin's localStorage, stored formats 1, 2 and 3.
 
 The quota is 5,242,880 UTF-16 code units per origin, keys included, shared by every key. A
-signed-in user holds four keys: the event log, the snapshot cache, the sync metadata (here with
-every event synced, the steady state) and the client id. Events come from
+signed-in user holds the event log, the snapshot cache, the sync metadata (here with every event
+synced, the steady state) and the client id; from version 3 the log is a head and sealed
+segments, and a checkpoint (a snapshot of the segments) is stored beside it. Version 3 is
+written by ``LocalStore`` itself, as the client writes it. Events come from
 ``bench/reducer_workload.py`` (all five types, about 500 content ids, about 60 days, UUID
 ids). Also prints the time to encode and decode a log in CPython (median of a few runs).
 
@@ -22,11 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.reducer_workload import synthetic_events
 from pyclient import Event, dump_events, parse_events, reduce_events
+from pyclient.adapters.cpython import MemoryStorage, SystemClock
+from pyclient.core.checkpoint import Checkpoint
 from pyclient.core.codec import gc_paused
+from pyclient.core.eventlog import event_order_key
 from pyclient.core.models import LearningProgressSyncEntry, LearningProgressSyncState
-from pyclient.store.keys import CLIENT_ID_KEY, events_key, snapshot_key, sync_key
+from pyclient.store.keys import CLIENT_ID_KEY, checkpoint_key, events_key, snapshot_key, sync_key
+from pyclient.store.local_store import LocalStore
 from pyclient.store.log_format import decode_log, encode_log
-from pyclient.store.sync_format import encode_sync
+from pyclient.store.packed_ids import pack_ids
 
 QUOTA = 5_242_880
 USER = "6f1c2a9e-3b7d-4f21-9a0e-5d8c7b6a4e31"
@@ -50,15 +56,41 @@ def _synced(events: list[Event]) -> LearningProgressSyncState:
     )
 
 
+def _segmented(events: list[Event]) -> dict[str, str]:
+    """Every key of a signed-in user with every event synced, as ``LocalStore`` writes them."""
+    storage = MemoryStorage()
+    store = LocalStore(storage, SystemClock())
+    store.client_id(lambda: "2b9f0d4e-8c1a-4e6b-b7d3-1f5a9c2e6d80")
+    store.add_events(USER, events)
+    store.write_sync(USER, _synced(events))
+    segments = store.segment_list(USER)
+    sealed_ids = store.sealed_ids(USER)
+    sealed = sorted((e for e in events if e.event_id in sealed_ids), key=event_order_key)
+    if sealed:
+        through = event_order_key(sealed[-1])
+        store.write_checkpoint(
+            USER, Checkpoint(frozenset(segments), through, len(sealed), reduce_events(sealed))
+        )
+    store.write_snapshot(USER, reduce_events(events))
+    return dict(storage.data)
+
+
 def stored_values(events: list[Event], version: int) -> dict[str, str]:
-    """The four keys of a signed-in user with every event synced, in one stored format."""
+    """Every key of a signed-in user with every event synced, in one stored format."""
+    if version == 3:
+        return _segmented(events)
     snapshot = reduce_events(events).model_dump_json(by_alias=True)
     state = _synced(events)
     if version == 1:
         log = f'{{"v":1,"events":{dump_events(events)}}}'
         sync = f'{{"v":1,"sync":{state.model_dump_json(by_alias=True)}}}'
-    else:
-        log, sync = encode_log(events), encode_sync(state)
+    else:  # version 2: synced UUID entries as base64url ids
+        rest = state.model_copy(update={"events": {}}).model_dump_json(by_alias=True)
+        log, sync = (
+            encode_log(events),
+            f'{{"v":2,"sync":{rest},"synced":"{pack_ids(state.events)}"}}',
+        )
+
     return {
         events_key(USER): log,
         snapshot_key(USER): f'{{"v":1,"snapshot":{snapshot}}}',
@@ -75,17 +107,28 @@ def _events(count: int) -> list[Event]:
     return parse_events(json.dumps(synthetic_events(count)))
 
 
-def capacity(version: int, step: int = 250) -> tuple[int, dict[str, int]]:
-    """The largest event count (to ``step``) whose four keys fit the quota; sizes per key."""
+def _guest(values: dict[str, str]) -> dict[str, str]:
+    """What a guest of the same history stores: no sync metadata (the keys keep their user
+    suffix: a few characters)."""
+    return {k: v for k, v in values.items() if not k.startswith("learning_progress_sync")}
+
+
+def capacity(version: int, step: int = 250, *, guest: bool = False) -> tuple[int, dict[str, int]]:
+    """The largest event count (to ``step``) whose keys fit the quota; sizes per key."""
     low, high = 0, 200_000
     while high - low > step:
         middle = (low + high) // 2 // step * step
-        if total_size(stored_values(_events(middle), version)) <= QUOTA:
+        values = stored_values(_events(middle), version)
+        if total_size(_guest(values) if guest else values) <= QUOTA:
             low = middle
         else:
             high = middle
     values = stored_values(_events(low), version)
-    return low, {k: utf16_length(k) + utf16_length(v) for k, v in values.items()}
+    sizes: dict[str, int] = {}
+    for k, v in values.items():
+        kind = k.split(":segment:")[0] if ":segment:" in k else k
+        sizes[kind] = sizes.get(kind, 0) + utf16_length(k) + utf16_length(v)
+    return low, sizes
 
 
 def _median_ms(run: Callable[[], object], repeats: int = 3) -> float:
@@ -100,13 +143,18 @@ def _median_ms(run: Callable[[], object], repeats: int = 3) -> float:
 
 def main() -> None:
     print(f"quota: {QUOTA:,} UTF-16 code units (keys included)\n")
-    print("format  events that fit  log chars/event  log  snapshot  sync  (chars at capacity)")
-    for version in (1, 2):
+    print(
+        "format  guest fits  signed in fits  log chars/event  log  snapshot  sync  checkpoint"
+        "  (signed in, chars at capacity)"
+    )
+    for version in (1, 2, 3):
+        guest, _ = capacity(version, guest=True)
         count, sizes = capacity(version)
         log, snap, sync = (sizes[f(USER)] for f in (events_key, snapshot_key, sync_key))
+        point = sizes.get(checkpoint_key(USER), 0)
         print(
-            f"v{version}      {count:>15,}  {log / max(count, 1):>15.1f}  "
-            f"{log:,}  {snap:,}  {sync:,}"
+            f"v{version}      {guest:>10,}  {count:>14,}  {log / max(count, 1):>15.1f}  "
+            f"{log:,}  {snap:,}  {sync:,}  {point:,}"
         )
     print("\nCPython, median ms       encode   decode (read the whole log at start)")
     for count in (10_000, 50_000):

@@ -5,7 +5,8 @@ Version 2 (columnar, so that 50,000 events fit in an origin's 5 MiB)::
     {"v":2,
      "strings":[...],   every clientId, contentId, interactionId, pathId, contentVersion and
                         option id once; the columns below refer to them by index
-     "ids":"...",       the eventIds (UUID bytes) of the compact events, packed (packed_ids)
+     "ids":"...",       the eventIds (UUID bytes) of the compact events, packed (packed_ids;
+                        base64url here, dense in the version 3 head and segments)
      "times":"...",     their occurredAt in ms: the first absolute, then deltas, base 36, ","
      "rows":[...],      their other fields, a flat list of numbers (see _encode_row)
      "other":[...]}     every event that does not fit that shape, verbatim
@@ -44,7 +45,7 @@ from ..core.models import (
     ProgressReset,
 )
 from ..core.timestamps import format_day, instant_of
-from .packed_ids import PackedIds, is_uuid, unpack_ids
+from .packed_ids import PackedIds, is_uuid, unpack_dense, unpack_ids
 
 __all__ = ["LogText", "decode_columns", "decode_log", "encode_log"]
 
@@ -165,7 +166,7 @@ def _partition(events: Iterable[Event]) -> tuple[list[tuple[int, str, Event]], l
 
 def encode_log(events: Iterable[Event]) -> str:
     """A log (one event per eventId) in the version 2 stored format."""
-    return LogText.of(events).text()
+    return LogText.of(events, dense=False).text()
 
 
 class LogText:
@@ -175,20 +176,21 @@ class LogText:
 
     __slots__ = ("_ids", "_last_key", "_other_count", "_strings", "parts")
 
-    def __init__(self, other: Sequence[Event]) -> None:
+    def __init__(self, other: Sequence[Event], *, dense: bool = True) -> None:
         self._strings: dict[str, int] = {}
-        self._ids = PackedIds()
+        self._ids = PackedIds(dense=dense)
         self._last_key: tuple[int, str] | None = None
         self._other_count = len(other)
         # JSON texts: strings (inside the brackets), times, rows (inside), other
         self.parts = ["", "", "", dump_events(other)]
 
     @classmethod
-    def of(cls, events: Iterable[Event]) -> LogText:
-        """Every event encoded (the full, O(n) path)."""
+    def of(cls, events: Iterable[Event], *, dense: bool = True) -> LogText:
+        """Every event encoded (the full, O(n) path); ``dense``: ids packed as the version 3
+        formats pack them, else as version 2 (:mod:`.packed_ids`)."""
         with gc_paused():
             compact, other = _partition(events)
-            log = cls(other)
+            log = cls(other, dense=dense)
             log._append(compact)
             return log
 
@@ -251,10 +253,11 @@ class LogText:
         )
 
     def text(self) -> str:
+        """The version 2 stored log (a log made with ``dense=False``)."""
         return f'{{"v":2,{self.body()}}}'
 
 
-def _decode_compact(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _decode_compact(data: Mapping[str, Any], *, dense: bool) -> list[dict[str, Any]]:
     """The compact events of a version 2 log, as wire-format dicts (not validated yet).
 
     Raises ``ValueError``, ``TypeError``, ``IndexError`` or ``KeyError`` on a malformed value.
@@ -268,7 +271,7 @@ def _decode_compact(data: Mapping[str, Any]) -> list[dict[str, Any]]:
         and isinstance(data["ids"], str)
     ):
         raise TypeError("not a version 2 log")
-    ids = unpack_ids(data["ids"])
+    ids = unpack_dense(data["ids"]) if dense else unpack_ids(data["ids"])
     deltas = [int(t, 36) for t in times.split(",")] if times else []
     if len(deltas) != len(ids):
         raise ValueError(f"{len(ids)} eventIds but {len(deltas)} times")
@@ -360,15 +363,17 @@ def _validate_items(items: Sequence[Any], into: dict[str, Event]) -> int:
     return rejected
 
 
-def decode_columns(data: Mapping[str, Any], into: dict[str, Event]) -> str | None:
-    """The events of a parsed version 2 (or later) log object (its columns and ``other``)
-    into ``into``, and what was wrong (``None``: nothing). Never raises."""
+def decode_columns(
+    data: Mapping[str, Any], into: dict[str, Event], *, dense: bool = True
+) -> str | None:
+    """The events of a parsed log object of version 3 (or, ``dense=False``, 2): its columns
+    and ``other``, into ``into``; and what was wrong (``None``: nothing). Never raises."""
     other = data.get("other")
     try:
         if not isinstance(other, list):
             raise TypeError("no list of other events")
         with gc_paused():
-            items = _decode_compact(data) + other
+            items = _decode_compact(data, dense=dense) + other
     except (ValueError, TypeError, IndexError, KeyError) as exc:
         salvage = other if isinstance(other, list) else []
         kept = len(salvage) - _validate_items(salvage, into)
@@ -400,7 +405,7 @@ def decode_log(raw: str) -> tuple[dict[str, Event], str | None]:
     elif isinstance(data, dict) and data.get("v") == 1 and isinstance(data.get("events"), list):
         items = data["events"]
     elif isinstance(data, dict) and data.get("v") == 2:
-        return events, decode_columns(data, events)
+        return events, decode_columns(data, events, dense=False)
     elif isinstance(data, dict) and type(data.get("v")) is int and data["v"] > 2:
         return events, f"format version {data['v']} is not an event log of this client"
     else:

@@ -1,8 +1,14 @@
-"""Canonical UUID eventIds packed as one base64url string of their bytes (unpadded): how the
-stored formats write long runs of ids (22 characters an id instead of 38).
+"""Canonical UUID eventIds packed into one string: how the stored formats write long runs of
+ids.
 
-:class:`PackedIds` packs incrementally: appending ids re-encodes only the last partial group,
-and its :attr:`~PackedIds.text` is always :func:`pack_ids` of every id appended so far.
+- Dense (the version 3 formats): each id is 9 UTF-16 code units, 15 bits each, as the
+  characters U+3400 + value (U+3400 to U+B3FF: no surrogates, controls or quotes, so JSON keeps
+  them as they are). localStorage's quota counts UTF-16 code units: 9 an id instead of 22.
+- Base64url of the ids' bytes, unpadded (the version 2 formats, read only): 22 an id.
+
+:class:`PackedIds` packs incrementally: appending ids re-encodes only what is new (base64: the
+last partial group), and its :attr:`~PackedIds.text` is always :func:`pack_ids` of every id
+appended so far.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["PackedIds", "is_uuid", "pack_ids", "unpack_ids"]
+__all__ = ["PackedIds", "is_uuid", "pack_dense", "pack_ids", "unpack_dense", "unpack_ids"]
 
 _UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
@@ -21,6 +27,41 @@ _UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 def is_uuid(value: str) -> bool:
     """Whether ``value`` is a lowercase canonical UUID (the only ids that are packed)."""
     return _UUID.match(value) is not None
+
+
+_DENSE_BASE: Final = 0x3400
+_DENSE_UNITS: Final = 9  # 9 x 15 bits >= 128
+
+
+def pack_dense(ids: Iterable[str]) -> str:
+    """Canonical UUIDs as 9 characters each (module docstring)."""
+    out: list[str] = []
+    for event_id in ids:
+        n = int(event_id.replace("-", ""), 16)
+        out.extend(chr(_DENSE_BASE + ((n >> shift) & 0x7FFF)) for shift in _SHIFTS)
+    return "".join(out)
+
+
+_SHIFTS: Final = tuple(range(15 * (_DENSE_UNITS - 1), -1, -15))
+
+
+def unpack_dense(text: str) -> list[str]:
+    """The inverse of :func:`pack_dense`; ``ValueError`` when it is not one."""
+    if len(text) % _DENSE_UNITS:
+        raise ValueError("not a whole number of packed ids")
+    values = [ord(c) - _DENSE_BASE for c in text]
+    if values and not (min(values) >= 0 and max(values) <= 0x7FFF):
+        raise ValueError("a character outside the packed range")
+    ids = []
+    for i in range(0, len(values), _DENSE_UNITS):
+        n = 0
+        for value in values[i : i + _DENSE_UNITS]:
+            n = (n << 15) | value
+        if n >> 128:
+            raise ValueError("a packed id over 128 bits")
+        h = f"{n:032x}"
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return ids
 
 
 def _bytes_of(ids: Iterable[str]) -> bytes:
@@ -53,16 +94,24 @@ def unpack_ids(text: str) -> list[str]:
 
 
 class PackedIds:
-    """:func:`pack_ids` of a growing list of ids, in O(new ids) an append."""
+    """:func:`pack_dense` (or, ``dense=False``, :func:`pack_ids`) of a growing list of ids,
+    in O(new ids) an append."""
 
-    __slots__ = ("_head", "_raw", "_tail")
+    __slots__ = ("_count", "_dense", "_head", "_raw", "_tail")
 
-    def __init__(self) -> None:
+    def __init__(self, *, dense: bool = True) -> None:
+        self._dense = dense
+        self._count = 0
         self._raw = bytearray()
-        self._head = ""  # base64url of _raw up to its last whole 3-byte group
+        self._head = ""  # base64url of _raw up to its last whole 3-byte group; or dense text
         self._tail = ""  # base64url of the rest
 
     def extend(self, ids: Iterable[str]) -> None:
+        if self._dense:
+            ids = list(ids)
+            self._count += len(ids)
+            self._head += pack_dense(ids)
+            return
         raw = self._raw
         start = len(raw) // 3 * 3
         raw.extend(_bytes_of(ids))
@@ -72,7 +121,7 @@ class PackedIds:
 
     @property
     def count(self) -> int:
-        return len(self._raw) // 16
+        return self._count if self._dense else len(self._raw) // 16
 
     @property
     def text(self) -> str:

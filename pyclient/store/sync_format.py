@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ..core.models import LearningProgressSyncEntry, LearningProgressSyncState
 from ..core.sync_state import changed_since
 from .keys import LOG_FORMAT_VERSION
-from .packed_ids import PackedIds, is_uuid, unpack_ids
+from .packed_ids import PackedIds, is_uuid, unpack_dense, unpack_ids
 
 __all__ = ["SyncText", "decode_sync", "encode_sync", "merge_sync_states"]
 
@@ -144,7 +144,8 @@ def decode_sync(raw: str) -> tuple[LearningProgressSyncState, list[str], str | N
     try:
         if raw.startswith(('{"v":3,', '{"v":2,')):
             stored = _StoredSyncV2.model_validate_json(raw)
-            entries = dict.fromkeys(unpack_ids(stored.synced), _SYNCED)
+            unpack = unpack_dense if stored.v == 3 else unpack_ids
+            entries = dict.fromkeys(unpack(stored.synced), _SYNCED)
             entries.update(stored.sync.events)
             return stored.sync.model_copy(update={"events": entries}), stored.segments, None
         return _StoredSync.model_validate_json(raw).sync, [], None
@@ -159,7 +160,8 @@ def decode_sync(raw: str) -> tuple[LearningProgressSyncState, list[str], str | N
         return state, [], f"sync metadata format version {data['v']} is newer than this client"
     kept: dict[str, LearningProgressSyncEntry] = {}
     with contextlib.suppress(ValueError, TypeError, KeyError):
-        kept = dict.fromkeys(unpack_ids(data["synced"]), _SYNCED)
+        unpack = unpack_dense if data.get("v") == 3 else unpack_ids
+        kept = dict.fromkeys(unpack(data["synced"]), _SYNCED)
     with contextlib.suppress(KeyError, TypeError):
         entries = data["sync"]["events"]
         if isinstance(entries, dict):

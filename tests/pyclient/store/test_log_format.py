@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,8 @@ from pyclient import Event, dump_events
 from pyclient.adapters.cpython import MemoryStorage
 from pyclient.store.keys import GUEST_EVENTS_KEY, events_key
 from pyclient.store.log_format import LogText, decode_log, encode_log
+from pyclient.store.packed_ids import PackedIds, pack_dense, unpack_dense
+from pyclient.store.segments import decode_head, encode_head
 
 from .log_strategies import (
     EVENT,
@@ -21,6 +24,7 @@ from .log_strategies import (
     appends,
     assert_identical,
     events,
+    head_text,
     log_of,
     resolve,
     store_on,
@@ -154,7 +158,7 @@ def test_appending_to_the_encoded_parts_gives_the_text_of_a_full_encode(
 ) -> None:
     log = log_of(first)
     text = LogText.of(log.values())
-    assert text.text() == encode_log(log.values())
+    assert encode_head([], text) == head_text(log.values())
     last_ms = START_MS
     appended = 0
     for raw_batch in steps:
@@ -165,7 +169,28 @@ def test_appending_to_the_encoded_parts_gives_the_text_of_a_full_encode(
             appended += 1
         else:
             text = LogText.of(log.values())
-        assert text.text() == encode_log(log.values())
-    decoded, problem = decode_log(text.text())
+        assert encode_head([], text) == head_text(log.values())
+    head = decode_head(encode_head([], text))
+    decoded, problem = head.events, head.problem
     assert problem is None
     assert_identical(decoded, log)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.uuids().map(str), max_size=20))
+def test_dense_ids_are_nine_units_each_and_read_back(ids: list[str]) -> None:
+    text = pack_dense(ids)
+    assert len(text) == 9 * len(ids)
+    assert all(0x3400 <= ord(c) <= 0xB3FF for c in text)  # no surrogate, control or quote
+    assert json.loads(json.dumps(text, ensure_ascii=False)) == text
+    assert unpack_dense(text) == ids
+    packed = PackedIds()
+    for n in range(0, len(ids), 3):
+        packed.extend(ids[n : n + 3])
+    assert packed.text == text and packed.count == len(ids)
+
+
+@pytest.mark.parametrize("text", ["\u3400" * 8, "a" * 9, "\ub3ff" * 9])
+def test_a_value_that_is_not_dense_ids_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        unpack_dense(text)
