@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from static_server import StaticServer  # noqa: E402
 
+from bench.client_storage import client_storage  # noqa: E402
 from bench.reducer_workload import synthetic_events  # noqa: E402
 from e2e.chromium import CHROMIUM_ARGS, chromium_path  # noqa: E402
-from pyclient import canonical_json, parse_events, reduce_events  # noqa: E402
-from pyclient.store.log_format import encode_log  # noqa: E402
+from pyclient import parse_events  # noqa: E402
 
 BARE = """<!doctype html><meta charset="utf-8"><title>bare Pyodide</title>
 <script type="module" src="SCRIPT"></script>"""
@@ -74,11 +74,7 @@ def storage_for(count: int) -> dict[str, str]:
     if count == 0:
         return {}
     events = parse_events(json.dumps(synthetic_events(count)))
-    snapshot = canonical_json(reduce_events(events))
-    return {  # stored as the client stores them
-        "learning_progress_events": encode_log(events),
-        "learning_progress_snapshot": f'{{"v":1,"snapshot":{snapshot}}}',
-    }
+    return client_storage(events, None, "bench-client")  # stored as the client stores them
 
 
 def one_load(browser: Any, base: str, storage: dict[str, str] | str) -> dict[str, float]:

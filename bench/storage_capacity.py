@@ -22,15 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.client_storage import client_storage, synced_state
 from bench.reducer_workload import synthetic_events
 from pyclient import Event, dump_events, parse_events, reduce_events
-from pyclient.adapters.cpython import MemoryStorage, SystemClock
-from pyclient.core.checkpoint import Checkpoint
 from pyclient.core.codec import gc_paused
-from pyclient.core.eventlog import event_order_key
-from pyclient.core.models import LearningProgressSyncEntry, LearningProgressSyncState
 from pyclient.store.keys import CLIENT_ID_KEY, checkpoint_key, events_key, snapshot_key, sync_key
-from pyclient.store.local_store import LocalStore
 from pyclient.store.log_format import decode_log, encode_log
 from pyclient.store.packed_ids import pack_ids
 
@@ -43,44 +39,12 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _synced(events: list[Event]) -> LearningProgressSyncState:
-    entries = {
-        e.event_id: LearningProgressSyncEntry(
-            status="synced", last_attempt_at=e.occurred_at, last_synced_at=e.occurred_at
-        )
-        for e in events
-    }
-    last = max((e.occurred_at for e in events), default=None)
-    return LearningProgressSyncState(
-        events=entries, last_successful_sync_at=last, last_synced_cursor=str(len(events))
-    )
-
-
-def _segmented(events: list[Event]) -> dict[str, str]:
-    """Every key of a signed-in user with every event synced, as ``LocalStore`` writes them."""
-    storage = MemoryStorage()
-    store = LocalStore(storage, SystemClock())
-    store.client_id(lambda: "2b9f0d4e-8c1a-4e6b-b7d3-1f5a9c2e6d80")
-    store.add_events(USER, events)
-    store.write_sync(USER, _synced(events))
-    segments = store.segment_list(USER)
-    sealed_ids = store.sealed_ids(USER)
-    sealed = sorted((e for e in events if e.event_id in sealed_ids), key=event_order_key)
-    if sealed:
-        through = event_order_key(sealed[-1])
-        store.write_checkpoint(
-            USER, Checkpoint(frozenset(segments), through, len(sealed), reduce_events(sealed))
-        )
-    store.write_snapshot(USER, reduce_events(events))
-    return dict(storage.data)
-
-
 def stored_values(events: list[Event], version: int) -> dict[str, str]:
     """Every key of a signed-in user with every event synced, in one stored format."""
     if version == 3:
-        return _segmented(events)
+        return client_storage(events, USER, "2b9f0d4e-8c1a-4e6b-b7d3-1f5a9c2e6d80")
     snapshot = reduce_events(events).model_dump_json(by_alias=True)
-    state = _synced(events)
+    state = synced_state(events)
     if version == 1:
         log = f'{{"v":1,"events":{dump_events(events)}}}'
         sync = f'{{"v":1,"sync":{state.model_dump_json(by_alias=True)}}}'

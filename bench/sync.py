@@ -4,7 +4,7 @@
 
 Runs `python -m pyserver serve --web dist/web` (a fresh data directory) and system Chromium.
 Events come from ``bench/reducer_workload.py`` (all five types, about 500 content ids, UUID
-ids), stored in the client's own format (``pyclient.store.local_store.encode_log``).
+ids), stored as the client itself stores them (``bench/client_storage.py``).
 
 1. Record latency: a guest log of N events is put in localStorage, the page is loaded, then
    ``recordProgress`` is called ``--samples`` times (10 ms apart). One call returns once the
@@ -42,12 +42,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.client_storage import client_storage  # noqa: E402
 from bench.reducer_workload import synthetic_events  # noqa: E402
 from e2e.chromium import CHROMIUM_ARGS, READY, chromium_path  # noqa: E402
-from pyclient import parse_events, reduce_events  # noqa: E402
-from pyclient.core.models import LearningProgressSyncEntry, LearningProgressSyncState  # noqa: E402
-from pyclient.store.log_format import encode_log  # noqa: E402
-from pyclient.store.sync_format import encode_sync  # noqa: E402
+from pyclient import parse_events  # noqa: E402
+from pyclient.adapters.cpython import MemoryStorage, SystemClock  # noqa: E402
+from pyclient.store.local_store import LocalStore  # noqa: E402
 
 CLIENT_ID = "bench-client"
 PASSWORD = "bench-password"
@@ -153,21 +153,27 @@ def stored_items(
 ) -> dict[str, str]:
     """localStorage as the client writes it: a guest, or a signed-in user with all synced."""
     parsed = list(parse_events(json.dumps(events)))
-    snapshot = reduce_events(parsed).model_dump_json(by_alias=True)
-    suffix = "" if user is None else f":{user[1]}"
-    items = {
-        f"learning_progress_events{suffix}": encode_log(parsed),
-        f"learning_progress_snapshot{suffix}": f'{{"v":1,"snapshot":{snapshot}}}',
-        "learning_progress_client_id": json.dumps({"v": 1, "clientId": CLIENT_ID}),
-    }
+    items = client_storage(parsed, None if user is None else user[1], CLIENT_ID)
     if user is not None:
-        synced = LearningProgressSyncEntry(status="synced")
-        state = LearningProgressSyncState(events={e.event_id: synced for e in parsed})
-        items[f"learning_progress_sync{suffix}"] = encode_sync(state)
         items["learning_progress_session"] = json.dumps(
             {"v": 1, "token": user[0], "userId": user[1], "expiresAt": None}
         )
     return items
+
+
+def stored_count(page: Any, user: str | None) -> int:
+    """How many events the page's stored log holds (every key of it, read as the client)."""
+    key = "learning_progress_events" + ("" if user is None else f":{user}")
+    storage = MemoryStorage()
+    storage.data = page.evaluate(
+        "(key) => Object.fromEntries(Object.keys(localStorage)"
+        ".filter((k) => k.startsWith(key)).map((k) => [k, localStorage.getItem(k)]))",
+        key,
+    )
+    store = LocalStore(storage, SystemClock())
+    count = len(store.read_events(user))
+    assert not store.warnings, store.warnings
+    return count
 
 
 def seed(page: Any, url: str, items: dict[str, str]) -> None:
@@ -206,14 +212,8 @@ def record_latency(
         if user is not None:
             page.wait_for_function("progressClient.status.state === 'synced'", timeout=120_000)
         out: list[float] = page.evaluate(RECORD_SAMPLES, samples)
-        stored = page.evaluate(
-            "(k) => localStorage.getItem(k)",
-            "learning_progress_events" + ("" if user is None else f":{user[1]}"),
-        )
-        from pyclient.store.log_format import decode_log
-
-        kept, problem = decode_log(stored)
-        assert problem is None and len(kept) == len(events) + samples, "not persisted"
+        kept = stored_count(page, None if user is None else user[1])
+        assert kept == len(events) + samples, "not persisted"
         return out
     finally:
         ctx.close()
@@ -234,8 +234,7 @@ def capacity(browser: Any, url: str) -> tuple[int, int | None]:
             else:
                 hi = mid
         fits = lo
-        # the real client, from a little below the limit, until it says storage is full (each
-        # record rewrites the whole log: about a second per event at this size)
+        # the real client, from a little below the limit, until it says storage is full
         start = max(0, fits - 100)
         seed(page, url, stored_items(pool[:start]))
         open_client(page, url)
