@@ -23,6 +23,7 @@ rest of the log after ready, in small steps (DESIGN §5).
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 from collections.abc import Generator, Iterable, Iterator
 
@@ -33,6 +34,7 @@ from .core.reducer import apply_events, bring_forward, reduce_events
 from .core.sync_state import restore_synced
 from .engine import ProgressEngine
 from .errors import StorageFullError
+from .store.log_format import run_steps
 
 __all__ = ["HistoryEngine"]
 
@@ -109,7 +111,9 @@ class HistoryEngine(ProgressEngine):
 
     def _read_segments(self, generation: int) -> Iterator[None]:
         while self._pending and generation == self._generation:
-            events = self._read_segment(self._pending.pop(0))
+            events = yield from self._read_segment_steps(self._pending.pop(0), generation)
+            if generation != self._generation:
+                return
             fresh, replaced = union_into(self._events, events.values())
             if replaced:
                 self._replacements += 1
@@ -121,10 +125,18 @@ class HistoryEngine(ProgressEngine):
             self._history_loaded()
 
     def _read_segment(self, segment_id: str) -> dict[str, Event]:
+        return run_steps(self._read_segment_steps(segment_id, self._generation))
+
+    def _read_segment_steps(
+        self, segment_id: str, generation: int
+    ) -> Generator[None, None, dict[str, Event]]:
         """A segment's events; when the stored sync metadata keeps them as synced without
-        entries, this client's events of it are ``synced``."""
+        entries, this client's events of it are ``synced``. Nothing when the identity
+        changed meanwhile."""
         user = self.user_id
-        events = self.store.read_segment(user, segment_id)
+        events = yield from self.store.read_segment_steps(user, segment_id)
+        if generation != self._generation:
+            return {}
         if user is not None:
             synced = self.store.synced_own_ids(user, segment_id)
             if synced:
@@ -136,50 +148,69 @@ class HistoryEngine(ProgressEngine):
 
     def _verify(self, generation: int) -> Generator[None, None, bool]:
         """Reduce the whole log in steps; True when done, False when a replaced copy came in
-        meanwhile (start again)."""
+        meanwhile (start again). Each step keys and sorts a chunk; the sorted chunks are then
+        merged as they are folded, so no step sorts the whole log."""
         user = self.user_id
         replacements = self._replacements
         frozen = dict(self._events)
         segments = frozenset(self.store.segment_list(user))
-        sealed = self.store.sealed_ids(user)
+        sealed = self.store.sealed_ids(user)  # grows if a segment is sealed meanwhile
         items = list(frozen.values())
-        keyed: list[tuple[OrderKey, Event]] = []
+        runs: list[list[tuple[OrderKey, Event]]] = []
+        sealed_total = 0
         for start in range(0, len(items), STEP_EVENTS):
-            keyed.extend((event_order_key(e), e) for e in items[start : start + STEP_EVENTS])
+            chunk = items[start : start + STEP_EVENTS]
+            runs.append(sorted(((event_order_key(e), e) for e in chunk), key=_first))
+            sealed_total += sum(1 for e in chunk if e.event_id in sealed)
             yield
-        keyed.sort(key=_first)
-        yield
-        split = 0  # the sealed events are the first ``split`` in order, when they lead
-        for key_event in keyed:
-            if key_event[1].event_id not in sealed:
-                break
-            split += 1
-        prefix = split == sum(1 for i in frozen if i in sealed)
+        merged = heapq.merge(*runs, key=_first)
         snapshot = reduce_events([])
-        sealed_snapshot = snapshot if split == 0 else None
-        bounds = sorted({*range(0, len(keyed), STEP_EVENTS), split, len(keyed)})
-        for start, end in itertools.pairwise(bounds):
-            snapshot = apply_events(snapshot, _events(keyed[start:end]))
-            if end == split:
-                sealed_snapshot = snapshot
+        # The snapshot of the sealed events, when they are the first in order (then it is the
+        # checkpoint), and the last of them; ``leading``: still among them.
+        sealed_snapshot, through, leading, seen = None, None, True, 0
+        last: OrderKey | None = None
+        while chunk_keyed := list(itertools.islice(merged, STEP_EVENTS)):
+            rest = chunk_keyed
+            if leading:
+                split = 0
+                while split < len(chunk_keyed) and chunk_keyed[split][1].event_id in sealed:
+                    split += 1
+                seen += split
+                if split:
+                    through = chunk_keyed[split - 1][0]
+                if split < len(chunk_keyed):
+                    leading = False
+                    snapshot = apply_events(snapshot, _events(chunk_keyed[:split]))
+                    if seen == sealed_total:
+                        sealed_snapshot = snapshot
+                    rest = chunk_keyed[split:]
+            snapshot = apply_events(snapshot, _events(rest))
+            last = chunk_keyed[-1][0]
             yield
             if generation != self._generation:
                 return True
+        if leading:  # every event is sealed
+            sealed_snapshot = snapshot
         if self._replacements != replacements:
             return False
-        last = keyed[-1][0] if keyed else None
         self._replace_shown(snapshot, last, frozen)
-        if prefix and sealed_snapshot is not None:
-            through = keyed[split - 1][0] if split else None
-            self._store_checkpoint(Checkpoint(segments, through, split, sealed_snapshot))
-        elif len(frozen) == len(self._events):
+        yield
+        if generation != self._generation:
+            return True
+        unchanged = segments == frozenset(self.store.segment_list(user))
+        if sealed_snapshot is not None and unchanged:
+            self._store_checkpoint(Checkpoint(segments, through, seen, sealed_snapshot))
+        elif unchanged and len(frozen) == len(self._events):
             # A late event: seal the rest too, then the whole log is the checkpoint's.
             with contextlib.suppress(StorageFullError):
                 self.store.seal(user)
                 self.store.take_sealed(user)
                 covered = frozenset(self.store.segment_list(user))
-                if self.store.sealed_ids(user) == set(frozen):
+                if self.store.sealed_ids(user) == frozen.keys():
                     self._store_checkpoint(Checkpoint(covered, last, len(frozen), snapshot))
+        yield
+        if generation != self._generation:
+            return True
         with contextlib.suppress(StorageFullError):
             self.store.add_events(user, ())  # an older stored format is rewritten now
         self._verified = True

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
+from collections.abc import Set as AbstractSet
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -54,13 +55,13 @@ from .keys import (
     snapshot_key,
     sync_key,
 )
-from .log_format import LogText
+from .log_format import LogText, run_steps
 from .queue_format import QueuedAction, decode_queued, is_queue_key
 from .segments import (
     SEAL_AT,
     StoredHead,
     decode_head,
-    decode_segment,
+    decode_segment_steps,
     encode_head,
     encode_segment,
     segment_id_of,
@@ -87,7 +88,18 @@ def _settled(entry: LearningProgressSyncEntry | None, own: bool) -> bool:
 class _Log:
     """What this store knows of one stored log (:mod:`.segments`)."""
 
-    __slots__ = ("head", "legacy", "listed", "mine", "news", "own", "raw", "segments", "text")
+    __slots__ = (
+        "head",
+        "legacy",
+        "listed",
+        "mine",
+        "news",
+        "own",
+        "raw",
+        "sealed",
+        "segments",
+        "text",
+    )
 
     def __init__(self) -> None:
         self.raw: str | None = None  # the head's text as last read or written
@@ -99,6 +111,7 @@ class _Log:
         self.listed: list[tuple[str, int]] = []  # every known segment: (id, size), in order
         self.segments: dict[str, frozenset[str] | None] = {}  # id -> its eventIds, once read
         self.own: dict[str, frozenset[str]] = {}  # id -> the eventIds of this client's events
+        self.sealed: set[str] = set()  # the eventIds of every segment read
 
 
 class LocalStore:
@@ -234,29 +247,23 @@ class LocalStore:
             known[segment_id] = None
             log.listed.append((segment_id, size))
             if read_new:
-                news.update(self._read_segment(key, log, segment_id))
-        sealed = self._sealed_ids(log)
+                news.update(run_steps(self._read_segment(key, log, segment_id)))
+        sealed = log.sealed
         log.mine = {i: e for i, e in log.mine.items() if i not in sealed}
         log.head, log.raw, log.text = head.events, raw, None
         log.legacy = head.legacy or any(i not in head.events for i in log.mine)
         return news
 
-    @staticmethod
-    def _sealed_ids(log: _Log) -> set[str]:
-        sealed: set[str] = set()
-        for ids in log.segments.values():
-            if ids is not None:
-                sealed.update(ids)
-        return sealed
-
-    def _read_segment(self, key: str, log: _Log, segment_id: str) -> dict[str, Event]:
+    def _read_segment(
+        self, key: str, log: _Log, segment_id: str
+    ) -> Generator[None, None, dict[str, Event]]:
         seg_key = segment_key(key, segment_id)
         raw = self.storage.get(seg_key)
         if raw is None:
             self._warn(f"{key}: segment {segment_id} of the stored log is missing")
             events: dict[str, Event] = {}
         else:
-            events, problem = decode_segment(raw, segment_id)
+            events, problem = yield from decode_segment_steps(raw, segment_id)
             if problem is not None and self._set_aside(seg_key, raw, problem, strict=False):
                 # The raw value is safe elsewhere: keep its valid events in its place.
                 with contextlib.suppress(StorageFullError):
@@ -264,6 +271,7 @@ class LocalStore:
                         seg_key, encode_segment(segment_id, LogText.of(events.values()))
                     )
         log.segments[segment_id] = frozenset(events)
+        log.sealed.update(events)
         log.own[segment_id] = self._own_ids(events.values())
         return events
 
@@ -278,6 +286,12 @@ class LocalStore:
 
     def read_segment(self, user_id: str | None, segment_id: str) -> dict[str, Event]:
         """The events of one segment of a stored log (corrupt parts set aside and reported)."""
+        return run_steps(self.read_segment_steps(user_id, segment_id))
+
+    def read_segment_steps(
+        self, user_id: str | None, segment_id: str
+    ) -> Generator[None, None, dict[str, Event]]:
+        """:meth:`read_segment` in steps of bounded work (decoding, then validating)."""
         key = events_key(user_id)
         return self._read_segment(key, self._log(key), segment_id)
 
@@ -288,9 +302,9 @@ class LocalStore:
         self._logs.pop(key, None)  # read afresh: the engine switches to this log
         return dict(self._log(key).head)
 
-    def sealed_ids(self, user_id: str | None) -> set[str]:
-        """The eventIds of every segment read so far."""
-        return self._sealed_ids(self._log(events_key(user_id)))
+    def sealed_ids(self, user_id: str | None) -> AbstractSet[str]:
+        """The eventIds of every segment read so far (kept up to date, not a copy)."""
+        return self._log(events_key(user_id)).sealed
 
     def segment_list(self, user_id: str | None) -> list[str]:
         """The ids of every known segment of a stored log."""
@@ -303,7 +317,7 @@ class LocalStore:
         log = self._open(key, strict=False)[0]
         events: dict[str, Event] = {}
         for segment_id, _ in list(log.listed):
-            union_into(events, self._read_segment(key, log, segment_id).values())
+            union_into(events, run_steps(self._read_segment(key, log, segment_id)).values())
         union_into(events, log.head.values())
         return events
 
@@ -384,6 +398,8 @@ class LocalStore:
             log.text = None
             raise
         log.segments.update(written)
+        for ids in written.values():
+            log.sealed.update(ids)
         if written:
             self._sealed.setdefault(key, {}).update(written)
         log.raw, log.head, log.text, log.legacy, log.listed = raw, head, text, False, listed

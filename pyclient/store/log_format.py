@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final, Literal
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from typing import Any, Final, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
@@ -47,7 +47,14 @@ from ..core.models import (
 from ..core.timestamps import format_day, instant_of
 from .packed_ids import PackedIds, is_uuid, unpack_dense, unpack_ids
 
-__all__ = ["LogText", "decode_columns", "decode_log", "encode_log"]
+__all__ = [
+    "LogText",
+    "decode_columns",
+    "decode_columns_steps",
+    "decode_log",
+    "encode_log",
+    "run_steps",
+]
 
 
 class _StoredLog(BaseModel):
@@ -363,11 +370,15 @@ def _validate_items(items: Sequence[Any], into: dict[str, Event]) -> int:
     return rejected
 
 
-def decode_columns(
+#: Events validated per step of :func:`decode_columns_steps`.
+VALIDATE_STEP: Final = 512
+
+
+def decode_columns_steps(
     data: Mapping[str, Any], into: dict[str, Event], *, dense: bool = True
-) -> str | None:
-    """The events of a parsed log object of version 3 (or, ``dense=False``, 2): its columns
-    and ``other``, into ``into``; and what was wrong (``None``: nothing). Never raises."""
+) -> Generator[None, None, str | None]:
+    """:func:`decode_columns` in steps of bounded work (the columns decoded, then
+    :data:`VALIDATE_STEP` events validated a step); its value is what was wrong."""
     other = data.get("other")
     try:
         if not isinstance(other, list):
@@ -378,10 +389,30 @@ def decode_columns(
         salvage = other if isinstance(other, list) else []
         kept = len(salvage) - _validate_items(salvage, into)
         return f"not a valid log ({exc}); {kept} events could be read"
-    rejected = _validate_items(items, into)
+    rejected = 0
+    for start in range(0, len(items), VALIDATE_STEP):
+        yield
+        rejected += _validate_items(items[start : start + VALIDATE_STEP], into)
     if rejected:
         return f"{rejected} of {len(items)} stored events are not valid"
     return None
+
+
+def decode_columns(
+    data: Mapping[str, Any], into: dict[str, Event], *, dense: bool = True
+) -> str | None:
+    """The events of a parsed log object of version 3 (or, ``dense=False``, 2): its columns
+    and ``other``, into ``into``; and what was wrong (``None``: nothing). Never raises."""
+    return run_steps(decode_columns_steps(data, into, dense=dense))
+
+
+def run_steps[T](steps: Generator[None, None, T]) -> T:
+    """The value of a generator of steps, all run now."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return cast(T, done.value)
 
 
 def decode_log(raw: str) -> tuple[dict[str, Event], str | None]:

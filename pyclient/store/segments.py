@@ -26,13 +26,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ..core.codec import gc_paused
 from ..core.models import Event
-from .log_format import LogText, decode_columns, decode_log
+from .log_format import LogText, decode_columns, decode_columns_steps, decode_log, run_steps
 
 __all__ = [
     "SEAL_AT",
@@ -40,6 +40,7 @@ __all__ = [
     "StoredHead",
     "decode_head",
     "decode_segment",
+    "decode_segment_steps",
     "encode_head",
     "encode_segment",
     "segment_id_of",
@@ -144,8 +145,10 @@ def decode_head(raw: str) -> StoredHead:
     return head
 
 
-def decode_segment(raw: str, segment_id: str) -> tuple[dict[str, Event], str | None]:
-    """The events of a stored segment, and what was wrong with it. Never raises."""
+def decode_segment_steps(
+    raw: str, segment_id: str
+) -> Generator[None, None, tuple[dict[str, Event], str | None]]:
+    """:func:`decode_segment` in steps of bounded work."""
     events: dict[str, Event] = {}
     data = _parse(raw)
     if not isinstance(data, dict):
@@ -155,4 +158,10 @@ def decode_segment(raw: str, segment_id: str) -> tuple[dict[str, Event], str | N
         return events, f"format version {version} is newer than this client"
     if version != SEGMENTED_VERSION or data.get("segment") != segment_id:
         return events, "not a segment of this log"
-    return events, decode_columns(data, events)
+    problem = yield from decode_columns_steps(data, events)
+    return events, problem
+
+
+def decode_segment(raw: str, segment_id: str) -> tuple[dict[str, Event], str | None]:
+    """The events of a stored segment, and what was wrong with it. Never raises."""
+    return run_steps(decode_segment_steps(raw, segment_id))
