@@ -53,6 +53,7 @@ from .core.sync_state import (
     engine_state,
     mark_local,
     recover_interrupted,
+    restore_synced,
 )
 from .core.timestamps import format_instant, instant_of
 from .errors import InvalidEventsError, StorageFullError
@@ -322,9 +323,12 @@ class ProgressEngine:
         self._last_stamp_ms = max(self._last_stamp_ms, max(own, default=0))
 
     def _mark_own_unsynced(self, events: Iterable[Event]) -> None:
-        """Events of this client with no sync entry (a tab's write raced its metadata, or the
-        metadata was lost) are ``local``: the server dedupes a repeat."""
-        if self._session is None:
+        """Events of this client with no sync entry are ``synced`` when they belong to a
+        segment the stored metadata keeps as all synced (their entries are not stored), and
+        otherwise ``local`` (a tab's write raced its metadata, or the metadata was lost): the
+        server dedupes a repeat."""
+        user = self.user_id
+        if user is None:
             return
         missing = [
             e.event_id
@@ -333,6 +337,12 @@ class ProgressEngine:
             and e.type in EVENT_TYPES
             and e.event_id not in self._sync.events
         ]
+        if not missing:
+            return
+        synced = self.store.in_synced_segments(user, missing)
+        if synced:
+            self._sync = restore_synced(self._sync, synced)
+            missing = [i for i in missing if i not in synced]
         if missing:
             self._sync = mark_local(self._sync, missing)
 

@@ -31,7 +31,6 @@ from .core.checkpoint import Checkpoint, start_from_checkpoint
 from .core.eventlog import OrderKey, event_order_key, union_into
 from .core.models import Event, LearningGuestProgress
 from .core.reducer import apply_events, bring_forward, reduce_events
-from .core.sync_state import restore_synced
 from .engine import ProgressEngine
 from .errors import StorageFullError
 from .store.log_format import run_steps
@@ -111,9 +110,12 @@ class HistoryEngine(ProgressEngine):
 
     def _read_segments(self, generation: int) -> Iterator[None]:
         while self._pending and generation == self._generation:
-            events = yield from self._read_segment_steps(self._pending.pop(0), generation)
+            segment_id = self._pending[0]  # taken off once read: a step left half done
+            events = yield from self._read_segment_steps(segment_id, generation)  # is redone
             if generation != self._generation:
                 return
+            if segment_id in self._pending:
+                self._pending.remove(segment_id)
             fresh, replaced = union_into(self._events, events.values())
             if replaced:
                 self._replacements += 1
@@ -130,17 +132,10 @@ class HistoryEngine(ProgressEngine):
     def _read_segment_steps(
         self, segment_id: str, generation: int
     ) -> Generator[None, None, dict[str, Event]]:
-        """A segment's events; when the stored sync metadata keeps them as synced without
-        entries, this client's events of it are ``synced``. Nothing when the identity
-        changed meanwhile."""
-        user = self.user_id
-        events = yield from self.store.read_segment_steps(user, segment_id)
+        """A segment's events (nothing when the identity changed meanwhile)."""
+        events = yield from self.store.read_segment_steps(self.user_id, segment_id)
         if generation != self._generation:
             return {}
-        if user is not None:
-            synced = self.store.synced_own_ids(user, segment_id)
-            if synced:
-                self._sync = restore_synced(self._sync, synced)
         return events
 
     def _history_loaded(self) -> None:
@@ -203,7 +198,7 @@ class HistoryEngine(ProgressEngine):
         elif unchanged and len(frozen) == len(self._events):
             # A late event: seal the rest too, then the whole log is the checkpoint's.
             with contextlib.suppress(StorageFullError):
-                self.store.seal(user)
+                self._take_stored(self.store.seal(user))
                 self.store.take_sealed(user)
                 covered = frozenset(self.store.segment_list(user))
                 if self.store.sealed_ids(user) == frozen.keys():
@@ -212,7 +207,8 @@ class HistoryEngine(ProgressEngine):
         if generation != self._generation:
             return True
         with contextlib.suppress(StorageFullError):
-            self.store.add_events(user, ())  # an older stored format is rewritten now
+            # an older stored format is rewritten now; what other tabs stored comes in
+            self._take_stored(self.store.add_events(user, ()))
         self._verified = True
         self._notify()
         return True

@@ -75,8 +75,9 @@ class SessionEngine(HistoryEngine):
         before = (len(self._events), self._sync)
         stored_sync = None if user is None else self.store.read_sync(user)
         fresh = self._merge(self.store.stored_changes(user).values(), stored=True)
-        if stored_sync is not None:
-            self._sync = merge_sync_states(self._sync, stored_sync)
+        if stored_sync is not None and user is not None:
+            merged = merge_sync_states(self._sync, stored_sync)
+            self._sync = self.store.settle_synced_segments(user, merged)
             self._mark_own_unsynced(fresh)
         return bool(fresh) or before != (len(self._events), self._sync)
 

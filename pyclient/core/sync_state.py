@@ -163,6 +163,9 @@ _Action = Literal[
 ]
 _TRANSITIONS: Final[dict[tuple[_Action, SyncStatus | None], SyncStatus]] = {
     ("restore", None): "synced",
+    ("restore", "local"): "synced",
+    ("restore", "syncing"): "synced",
+    ("restore", "error"): "synced",
     ("mark_local", None): "local",
     ("mark_local", "local"): "local",
     ("mark_local", "error"): "local",
@@ -264,8 +267,8 @@ def mark_local(
 def restore_synced(
     state: LearningProgressSyncState, event_ids: Iterable[str]
 ) -> LearningProgressSyncState:
-    """Events with no entry that storage keeps as synced without one (a fully synced
-    segment of the log) are ``synced``; an entry already there is left as it is."""
+    """Events that storage keeps as synced without an entry (a fully synced segment of the
+    log: every one of its events was seen synced, and synced is final) are ``synced``."""
     return _apply(state, "restore", event_ids)[0]
 
 

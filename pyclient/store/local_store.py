@@ -41,6 +41,7 @@ from ..core.models import (
     LearningProgressSyncEntry,
     LearningProgressSyncState,
 )
+from ..core.sync_state import restore_synced
 from ..core.timestamps import format_instant
 from ..errors import StorageFullError
 from ..ports import Clock, Storage
@@ -314,7 +315,8 @@ class LocalStore:
         """The whole stored log by eventId (corrupt parts set aside and reported, never
         raised)."""
         key = events_key(user_id)
-        log = self._open(key, strict=False)[0]
+        log, news = self._open(key, strict=False)
+        log.news.update(news)  # still handed over by the next add_events or stored_changes
         events: dict[str, Event] = {}
         for segment_id, _ in list(log.listed):
             union_into(events, run_steps(self._read_segment(key, log, segment_id)).values())
@@ -348,14 +350,16 @@ class LocalStore:
         news, log.news = log.news, {}
         return news
 
-    def seal(self, user_id: str | None) -> None:
+    def seal(self, user_id: str | None) -> dict[str, Event]:
         """Seal the head of a stored log now, whatever its size (a checkpoint can then cover
-        every event). Raises :class:`StorageFullError` when storage refuses."""
+        every event); returns what :meth:`add_events` returns. Raises
+        :class:`StorageFullError` when storage refuses."""
         key = events_key(user_id)
         log = self._log(key)
-        self.add_events(user_id, ())
+        news = self.add_events(user_id, ())
         if log.head:
             self._write_head(key, log, dict(log.head), None, seal_all=True)
+        return news
 
     def take_sealed(self, user_id: str | None) -> dict[str, frozenset[str]]:
         """The segments of a log this store sealed since the last call: id -> eventIds."""
@@ -470,7 +474,7 @@ class LocalStore:
     def read_sync(self, user_id: str) -> LearningProgressSyncState:
         """Stored sync metadata (empty when absent; corrupt values set aside). The entries
         of the events of fully synced segments are not in it (:mod:`.sync_format`): see
-        :meth:`synced_own_ids`."""
+        :meth:`in_synced_segments`."""
         key = sync_key(user_id)
         raw = self.storage.get(key)
         if raw is None:
@@ -490,14 +494,36 @@ class LocalStore:
                 self._write_sync_raw(user_id, state)
         return state
 
-    def synced_own_ids(self, user_id: str, segment_id: str) -> frozenset[str]:
-        """The eventIds of this client's events in a segment read from the user's log, when
-        the stored metadata says every event of it is synced (their entries are not stored);
-        empty otherwise."""
-        log = self._logs.get(events_key(user_id))
-        if log is None or segment_id not in self._markers.get(sync_key(user_id), ()):
+    def settle_synced_segments(
+        self, user_id: str, state: LearningProgressSyncState
+    ) -> LearningProgressSyncState:
+        """``state`` with the entries of events of fully synced segments ``synced``: another
+        tab's entries for them (``syncing`` in its sync, say) may have been merged in after
+        that tab stopped writing them (O(entries not synced))."""
+        skip = self._marked_read_ids(sync_key(user_id), self._logs.get(events_key(user_id)))
+        if not skip:
+            return state
+        behind = [i for i, e in state.events.items() if e.status != "synced" and i in skip]
+        return restore_synced(state, behind) if behind else state
+
+    def in_synced_segments(self, user_id: str, event_ids: Iterable[str]) -> set[str]:
+        """Those of ``event_ids`` that belong to a segment read from the user's log which the
+        stored metadata keeps as all synced (their entries are not stored)."""
+        skip = self._marked_read_ids(sync_key(user_id), self._logs.get(events_key(user_id)))
+        return {i for i in event_ids if i in skip}
+
+    def _marked_read_ids(self, key: str, log: _Log | None) -> frozenset[str]:
+        """The eventIds of the segments marked all synced (in the metadata ``key``) that this
+        store has read, cached while those do not change."""
+        if log is None:
             return frozenset()
-        return log.own.get(segment_id, frozenset())
+        marked = self._markers.get(key, set())
+        read = frozenset(i for i in marked if log.segments.get(i))
+        cached = self._skip.get(key)
+        if cached is None or cached[0] != read:
+            skip = frozenset().union(*(log.segments[i] or () for i in read))
+            cached = self._skip[key] = (read, skip)
+        return cached[1]
 
     def _synced_segments(
         self, user_id: str, state: LearningProgressSyncState
@@ -521,12 +547,7 @@ class LocalStore:
             self._unsettled[segment_id] = left
             if not left:
                 marked.add(segment_id)
-        read = frozenset(i for i in marked if log.segments.get(i))
-        cached = self._skip.get(key)
-        if cached is None or cached[0] != read:
-            skip = frozenset().union(*(log.segments[i] or () for i in read))
-            cached = self._skip[key] = (read, skip)
-        return marked, cached[1]
+        return marked, self._marked_read_ids(key, log)
 
     def _write_sync_raw(self, user_id: str, state: LearningProgressSyncState) -> None:
         key = sync_key(user_id)
@@ -544,7 +565,9 @@ class LocalStore:
         return the merge; ``reset_cursor`` drops the stored cursor too (the server rejected
         it). When only new entries were added since this store's last write, only those are
         encoded; the entries of fully synced segments are not written."""
-        merged = merge_sync_states(state, self.read_sync(user_id))
+        merged = self.settle_synced_segments(
+            user_id, merge_sync_states(state, self.read_sync(user_id))
+        )
         if reset_cursor:
             merged = merged.model_copy(update={"last_synced_cursor": None})
         self._write_sync_raw(user_id, merged)

@@ -5,6 +5,7 @@ failures, and the checks run once every client has synced."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import urllib.request
@@ -207,8 +208,9 @@ class World:
                 "visible",
                 "settle",
                 "clock_back",
+                "history",
             ],
-            [30, 6, 6, 10, 6, 2, 3, 3, 5, 2, 4, 2, 3, 1],
+            [30, 6, 6, 10, 6, 2, 3, 3, 5, 2, 4, 2, 3, 1, 6],
         )[0]
         self.steps += 1
         self.log.append(f"{client.name}/{tab.index} {action}")
@@ -248,6 +250,9 @@ class World:
             await engine.on_visible()
         elif action == "clock_back":  # this profile's wall clock steps backwards
             client.clock.skew_ms -= rng.choice([1, 1000, 3_600_000])
+        elif action == "history":  # the driver runs a slice of the history left to load
+            for _ in itertools.islice(engine.history_steps(), rng.choice([1, 2, 5, 50])):
+                pass
         else:
             await self.settle()
         await asyncio.sleep(0)
@@ -303,6 +308,8 @@ class World:
         for _ in range(6):
             for client in self.clients:
                 for tab in client.tabs:
+                    for _ in tab.engine.history_steps():  # what the driver runs after ready
+                        pass
                     self.deliver(tab)
                     await tab.engine.sync()
             await self.settle()

@@ -30,6 +30,7 @@ import time
 
 import pytest
 
+from pyclient.store.local_store import LocalStore
 from pyserver.auth import TokenIssuer
 
 from .conftest import Server
@@ -49,8 +50,11 @@ async def run_scenario(seed: int, server: Server, issuer: TokenIssuer) -> World:
 
 
 def test_random_interleavings_converge_and_lose_nothing(
-    server: Server, capsys: pytest.CaptureFixture[str]
+    server: Server, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Segments of 8 events: every scenario seals segments, reloads from checkpoints and reads
+    # the rest of its history in slices between the other actions (the "history" step).
+    monkeypatch.setattr(LocalStore, "seal_at", 8)
     secret = server.env["PYSERVER_JWT_SECRET"]
     issuer = TokenIssuer(secret)
     # Tokens are issued in-process with the server's secret (one process per token would be

@@ -288,3 +288,37 @@ def test_a_segment_with_an_unsynced_event_of_this_client_is_not_marked() -> None
         clock.advance(1000)
     stored = json.loads(storage.data[sync_key("u1")])
     assert segment_ids_in(storage.data, events_key("u1")) and stored["segments"] == []
+
+
+def test_a_step_left_half_done_is_done_again_and_loses_nothing() -> None:
+    storage, _ = guest_history(40)
+    engine = reload(storage)
+    for _ in range(3):
+        next(engine.history_steps())  # the driver stops between steps (or is dropped)
+    finish(engine)
+    assert len(engine.events) == 40 and same(engine.snapshot, full(storage))
+
+
+def test_an_entry_another_tab_left_unsynced_in_a_fully_synced_segment_is_settled() -> None:
+    """Stored metadata keeps a segment as all synced and also, written by a tab that merged
+    another tab's entries mid-sync, an entry of it as ``syncing``: synced is final."""
+    engine, server, storage, clock = signed_in()
+    for n in range(20):
+        engine.record_progress(f"lesson-{n % 5}", "completed")
+        clock.advance(1000)
+    fire(engine, clock)
+    engine.record_progress("lesson-x", "in_progress")  # marks the sealed segments synced
+    segment = segment_ids_in(storage.data, events_key("u1"))[0]
+    sealed = next(iter(LocalStore(storage, clock).read_segment("u1", segment)))
+    stored = json.loads(storage.data[sync_key("u1")])
+    assert segment in stored["segments"] and sealed not in stored["sync"]["events"]
+    stored["sync"]["events"][sealed] = {"status": "syncing"}
+    storage.data[sync_key("u1")] = json.dumps(stored)
+    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
+    drive(tab.sign_in(U1))
+    finish(tab)
+    tab.on_storage_change(sync_key("u1"))
+    assert tab.sync_state.events[sealed].status == "synced"
+    fire(tab, clock)
+    sent = [e["eventId"] for r in server.puts() for e in r.body["events"]]
+    assert sent.count(sealed) == 1  # not sent again
