@@ -221,7 +221,7 @@ def record_latency(
 
 def capacity(browser: Any, url: str) -> tuple[int, int | None]:
     """(largest N that fits, events held by the real client when it reports storage full)."""
-    pool = synthetic_events(140_000, seed=3)
+    pool = synthetic_events(240_000, seed=3)
     ctx = browser.new_context()
     try:
         page = ctx.new_page()
