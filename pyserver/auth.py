@@ -1,11 +1,16 @@
-"""Authentication: HS256 bearer tokens (PyJWT), argon2 password hashes, users and the login
-throttle.
+"""Authentication: HS256 bearer tokens (PyJWT), argon2id password hashes and users.
 
 A token's ``sub`` is the userId and it must carry ``exp``; any algorithm other than HS256
 (``none`` included) is refused, as is a token that is expired, malformed or wrongly signed.
 A user is stored with an argon2id hash of their password under their lower-cased email.
-After ``LOGIN_FAILURES_ALLOWED`` failed logins for one email within ``LOGIN_FAILURE_WINDOW``
-seconds, further attempts answer 429 ``too_many_attempts`` with ``Retry-After``.
+
+Password hashes: argon2id with OWASP's recommended minimum, **m = 19 MiB, t = 2, p = 1**
+(``ARGON2_MEMORY_KIB``, ``ARGON2_TIME_COST``, ``ARGON2_PARALLELISM``): about 19 MiB and some
+tens of milliseconds of one core a check, instead of argon2-cffi's default 64 MiB with 4 lanes.
+A hash records its own parameters, so hashes made with others (the earlier default) still
+verify; :func:`password_needs_rehash` tells the login to store a new hash after a success.
+How many checks run at once, and how often one may be attempted, is the login's business
+(``pyserver/login_limits.py``).
 """
 
 from __future__ import annotations
@@ -14,24 +19,28 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from functools import cache
 
 import jwt
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .errors import ApiError, Unauthorized
+from .errors import Unauthorized
 from .storage import Storage
 
 __all__ = [
+    "ARGON2_MEMORY_KIB",
+    "ARGON2_PARALLELISM",
+    "ARGON2_TIME_COST",
     "DEFAULT_TOKEN_TTL",
-    "LOGIN_FAILURES_ALLOWED",
-    "LOGIN_FAILURE_WINDOW",
     "MAX_USER_ID_LENGTH",
     "MIN_SECRET_BYTES",
-    "LoginThrottle",
     "TokenIssuer",
     "create_user",
+    "dummy_hash",
     "hash_password",
+    "password_checks",
+    "password_needs_rehash",
     "verify_password",
 ]
 
@@ -41,11 +50,19 @@ DEFAULT_TOKEN_TTL = 7 * 24 * 3600
 MAX_USER_ID_LENGTH = 128
 #: HS256 wants a key at least as long as its hash (RFC 7518 §3.2).
 MIN_SECRET_BYTES = 32
-#: Failed logins per email within the window before further attempts get 429.
-LOGIN_FAILURES_ALLOWED = 10
-LOGIN_FAILURE_WINDOW = 300.0
+#: argon2id parameters of new hashes (OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1).
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_TIME_COST = 2
+ARGON2_PARALLELISM = 1
 
-_HASHER = PasswordHasher()
+_HASHER = PasswordHasher(
+    time_cost=ARGON2_TIME_COST,
+    memory_cost=ARGON2_MEMORY_KIB,
+    parallelism=ARGON2_PARALLELISM,
+    type=Type.ID,
+)
+_checks = 0
+_checks_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -101,10 +118,32 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored_hash: str, password: str) -> bool:
     """Whether ``password`` matches ``stored_hash``; never raises on a mismatch."""
+    global _checks
+    with _checks_lock:
+        _checks += 1
     try:
         return _HASHER.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def password_checks() -> int:
+    """How many passwords this process has checked (:func:`verify_password` calls)."""
+    return _checks
+
+
+def password_needs_rehash(stored_hash: str) -> bool:
+    """Whether ``stored_hash`` was made with other parameters than today's."""
+    try:
+        return _HASHER.check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return False
+
+
+@cache
+def dummy_hash() -> str:
+    """A real hash to check against when the email is unknown, so both cases take as long."""
+    return hash_password("not a password of anyone")
 
 
 def create_user(storage: Storage, email: str, password: str) -> str:
@@ -112,33 +151,3 @@ def create_user(storage: Storage, email: str, password: str) -> str:
     user_id = str(uuid.uuid4())
     storage.create_user(user_id, email.strip().lower(), hash_password(password))
     return user_id
-
-
-class LoginThrottle:
-    """Counts failed logins per email; too many within the window answer 429."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, email: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(email, []) if now - t < LOGIN_FAILURE_WINDOW]
-            self._failures[email] = recent
-            if len(recent) >= LOGIN_FAILURES_ALLOWED:
-                retry = int(LOGIN_FAILURE_WINDOW - (now - recent[0])) + 1
-                raise ApiError(
-                    429,
-                    "too_many_attempts",
-                    "too many failed logins; try again later",
-                    headers={"Retry-After": str(retry)},
-                )
-
-    def failed(self, email: str) -> None:
-        with self._lock:
-            self._failures.setdefault(email, []).append(time.monotonic())
-
-    def succeeded(self, email: str) -> None:
-        with self._lock:
-            self._failures.pop(email, None)

@@ -3,18 +3,21 @@
 - Data directory: ``PYSERVER_DATA_DIR`` or ``./data``.
 - JWT secret: ``PYSERVER_JWT_SECRET``, else generated once into ``<data dir>/jwt-secret``.
 - Database: ``--database-url`` / ``PYSERVER_DATABASE_URL``, else a SQLite file in the data dir.
+- Login limits: :func:`login_settings` (``PYSERVER_LOGIN_*``, ``PYSERVER_TRUSTED_PROXIES``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["data_dir", "database_url", "jwt_secret"]
+__all__ = ["LoginSettings", "data_dir", "database_url", "jwt_secret", "login_settings"]
 
 _SECRET_FILE = "jwt-secret"
 
@@ -55,3 +58,76 @@ def jwt_secret() -> str:
     with os.fdopen(fd, "w") as file:
         file.write(secret + "\n")
     return secret
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class LoginSettings:
+    """How ``POST /auth/login`` is limited (see ``pyserver/login_limits.py``).
+
+    Per account (email) and per client address: the first ``*_free - 1`` counted attempts
+    pass at once, then each further one doubles the wait before the next (``backoff_base``,
+    2x, 4x, ...) up to ``backoff_cap`` seconds; a counter left alone ``forget_after`` seconds
+    starts over. At most ``concurrency`` password checks run at once in a process.
+    """
+
+    account_free: int = 10
+    address_free: int = 30
+    backoff_base: float = 1.0
+    backoff_cap: float = 30.0
+    forget_after: float = 900.0
+    concurrency: int = 2
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+
+
+def _env_number(name: str, default: float, *, minimum: float, integer: bool = False) -> float:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {text!r}") from None
+    if not value >= minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return value
+
+
+def login_settings() -> LoginSettings:
+    """The login limits from the environment, defaults for what it does not set.
+
+    ``PYSERVER_LOGIN_ACCOUNT_FREE`` (10), ``PYSERVER_LOGIN_ADDRESS_FREE`` (30),
+    ``PYSERVER_LOGIN_BACKOFF_BASE`` (1 s), ``PYSERVER_LOGIN_BACKOFF_CAP`` (30 s),
+    ``PYSERVER_LOGIN_FORGET_AFTER`` (900 s), ``PYSERVER_LOGIN_CONCURRENCY`` (password checks at
+    once: the CPU count, at most 4), ``PYSERVER_TRUSTED_PROXIES`` (comma-separated addresses or
+    networks of reverse proxies whose ``X-Forwarded-For`` is believed; none by default).
+    """
+    default = LoginSettings(concurrency=max(1, min(4, os.cpu_count() or 1)))
+    proxies: list[IPNetwork] = []
+    for item in (os.environ.get("PYSERVER_TRUSTED_PROXIES") or "").split(","):
+        if item.strip():
+            try:
+                proxies.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(
+                    f"PYSERVER_TRUSTED_PROXIES: {item.strip()!r} is not an address or network"
+                ) from None
+
+    def number(name: str, default: float, minimum: float) -> float:
+        return _env_number(f"PYSERVER_LOGIN_{name}", default, minimum=minimum)
+
+    def count(name: str, default: int) -> int:
+        return int(_env_number(f"PYSERVER_LOGIN_{name}", default, minimum=1, integer=True))
+
+    cap = number("BACKOFF_CAP", default.backoff_cap, 0.001)
+    return LoginSettings(
+        account_free=count("ACCOUNT_FREE", default.account_free),
+        address_free=count("ADDRESS_FREE", default.address_free),
+        backoff_base=number("BACKOFF_BASE", default.backoff_base, 0.001),
+        backoff_cap=cap,
+        forget_after=number("FORGET_AFTER", default.forget_after, cap),
+        concurrency=count("CONCURRENCY", default.concurrency),
+        trusted_proxies=tuple(proxies),
+    )

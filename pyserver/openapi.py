@@ -38,7 +38,8 @@ _ERROR_TEXT = {
     413: f"More than {MAX_EVENTS_PER_PUT} events or {MAX_BODY_BYTES // (1024 * 1024)} MiB",
     415: "The body is not application/json",
     422: "The body or a parameter does not match the contract",
-    429: "Too many attempts; see Retry-After",
+    429: "rate_limited: too many login attempts for the account or the client address; "
+    "try again after Retry-After seconds",
     500: "Internal error (never a stack trace)",
 }
 
@@ -57,6 +58,14 @@ def _errors(refs: dict[str, str], statuses: list[int]) -> dict[str, Any]:
         if status == 401:
             response["headers"] = {
                 "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}
+            }
+        if status == 429:
+            response["headers"] = {
+                "Retry-After": {
+                    "required": True,
+                    "description": "Seconds to wait before the next attempt",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
             }
         responses[str(status)] = response
     responses["default"] = {"description": "Error", "content": _json(refs["ErrorEnvelope"])}

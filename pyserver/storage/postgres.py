@@ -17,10 +17,13 @@ import psycopg
 from ..errors import StorageError
 from .base import (
     AppendResult,
+    Backoff,
     EmailTaken,
+    LoginCounter,
     StoredSnapshot,
     User,
     check_schema_version,
+    count_login_attempt,
     number_new_events,
 )
 
@@ -52,6 +55,16 @@ MIGRATIONS: list[list[str]] = [
             last_instant BIGINT NOT NULL,
             last_event_id TEXT NOT NULL,
             body TEXT NOT NULL
+        )""",
+    ],
+    [
+        # Login throttle counters (per account, per client address), shared by processes.
+        """CREATE TABLE login_attempts (
+            key TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            next_at DOUBLE PRECISION NOT NULL,
+            last_at DOUBLE PRECISION NOT NULL,
+            checks BIGINT NOT NULL
         )""",
     ],
 ]
@@ -226,3 +239,74 @@ class PostgresStorage:
             .fetchone()
         )
         return None if row is None else User(row[0], row[1], row[2])
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        self._conn().execute(
+            "UPDATE users SET password_hash = %s WHERE user_id = %s", (password_hash, user_id)
+        )
+
+    # ------------------------------------------------------------------ login throttle
+
+    def count_login_attempt(
+        self, keys: Sequence[str], rules: Sequence[Backoff], now: float
+    ) -> float:
+        conn = self._conn()
+        order = sorted(range(len(keys)), key=lambda i: keys[i])  # rows locked in key order
+        ordered = [keys[i] for i in order]
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO login_attempts (key, failures, next_at, last_at, checks) "
+                "SELECT k, 0, 0, 0, 0 FROM unnest(%s::text[]) AS t(k) ORDER BY k "
+                "ON CONFLICT (key) DO NOTHING",
+                (ordered,),
+            )
+            rows = {
+                row[0]: LoginCounter(int(row[1]), float(row[2]), float(row[3]), int(row[4]))
+                for row in conn.execute(
+                    "SELECT key, failures, next_at, last_at, checks FROM login_attempts "
+                    "WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
+                    (ordered,),
+                )
+            }
+            wait, counted = count_login_attempt([rows.get(key) for key in keys], rules, now)
+            if wait > 0:
+                return wait
+            for key, c in zip(keys, counted, strict=True):
+                conn.execute(
+                    "UPDATE login_attempts SET failures = %s, next_at = %s, last_at = %s, "
+                    "checks = %s WHERE key = %s",
+                    (c.failures, c.next_at, c.last_at, c.checks, key),
+                )
+        return 0.0
+
+    def login_succeeded(self, reset: Sequence[str], refund: Sequence[str]) -> None:
+        conn = self._conn()
+        with conn.transaction():
+            conn.execute(
+                "UPDATE login_attempts SET failures = 0, next_at = 0 WHERE key = ANY(%s)",
+                (list(reset),),
+            )
+            conn.execute(
+                "UPDATE login_attempts SET failures = greatest(failures - 1, 0) "
+                "WHERE key = ANY(%s)",
+                (list(refund),),
+            )
+
+    def login_counter(self, key: str) -> LoginCounter | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT failures, next_at, last_at, checks FROM login_attempts WHERE key = %s",
+                (key,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return LoginCounter(int(row[0]), float(row[1]), float(row[2]), int(row[3]))
+
+    def prune_login_counters(self, before: float) -> int:
+        cursor = self._conn().execute(
+            "DELETE FROM login_attempts WHERE last_at < %s AND next_at < %s", (before, before)
+        )
+        return int(cursor.rowcount)

@@ -17,10 +17,13 @@ from pathlib import Path
 from ..errors import StorageError
 from .base import (
     AppendResult,
+    Backoff,
     EmailTaken,
+    LoginCounter,
     StoredSnapshot,
     User,
     check_schema_version,
+    count_login_attempt,
     number_new_events,
 )
 
@@ -53,6 +56,16 @@ MIGRATIONS: list[list[str]] = [
             last_instant INTEGER NOT NULL,
             last_event_id TEXT NOT NULL,
             body TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ],
+    [
+        # Login throttle counters (per account, per client address), shared by processes.
+        """CREATE TABLE login_attempts (
+            key TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            next_at REAL NOT NULL,
+            last_at REAL NOT NULL,
+            checks INTEGER NOT NULL
         ) WITHOUT ROWID""",
     ],
 ]
@@ -256,3 +269,61 @@ class SqliteStorage:
             .fetchone()
         )
         return None if row is None else User(row[0], row[1], row[2])
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE users SET password_hash = ? WHERE user_id = ?", (password_hash, user_id)
+            )
+
+    # ------------------------------------------------------------------ login throttle
+
+    def count_login_attempt(
+        self, keys: Sequence[str], rules: Sequence[Backoff], now: float
+    ) -> float:
+        # BEGIN IMMEDIATE: read and write back under the database's write lock, so attempts
+        # from every process sharing the file are counted one after another.
+        with self._write() as conn:
+            counters = [self._login_counter(conn, key) for key in keys]
+            wait, counted = count_login_attempt(counters, rules, now)
+            if wait > 0:
+                return wait
+            conn.executemany(
+                "INSERT INTO login_attempts (key, failures, next_at, last_at, checks) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                "failures = excluded.failures, next_at = excluded.next_at, "
+                "last_at = excluded.last_at, checks = excluded.checks",
+                [
+                    (key, c.failures, c.next_at, c.last_at, c.checks)
+                    for key, c in zip(keys, counted, strict=True)
+                ],
+            )
+            return 0.0
+
+    def login_succeeded(self, reset: Sequence[str], refund: Sequence[str]) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE login_attempts SET failures = 0, next_at = 0 WHERE key = ?",
+                [(key,) for key in reset],
+            )
+            conn.executemany(
+                "UPDATE login_attempts SET failures = max(failures - 1, 0) WHERE key = ?",
+                [(key,) for key in refund],
+            )
+
+    @staticmethod
+    def _login_counter(conn: sqlite3.Connection, key: str) -> LoginCounter | None:
+        row = conn.execute(
+            "SELECT failures, next_at, last_at, checks FROM login_attempts WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else LoginCounter(int(row[0]), row[1], row[2], int(row[3]))
+
+    def login_counter(self, key: str) -> LoginCounter | None:
+        return self._login_counter(self._conn(), key)
+
+    def prune_login_counters(self, before: float) -> int:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM login_attempts WHERE last_at < ? AND next_at < ?", (before, before)
+            )
+            return int(cursor.rowcount)

@@ -259,7 +259,7 @@ def test_repeated_failed_logins_are_throttled_with_429(server: LiveServer) -> No
     for _ in range(10):
         _refused(server.client.post(LOGIN, json=body), 401)
     response = server.client.post(LOGIN, json={**body, "password": "correct horse"})
-    _refused(response, 429, "too_many_attempts")
+    _refused(response, 429, "rate_limited")
     assert int(response.headers["retry-after"]) > 0
 
 
