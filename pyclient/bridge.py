@@ -139,9 +139,9 @@ class BrowserDriver:
         (``gc.freeze``): the history read stays for the page's lifetime, and a full collection
         walking all of it blocks the page for hundreds of ms at 50k events (measured). Those
         objects are still freed by reference counting when dropped (they form no cycles)."""
-        steps = self.engine.history_steps()
         now = js.performance.now
         gc.freeze()  # what start-up made, too: the first slice need not walk it
+        steps = self.engine.history_steps()
         while not self._closed:
             last = now()
             deadline = last + HISTORY_SLICE_MS
@@ -152,7 +152,9 @@ class BrowserDriver:
                     break  # overrun the slice: leave it to the next
             else:
                 gc.freeze()
-                return
+                if not self.engine.history_pending:
+                    return
+                steps = self.engine.history_steps()  # the identity changed meanwhile: its log
             gc.freeze()
             await asyncio.sleep(0)  # a browser task: the page runs before the next slice
 

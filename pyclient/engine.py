@@ -126,6 +126,7 @@ class ProgressEngine:
         self._snapshot = reduce_events([])
         self._last_key: OrderKey | None = None
         self._unpersisted: set[str] = set()  # local events not yet written
+        self._replacements = 0  # how many times a stored copy was replaced by another
         self._full_marked: dict[str, LearningProgressSyncEntry] = {}  # set "error" by _full
         # (an events dict of a sync state, its count per status): states are immutable, so
         # ``status`` counts entries once per dict; _mark_local_fresh carries it forward.
@@ -309,6 +310,8 @@ class ProgressEngine:
         fresh, replaced = union_into(self._events, events)
         if not fresh and not replaced:
             return fresh
+        if replaced:
+            self._replacements += 1  # a reduction running meanwhile starts again
         if not stored:
             self._unwritten.update((e.event_id, e) for e in (*fresh, *replaced))
         self._snapshot, self._last_key, _ = bring_forward(

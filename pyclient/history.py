@@ -46,7 +46,6 @@ class HistoryEngine(ProgressEngine):
 
     def _load(self, user_id: str | None) -> None:
         self._generation = getattr(self, "_generation", 0) + 1
-        self._replacements = 0
         super()._load_empty(user_id)
         store = self.store
         head = store.read_head(user_id)

@@ -77,7 +77,7 @@ class SessionEngine(HistoryEngine):
         fresh = self._merge(self.store.stored_changes(user).values(), stored=True)
         if stored_sync is not None and user is not None:
             merged = merge_sync_states(self._sync, stored_sync)
-            self._sync = self.store.settle_synced_segments(user, merged)
+            self._sync = self.store.settle_synced_segments(user, merged, stored_sync)
             self._mark_own_unsynced(fresh)
         return bool(fresh) or before != (len(self._events), self._sync)
 

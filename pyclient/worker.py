@@ -108,11 +108,15 @@ class SyncEngine(SessionEngine):
     async def _run(self, *, manual: bool, bootstrap: bool = False) -> None:
         if not self._loaded:  # a sync needs the whole log: it runs once the segments are read
             self._deferred_bootstrap = self._deferred_bootstrap or bootstrap
+            self._debounce_at = self._retry_at = None  # _history_loaded makes it due again
             return
         bootstrap, self._deferred_bootstrap = bootstrap or self._deferred_bootstrap, False
         run = self.begin_sync()
         if run is None:
             return
+        if self.store.take_damaged(run.session.user_id):  # a segment was lost here: pull all
+            self._sync = self._sync.model_copy(update={"last_synced_cursor": None})
+            self._persist_sync(reset_cursor=True)
         token = run.session.token
         try:
             async with self.lock.hold(sync_key(run.session.user_id)):

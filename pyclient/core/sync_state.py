@@ -163,9 +163,7 @@ _Action = Literal[
 ]
 _TRANSITIONS: Final[dict[tuple[_Action, SyncStatus | None], SyncStatus]] = {
     ("restore", None): "synced",
-    ("restore", "local"): "synced",
     ("restore", "syncing"): "synced",
-    ("restore", "error"): "synced",
     ("mark_local", None): "local",
     ("mark_local", "local"): "local",
     ("mark_local", "error"): "local",
@@ -268,7 +266,8 @@ def restore_synced(
     state: LearningProgressSyncState, event_ids: Iterable[str]
 ) -> LearningProgressSyncState:
     """Events that storage keeps as synced without an entry (a fully synced segment of the
-    log: every one of its events was seen synced, and synced is final) are ``synced``."""
+    log: every one of its events was seen synced) are ``synced``: those with no entry, and
+    those another tab left ``syncing``; a ``local`` or ``error`` entry is left as it is."""
     return _apply(state, "restore", event_ids)[0]
 
 

@@ -140,10 +140,13 @@ class LocalStore:
         # log for a new event, on every write.
         self._logs: dict[str, _Log] = {}
         self._sealed: dict[str, dict[str, frozenset[str]]] = {}  # see take_sealed
+        self._damaged: set[str] = set()  # log keys with a segment missing or unreadable
         self._sync_cache: dict[str, tuple[str, LearningProgressSyncState]] = {}
         self._sync_text: dict[str, SyncText] = {}  # key -> the encoder of its last write
         self._markers: dict[str, set[str]] = {}  # sync key -> its fully synced segments
-        self._unsettled: dict[str, frozenset[str]] = {}  # segment -> ids not known synced
+        # (sync key, segment) -> its ids not yet known synced
+        self._unsettled: dict[tuple[str, str], frozenset[str]] = {}
+        self._settled: dict[str, set[str]] = {}  # sync key -> synced segments looked at
         self._skip: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # see _synced_segments
         self._own_client: str | None = None  # this profile's clientId, once read
         self._snapshot_json: tuple[LearningGuestProgress, str] | None = None
@@ -238,7 +241,8 @@ class LocalStore:
             if not self._set_aside(key, raw, head.problem, strict=strict):
                 head.legacy = True  # not set aside: the next write tries again
             raw = None  # the valid events are written in its place with the next write
-        news = {i: e for i, e in head.events.items() if i not in log.head}
+        seen = log.head  # a copy differing from the one seen is news too
+        news = {i: e for i, e in head.events.items() if (k := seen.get(i)) is not e and k != e}
         known = log.segments
         found = [(i, n) for i, n in head.segments if i not in known]
         listed = {i for i, _ in head.segments}
@@ -262,9 +266,12 @@ class LocalStore:
         raw = self.storage.get(seg_key)
         if raw is None:
             self._warn(f"{key}: segment {segment_id} of the stored log is missing")
+            self._damaged.add(key)
             events: dict[str, Event] = {}
         else:
             events, problem = yield from decode_segment_steps(raw, segment_id)
+            if problem is not None:
+                self._damaged.add(key)
             if problem is not None and self._set_aside(seg_key, raw, problem, strict=False):
                 # The raw value is safe elsewhere: keep its valid events in its place.
                 with contextlib.suppress(StorageFullError):
@@ -279,6 +286,14 @@ class LocalStore:
     def _own_ids(self, events: Iterable[Event]) -> frozenset[str]:
         own = self._own_client
         return frozenset(e.event_id for e in events if e.client_id == own)
+
+    def take_damaged(self, user_id: str | None) -> bool:
+        """Whether a segment of the log was found missing or unreadable since the last call
+        (what it held may be lost here: pull the whole log from the server again)."""
+        key = events_key(user_id)
+        damaged = key in self._damaged
+        self._damaged.discard(key)
+        return damaged
 
     def segments_to_read(self, user_id: str | None) -> list[str]:
         """The segments of a stored log this store has not read yet, oldest first."""
@@ -374,38 +389,62 @@ class LocalStore:
         *,
         seal_all: bool = False,
     ) -> None:
-        listed = list(log.listed)
-        written: dict[str, frozenset[str]] = {}
+        """Write the head. A head of :attr:`seal_at` events or more (with ``seal_all``, any)
+        is sealed first, a segment at a time: the segment written, then the head without its
+        events, so that a large head (an older format's whole log) never needs room for
+        itself twice. Storage refusing a segment stops the sealing there (the rest stays in
+        the head); refusing the head raises :class:`StorageFullError`. A segment written
+        before a refused head write stays: its events are still in the stored head, and
+        reading unites the two (a segment is never removed: another tab may have written
+        the very same one and listed it)."""
+        chunks: list[list[Event]] = []
+        if len(head) >= self.seal_at or (seal_all and head):
+            ordered = sorted(head.values(), key=event_order_key)
+            last = len(ordered) if seal_all else len(ordered) - self.seal_at + 1
+            chunks = [ordered[i : i + self.seal_at] for i in range(0, last, self.seal_at)]
+        sealed_any = False
+        for chunk in chunks:
+            ids = frozenset(e.event_id for e in chunk)
+            segment_id = segment_id_of(ids)
+            new = log.segments.get(segment_id) != ids  # not stored as it is (or lost)
+            if new:
+                try:
+                    self.storage.set(
+                        segment_key(key, segment_id), encode_segment(segment_id, LogText.of(chunk))
+                    )
+                except StorageFullError:
+                    break  # the rest stays in the head
+            rest = {i: e for i, e in head.items() if i not in ids}
+            listed = log.listed
+            if all(i != segment_id for i, _ in listed):
+                listed = [*listed, (segment_id, len(chunk))]
+            self._set_head(key, log, listed, rest, None)
+            if new:
+                log.segments[segment_id] = ids
+                log.own[segment_id] = self._own_ids(chunk)
+                log.sealed.update(ids)
+                self._sealed.setdefault(key, {})[segment_id] = ids
+            head, sealed_any = rest, True
+        if not sealed_any or len(head) != len(log.head):
+            self._set_head(key, log, log.listed, head, None if sealed_any else text)
+
+    def _set_head(
+        self,
+        key: str,
+        log: _Log,
+        listed: list[tuple[str, int]],
+        head: dict[str, Event],
+        text: LogText | None,
+    ) -> None:
+        """Write the head value (``text``: its encoder, when already up to date)."""
+        if text is None:
+            text = LogText.of(head.values())
+        raw = encode_head(listed, text)
         try:
-            if len(head) >= self.seal_at or (seal_all and head):
-                ordered = sorted(head.values(), key=event_order_key)
-                last = len(ordered) if seal_all else len(ordered) - self.seal_at + 1
-                for start in range(0, last, self.seal_at):
-                    chunk = ordered[start : start + self.seal_at]
-                    segment_id = segment_id_of(e.event_id for e in chunk)
-                    seg_key = segment_key(key, segment_id)
-                    if segment_id not in log.segments:
-                        self.storage.set(seg_key, encode_segment(segment_id, LogText.of(chunk)))
-                        written[segment_id] = frozenset(e.event_id for e in chunk)
-                        log.own[segment_id] = self._own_ids(chunk)
-                        listed.append((segment_id, len(chunk)))
-                    for event in chunk:
-                        del head[event.event_id]
-                text = None
-            if text is None:
-                text = LogText.of(head.values())
-            raw = encode_head(listed, text)
             self.storage.set(key, raw)
         except StorageFullError:
-            for segment_id in written:
-                self.storage.remove(segment_key(key, segment_id))
-            log.text = None
+            log.text = None  # it may hold events that were not written
             raise
-        log.segments.update(written)
-        for ids in written.values():
-            log.sealed.update(ids)
-        if written:
-            self._sealed.setdefault(key, {}).update(written)
         log.raw, log.head, log.text, log.legacy, log.listed = raw, head, text, False, listed
         log.mine = dict(head)
 
@@ -495,15 +534,31 @@ class LocalStore:
         return state
 
     def settle_synced_segments(
-        self, user_id: str, state: LearningProgressSyncState
+        self,
+        user_id: str,
+        state: LearningProgressSyncState,
+        stored: LearningProgressSyncState,
     ) -> LearningProgressSyncState:
-        """``state`` with the entries of events of fully synced segments ``synced``: another
-        tab's entries for them (``syncing`` in its sync, say) may have been merged in after
-        that tab stopped writing them (O(entries not synced))."""
-        skip = self._marked_read_ids(sync_key(user_id), self._logs.get(events_key(user_id)))
-        if not skip:
+        """``state`` (a merge with ``stored``) with its ``syncing`` entries of events of
+        segments stored as all synced settled ``synced``: another tab's entries (``syncing``
+        in its sync) merged in before that tab stopped writing them. ``local`` and ``error``
+        entries are left: they are a tab's own word that the event still has to be sent.
+        Looks at the events of segments newly known as all synced and at the stored entries:
+        O(stored entries) a call, once a segment."""
+        key = sync_key(user_id)
+        log = self._logs.get(events_key(user_id))
+        if log is None:
             return state
-        behind = [i for i, e in state.events.items() if e.status != "synced" and i in skip]
+        skip = self._marked_read_ids(key, log)
+        looked = self._settled.setdefault(key, set())
+        check = {i for i, e in stored.events.items() if e.status == "syncing" and i in skip}
+        for segment_id in self._markers.get(key, set()) - looked:
+            ids = log.segments.get(segment_id)
+            if ids is not None:  # read: its events are known
+                check.update(ids)
+                looked.add(segment_id)
+        entries = state.events
+        behind = [i for i in check if (e := entries.get(i)) is not None and e.status == "syncing"]
         return restore_synced(state, behind) if behind else state
 
     def in_synced_segments(self, user_id: str, event_ids: Iterable[str]) -> set[str]:
@@ -542,9 +597,9 @@ class LocalStore:
             if ids is None or segment_id in marked:
                 continue
             own = log.own.get(segment_id, frozenset())
-            left = self._unsettled.get(segment_id, ids)
+            left = self._unsettled.get((key, segment_id), ids)
             left = frozenset(i for i in left if not _settled(entries.get(i), i in own))
-            self._unsettled[segment_id] = left
+            self._unsettled[(key, segment_id)] = left
             if not left:
                 marked.add(segment_id)
         return marked, self._marked_read_ids(key, log)
@@ -565,9 +620,8 @@ class LocalStore:
         return the merge; ``reset_cursor`` drops the stored cursor too (the server rejected
         it). When only new entries were added since this store's last write, only those are
         encoded; the entries of fully synced segments are not written."""
-        merged = self.settle_synced_segments(
-            user_id, merge_sync_states(state, self.read_sync(user_id))
-        )
+        stored = self.read_sync(user_id)
+        merged = self.settle_synced_segments(user_id, merge_sync_states(state, stored), stored)
         if reset_cursor:
             merged = merged.model_copy(update={"last_synced_cursor": None})
         self._write_sync_raw(user_id, merged)

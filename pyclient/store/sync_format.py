@@ -86,8 +86,9 @@ class SyncText:
         segments: Collection[str] = (),
         skip: Collection[str] = frozenset(),
     ) -> str:
-        """``state`` as stored; the entries of ``skip`` (the events of the fully synced
-        ``segments``) are left out."""
+        """``state`` as stored; the synced entries of ``skip`` (the events of the fully synced
+        ``segments``) are left out (any other entry of theirs is written: it is this tab's
+        word, never dropped for a marker)."""
         events = state.events
         new = None if self._last is None else _appended(self._last, events)
         if new is None or skip is not self._skip:  # a changed or dropped entry: everything
@@ -96,9 +97,9 @@ class SyncText:
         self._skip = skip
         compact: list[str] = []
         for event_id in new:
-            if event_id in skip:
-                continue
             entry = events[event_id]
+            if event_id in skip and entry.status == "synced":
+                continue  # its segment is stored as all synced: only a synced entry goes
             if _is_compact_entry(event_id, entry):
                 compact.append(event_id)
             else:

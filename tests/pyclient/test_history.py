@@ -21,8 +21,8 @@ from pyclient.store.local_store import LocalStore
 from pyclient.store.segments import segment_ids_in
 
 from .builders import at, progress_reset, progressed
-from .engine_harness import U1, fire, make, signed_in
-from .fakes import FakeClock, drive
+from .engine_harness import U1, Ids, fire, make, signed_in
+from .fakes import FakeClock, FakeServer, FakeTransport, drive, start
 
 SMALL = 8
 
@@ -301,7 +301,8 @@ def test_a_step_left_half_done_is_done_again_and_loses_nothing() -> None:
 
 def test_an_entry_another_tab_left_unsynced_in_a_fully_synced_segment_is_settled() -> None:
     """Stored metadata keeps a segment as all synced and also, written by a tab that merged
-    another tab's entries mid-sync, an entry of it as ``syncing``: synced is final."""
+    another tab's entries mid-sync, an entry of it as ``syncing``: it does not stay pending
+    (a reload takes it as interrupted: sent again, the server keeps it once)."""
     engine, server, storage, clock = signed_in()
     for n in range(20):
         engine.record_progress(f"lesson-{n % 5}", "completed")
@@ -318,7 +319,35 @@ def test_an_entry_another_tab_left_unsynced_in_a_fully_synced_segment_is_settled
     drive(tab.sign_in(U1))
     finish(tab)
     tab.on_storage_change(sync_key("u1"))
-    assert tab.sync_state.events[sealed].status == "synced"
     fire(tab, clock)
-    sent = [e["eventId"] for r in server.puts() for e in r.body["events"]]
-    assert sent.count(sealed) == 1  # not sent again
+    assert tab.sync_state.events[sealed].status == "synced" and tab.status.pending == 0
+    assert server.ids().count(sealed) == 1
+
+
+def test_a_syncing_entry_merged_before_its_segment_was_marked_is_settled() -> None:
+    """Tab B merged tab A's ``syncing`` entries; A then finished, marked the segment all
+    synced and stopped writing those entries: B's entries do not stay ``syncing``."""
+    storage, clock, server = MemoryStorage(), FakeClock(), FakeServer()
+    transport = FakeTransport(server)
+    engine = SyncEngine(storage, transport, clock, new_id=Ids("a"))
+    drive(engine.sign_in(U1))
+    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
+    drive(tab.sign_in(U1))
+    for n in range(20):
+        engine.record_progress(f"lesson-{n % 5}", "completed")
+        clock.advance(1000)
+    sealed = [i for s in segment_ids_in(storage.data, events_key("u1")) for i in
+              LocalStore(storage, clock).read_segment("u1", s)]  # fmt: skip
+    transport.pause = lambda method, url: method == "PUT"
+    running = engine.sync()
+    assert start(running)  # A is inside its PUT: its entries are stored as syncing
+    tab.on_storage_change(events_key("u1"))
+    assert {tab.sync_state.events[i].status for i in sealed} == {"syncing"}
+    transport.pause = None
+    drive(running)  # A finishes
+    engine.record_progress("lesson-x", "in_progress")  # and marks the segments synced
+    assert sorted(json.loads(storage.data[sync_key("u1")])["segments"]) == sorted(
+        segment_ids_in(storage.data, events_key("u1"))
+    )
+    tab.on_storage_change(sync_key("u1"))
+    assert {tab.sync_state.events[i].status for i in sealed} == {"synced"}

@@ -221,3 +221,29 @@ def test_every_older_stored_version_is_migrated_with_nothing_lost(
         assert segment_ids_in(storage.data, events_key(user))
     assert not local.warnings
     assert_identical(store_on(storage).read_events(user), log)
+
+
+def test_a_large_older_log_near_the_quota_is_migrated_and_new_events_still_stored() -> None:
+    """A version 2 log taking 71% of the quota: sealing it a segment at a time (each head
+    write frees what the segment took) never needs room for it twice."""
+    items = [uuid_event(n, n) for n in range(1, 401)]
+    raw = encode_log(items)
+    storage = MemoryStorage(quota=int(len(raw) / 0.71))
+    storage.data[GUEST_EVENTS_KEY] = raw
+    local = store_on(storage)
+    new = uuid_event(1000, 999)
+    local.add_events(None, [new])
+    assert_identical(store_on(storage).read_events(None), log_of([*items, new]))
+    assert segment_ids_in(storage.data, GUEST_EVENTS_KEY)  # sealed as far as room allowed
+
+
+def test_a_segment_storage_refuses_leaves_the_events_in_the_head() -> None:
+    storage = MemoryStorage()
+    local = store_on(storage)
+    items = [uuid_event(n, n) for n in range(1, SMALL)]
+    local.add_events(None, items)
+    head = len(storage.data[GUEST_EVENTS_KEY])
+    storage.quota = sum(len(k) + len(v) for k, v in storage.data.items()) + head // 2
+    local.add_events(None, [uuid_event(99, 99)])  # a seal is due, but no room for a segment
+    assert segment_ids_in(storage.data, GUEST_EVENTS_KEY) == []
+    assert_identical(store_on(storage).read_events(None), log_of([*items, uuid_event(99, 99)]))
