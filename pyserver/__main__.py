@@ -1,7 +1,7 @@
 """Command line: ``python -m pyserver serve | token | users add`` (DESIGN §4).
 
 python -m pyserver serve [--host H] [--port P] [--database-url URL] [--web DIR] [--demo]
-                         [--cors-origin ORIGIN ...]
+                         [--cors-origin ORIGIN ...] [--header-timeout S] [--body-timeout S]
 python -m pyserver token USER_ID [--ttl SECONDS]
 python -m pyserver users add EMAIL        (the password is read from stdin)
 """
@@ -18,6 +18,8 @@ from .app import create_app
 from .auth import DEFAULT_TOKEN_TTL, TokenIssuer, create_user
 from .config import database_url, jwt_secret
 from .errors import ServerError
+from .http_server import HEADER_TIMEOUT
+from .request_body import BODY_TIMEOUT
 from .storage import EmailTaken, open_storage
 
 DEMO_EMAIL = "demo@example.com"
@@ -25,7 +27,7 @@ DEMO_PASSWORD = "demo-password"
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from .http_server import serve
 
     web = Path(args.web) if args.web else None
     if web is not None and not (web / "index.html").is_file():
@@ -37,18 +39,23 @@ def _serve(args: argparse.Namespace) -> int:
             create_user(storage, DEMO_EMAIL, DEMO_PASSWORD)
         print(f"pyserver: demo user {DEMO_EMAIL} / {DEMO_PASSWORD}", flush=True)
     app = create_app(
-        storage, jwt_secret(), web_dir=web, cors_origins=args.cors_origin, close_storage=True
+        storage,
+        jwt_secret(),
+        web_dir=web,
+        cors_origins=args.cors_origin,
+        close_storage=True,
+        body_timeout=args.body_timeout,
     )
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     where = "page and API" if web else "API"
     print(f"pyserver: {where} on http://{shown_host}:{args.port}/ ({storage.backend})", flush=True)
-    uvicorn.run(
+    serve(
         app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         access_log=args.access_log,
-        proxy_headers=False,
+        header_timeout=args.header_timeout,
     )
     return 0
 
@@ -76,6 +83,13 @@ def _users_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("give seconds from 0 to 3600")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pyserver", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +105,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="warning")
     serve.add_argument("--access-log", action="store_true")
+    serve.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=HEADER_TIMEOUT,
+        help=f"seconds a request's headers may take (else 408; {HEADER_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=BODY_TIMEOUT,
+        help=f"seconds a request's body may take (else 408; {BODY_TIMEOUT:g})",
+    )
     serve.set_defaults(run=_serve)
 
     token = commands.add_parser("token", help="print a token for USER_ID")

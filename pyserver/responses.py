@@ -2,16 +2,19 @@
 and the exception handlers that turn every failure into that envelope.
 
 Every refusal answers ``{ok: false, error: {code, message, details?}}`` with its status; an
-unexpected failure answers 500 ``internal_error`` and never a stack trace.
+unexpected failure answers 500 ``internal_error`` and never a stack trace. A client that went
+away before its request was read is one line in the log (logger ``pyserver``), not a traceback:
+that happens all the time (a closed tab, a lost network) and is no fault of the server.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
@@ -20,6 +23,7 @@ from .errors import ApiError
 __all__ = ["EXCEPTION_HANDLERS", "error_response", "json_response"]
 
 _API_HEADERS = {"Cache-Control": "no-store"}
+_LOG = logging.getLogger("pyserver")
 #: The code of a refusal Starlette raises itself (an unknown path, a wrong method, ...).
 _HTTP_CODES = {
     400: "bad_request",
@@ -27,6 +31,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
@@ -68,6 +73,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(exc.status_code, code, message, headers=headers))
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+    _LOG.warning(
+        "%s disconnected before its request was read: %s %s",
+        client,
+        request.method,
+        request.url.path,
+    )
+    # Nobody reads this; uvicorn drops what is sent on a closed connection.
+    return error_response(ApiError(400, "client_disconnected", "the client went away"))
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(500, "internal_error", "internal server error"))
 
@@ -76,5 +93,6 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS: dict[Any, ExceptionHandler] = {
     ApiError: _api_error,
     HTTPException: _http_error,
+    ClientDisconnect: _client_gone,
     Exception: _internal_error,
 }

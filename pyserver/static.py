@@ -11,7 +11,9 @@ with ServeStatic (the ASGI app of the WhiteNoise lineage) instead of hand-writte
 - the media types of ``STATIC_MEDIA_TYPES`` (``application/wasm`` for ``.wasm``, ...; ServeStatic
   adds ``charset=utf-8`` to ``text/*``); scripts/static_server.py serves the page the same way;
 - the page's Content-Security-Policy (``security.page_csp`` with build.json's inline hashes);
-- dotfiles never served, and ``/api/`` never looked up here: it always reaches the API.
+- dotfiles and dot-directories never served (not listed, and a path with a segment that
+  starts with ``.`` is never looked up), and ``/api/`` never looked up here: it always reaches
+  the API.
 
 ServeStatic reads the directory once; ``StaticWeb`` reads it again when build.json changes (the
 build writes it last), so a rebuilt dist is served without a restart.
@@ -49,6 +51,12 @@ HASHED_PATH = re.compile(r"(?:^|/)(?:[a-z][a-z0-9-]*-)?[0-9a-f]{12}(?:/|\.[a-z0-
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 MANIFEST = "build.json"
+
+
+def _hidden(path: str) -> bool:
+    """Whether ``path`` (decoded) names a dotfile or something in a dot-directory (``/.env``,
+    ``//.git/config``, ``/a/.b/c``), or climbs (``..``): never looked up in the directory."""
+    return any(part.startswith(".") for part in path.replace("\\", "/").split("/"))
 
 
 class _DistFiles(ServeStaticASGI):  # type: ignore[misc]  # untyped library
@@ -110,7 +118,7 @@ class StaticWeb:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path == "/api" or path.startswith("/api/"):
+        if scope["type"] != "http" or path == "/api" or path.startswith("/api/") or _hidden(path):
             await self.fallback(scope, receive, send)
             return
         await self._read()(scope, receive, send)
