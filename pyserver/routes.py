@@ -19,9 +19,10 @@ from starlette.routing import BaseRoute, Route
 from pyclient.core.models import PutProgressRequest
 
 from .api_models import LoginData, LoginRequest, LoginResponse
-from .auth import LoginThrottle, TokenIssuer, hash_password, verify_password
+from .auth import TokenIssuer
 from .cursor import DEFAULT_LIMIT, MAX_LIMIT, CursorCodec, InvalidCursor
-from .errors import ApiError, Unauthorized
+from .errors import ApiError
+from .login_limits import LoginLimiter
 from .openapi import build_openapi
 from .request_body import parse_body, read_json_body
 from .responses import json_response
@@ -31,8 +32,6 @@ from .storage import Storage
 __all__ = ["ProgressApi"]
 
 _PROGRESS_QUERY = frozenset(["since", "limit"])
-# A real hash to verify against when the email is unknown, so both cases take as long.
-_DUMMY_HASH = hash_password("not a password of anyone")
 
 
 class ProgressApi:
@@ -44,7 +43,7 @@ class ProgressApi:
         self.token_ttl = token_ttl
         self.cursors = CursorCodec(issuer.secret)
         self.snapshots = SnapshotCache(storage)
-        self.throttle = LoginThrottle()
+        self.login_limiter = LoginLimiter(storage)
         self.openapi_body = json.dumps(build_openapi(), separators=(",", ":"))
 
     def routes(self) -> list[BaseRoute]:
@@ -137,15 +136,7 @@ class ProgressApi:
         body = await read_json_body(request)
         login = parse_body(LoginRequest, body)
         email = login.email.strip().lower()
-        self.throttle.check(email)
-        user = await run_in_threadpool(self.storage.find_user, email)
-        ok = await run_in_threadpool(
-            verify_password, user.password_hash if user else _DUMMY_HASH, login.password
-        )
-        if user is None or not ok:
-            self.throttle.failed(email)
-            raise Unauthorized("invalid_credentials", "wrong email or password")
-        self.throttle.succeeded(email)
+        user = await self.login_limiter.authenticate(request, email, login.password)
         token, expires = self.issuer.issue(user.user_id, self.token_ttl)
         expires_at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(expires))
         response = LoginResponse(
