@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -55,7 +56,18 @@ class ProgressApi:
         ]
 
     def _user(self, request: Request) -> str:
-        return self.issuer.verify(request.headers.get("authorization"))
+        user_id = self.issuer.verify(request.headers.get("authorization"))
+        if not user_id.isascii():
+            try:  # a lone surrogate ("\ud800" in the claim) is no userId: nothing can store it
+                user_id.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ApiError(
+                    401,
+                    "invalid_token",
+                    "the token's subject is not a valid userId",
+                    headers={"WWW-Authenticate": "Bearer"},
+                ) from None
+        return user_id
 
     async def progress(self, request: Request) -> Response:
         if request.method == "PUT":
@@ -79,7 +91,9 @@ class ProgressApi:
         limit = DEFAULT_LIMIT
         raw_limit = params.get("limit")
         if raw_limit is not None:
-            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+            # ASCII digits only (str.isdigit() also takes "²", which int() refuses), and few.
+            digits = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 9
+            if not digits or not 1 <= int(raw_limit) <= MAX_LIMIT:
                 raise ApiError(
                     422,
                     "validation_error",
@@ -128,7 +142,7 @@ class ProgressApi:
 
     def _put_progress(self, user_id: str, body: bytes) -> None:
         put = parse_body(PutProgressRequest, body)
-        events = [(event.event_id, event.model_dump_json()) for event in put.events]
+        events = [(event.event_id, _zero_signed(event).model_dump_json()) for event in put.events]
         if events:
             self.storage.append_events(user_id, events)
 
@@ -158,3 +172,12 @@ class ProgressApi:
 
     async def openapi(self, request: Request) -> Response:
         return Response(self.openapi_body, media_type="application/json")
+
+
+def _zero_signed[E: BaseModel](event: E) -> E:
+    """``event`` with a score of ``-0.0`` stored as ``0.0``: the same score, one spelling."""
+    payload = getattr(event, "payload", None)
+    score = getattr(payload, "score", None)
+    if isinstance(score, float) and score == 0.0 and payload is not None:
+        return event.model_copy(update={"payload": payload.model_copy(update={"score": 0.0})})
+    return event
