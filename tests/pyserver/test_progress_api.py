@@ -6,6 +6,8 @@ import json
 import random
 from typing import Any
 
+import pytest
+
 from pyclient import canonical_json, parse_events, reduce_events
 from pyserver import create_app
 from pyserver.storage import Storage
@@ -125,6 +127,32 @@ def test_since_the_last_cursor_there_is_nothing_until_a_new_event(server: LiveSe
     _put(server, "u", [progressed("new", 99)])
     data = server.client.get(PROGRESS, params={"since": cursor}, headers=auth("u")).json()["data"]
     assert [e["eventId"] for e in data["events"]] == ["new"]
+
+
+def test_an_event_committed_right_after_a_page_is_read_comes_with_the_next_page(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another request commits an event between this GET reading its rows and making its
+    cursor: the cursor must be that of the last row it returns (not the log's end read
+    afterwards), so paging on from it returns the event."""
+    _put(server, "u", many("a", 3))
+    read = server.storage.read_events
+    late = progressed("late", 50)
+
+    def read_then_another_commits(user_id: str, *args: Any, **kwargs: Any) -> Any:
+        rows = read(user_id, *args, **kwargs)
+        if not late_stored:
+            late_stored.append(True)
+            server.storage.append_events(user_id, [("late", json.dumps(late))])
+        return rows
+
+    late_stored: list[bool] = []
+    monkeypatch.setattr(server.storage, "read_events", read_then_another_commits)
+    first = server.client.get(PROGRESS, headers=auth("u")).json()["data"]
+    assert late_stored and "late" not in [e["eventId"] for e in first["events"]]
+    params = {"since": first["cursor"]}
+    then = server.client.get(PROGRESS, params=params, headers=auth("u")).json()["data"]
+    assert [e["eventId"] for e in then["events"]] == ["late"]
 
 
 # --------------------------------------------------------------------------- isolation
