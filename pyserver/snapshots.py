@@ -10,11 +10,16 @@ every GET, so a cache is never stale, also when several server processes share o
    sorts before the last event reduced, the whole log is reduced again (the client's own rule,
    :func:`pyclient.core.reducer.bring_forward`);
 3. the result is kept in memory and persisted (only if newer than what is stored).
+
+One computation per user at a time: concurrent GETs of one user wait for the first and reuse
+its result (GETs run in worker threads, so waiting never holds up the event loop or other
+users' GETs).
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -28,6 +33,15 @@ __all__ = ["SnapshotCache"]
 
 _EMPTY_BODY = canonical_json(LearningGuestProgress())
 _READ_CHUNK = 5000
+
+
+class _Turn:
+    """A user's turn to compute their snapshot (held while one thread computes it)."""
+
+    __slots__ = ("__weakref__", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
 
 
 @dataclass
@@ -44,6 +58,8 @@ class SnapshotCache:
         self._max_users = max_users
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        # user -> their turn, while a thread holds or waits for it (then dropped)
+        self._turns: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
         #: Counters for tests and the health endpoint.
         self.full_reductions = 0
         self.incremental_updates = 0
@@ -58,6 +74,18 @@ class SnapshotCache:
                 self._entries.move_to_end(user_id)
         if entry is not None and entry.position == position:
             return entry.body
+        with self._lock:
+            turn = self._turns.get(user_id)
+            if turn is None:
+                turn = self._turns[user_id] = _Turn()
+        with turn.lock:  # one computation per user at a time: the others wait and reuse it
+            with self._lock:
+                entry = self._entries.get(user_id)
+            if entry is not None and entry.position == position:
+                return entry.body
+            return self._compute(user_id, entry, position)
+
+    def _compute(self, user_id: str, entry: _Entry | None, position: int) -> str:
         if entry is None or entry.position > position:
             entry = None
         stored = self._storage.load_snapshot(user_id)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +89,35 @@ def test_a_large_in_order_batch_is_folded_into_the_cached_snapshot() -> None:
             assert served == _expected(first)
         finally:
             storage.close()
+
+
+def test_concurrent_requests_of_one_user_compute_the_snapshot_once(tmp_path: Path) -> None:
+    """Twenty requests of one user at once: one computation, the others wait and reuse it;
+    another user's request is not held up by them."""
+    storage = open_storage(f"sqlite:///{tmp_path / 'once.sqlite3'}")
+    try:
+        events = [progressed(f"e{n}", n, f"item-{n % 7}", "completed") for n in range(300)]
+        rows = [(e["eventId"], json.dumps(e, separators=(",", ":"))) for e in events]
+        position = storage.append_events("busy", rows).last_position
+        other = storage.append_events("other", rows[:3]).last_position
+        cache = SnapshotCache(storage)
+        read = storage.read_events
+        started = threading.Event()
+
+        def slow_read(user_id: str, *args: Any, **kwargs: Any) -> Any:
+            if user_id == "busy":
+                started.set()
+                time.sleep(0.3)  # a long fold: every request of this user arrives meanwhile
+            return read(user_id, *args, **kwargs)
+
+        storage.read_events = slow_read  # type: ignore[method-assign]
+        with ThreadPoolExecutor(max_workers=21) as pool:
+            busy = [pool.submit(cache.snapshot_json, "busy", position) for _ in range(20)]
+            started.wait(5)
+            t0 = time.monotonic()
+            assert cache.snapshot_json("other", other) == _expected(events[:3])
+            assert time.monotonic() - t0 < 0.25  # not queued behind the busy user
+            assert {f.result() for f in busy} == {_expected(events)}
+        assert cache.full_reductions + cache.incremental_updates == 2  # busy once, other once
+    finally:
+        storage.close()
