@@ -1,18 +1,20 @@
 """The client's own storage: reads and writes one origin's progress keys (:mod:`.keys`)
 through a :class:`~pyclient.ports.Storage`.
 
-Event logs are grow-only sets keyed by ``eventId``: :meth:`LocalStore.add_events` stores the
-union of what is stored and the events given. Tabs read and write without a transaction, so
-a tab may write a value based on a read from before another tab's write; the engine, which
-holds the whole log in memory, writes back what such a write dropped
-(:meth:`~pyclient.engine.ProgressEngine._note_stored`). Sync metadata is merged the same way
-(:func:`~.sync_format.merge_sync_states`).
+Event logs are grow-only sets keyed by ``eventId``, stored as a head and sealed segments
+(:mod:`.segments`): :meth:`LocalStore.add_events` stores the union of the stored head and the
+events given, seals a full head, and hands back what other tabs stored meanwhile. Tabs read
+and write without a transaction, so a tab may write a head based on a read from before another
+tab's write; this store writes back, with its next write, what it had written and such a write
+dropped, and finds segments by their keys as well as by the head's list. Sync metadata is
+merged the same way (:func:`~.sync_format.merge_sync_states`).
 
-Cost: adding events costs O(new events), whatever the log size, when the stored value is still
-the text this store last wrote (compared by value: no other tab wrote since) and the new events
-sort after every stored one; the new text is then appended to the encoded parts of the last
-one. The store finds that out from its own state; it takes no caller's word for it. Anything
-else re-reads, unites and encodes everything.
+Cost: adding events writes the head alone (at most :data:`~.segments.SEAL_AT` events), whatever
+the history; when the stored head is still the text this store last wrote (compared by value:
+no other tab wrote since) and the new events sort after every one of it, their text is appended
+to the encoded parts of the last write. The store finds that out from its own state; it takes
+no caller's word for it. A segment found missing or unreadable is reported
+(:meth:`LocalStore.take_damaged`: the engine then pulls the whole log from the server again).
 
 Corrupt values (bad JSON, wrong shape, an unknown newer format version, an event that does not
 validate) never raise and are never dropped silently: the raw value is copied to

@@ -14,8 +14,9 @@ before the head that lists it and never changes afterwards (a corrupt one is rew
 its valid events). The head lists the segments it knows, with their sizes; segments are also
 found by their keys, so one that a racing tab's head write left out of the list is still read.
 
-A head that holds :data:`SEAL_AT` events or more is sealed: its events are written as a
-segment and the head is left empty.
+A head that holds :data:`SEAL_AT` events or more is sealed, a segment of :data:`SEAL_AT` events
+at a time (the segment written, then the head without its events): what is left over stays in
+the head. A segment rewritten with the valid events of a corrupt one keeps its id.
 
 Versions 0 to 2 (the whole log in one value, :func:`~.log_format.decode_log`) are read as a
 head with no segments; the store rewrites them as version 3 on its next write.
