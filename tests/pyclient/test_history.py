@@ -108,6 +108,23 @@ def guest_history(count: int, storage: MemoryStorage | None = None) -> tuple[Mem
     return storage, clock
 
 
+def synced_history(count: int) -> tuple[SyncEngine, FakeServer, MemoryStorage, FakeClock]:
+    """A signed-in learner who recorded ``count`` events, all synced."""
+    engine, server, storage, clock = signed_in()
+    for n in range(count):
+        engine.record_progress(f"lesson-{n % 5}", "completed")
+        clock.advance(1000)
+    fire(engine, clock)
+    return engine, server, storage, clock
+
+
+def another_tab(server: FakeServer, storage: MemoryStorage, clock: FakeClock) -> SyncEngine:
+    """Another tab of the same profile, signed in as the same user."""
+    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
+    drive(tab.sign_in(U1))
+    return tab
+
+
 def reload(storage: MemoryStorage, clock: FakeClock | None = None) -> SyncEngine:
     engine, _, _, _ = make(storage=storage, clock=clock or FakeClock(1_800_000_000_000))
     return engine
@@ -228,14 +245,9 @@ def test_a_record_before_the_segments_are_read_is_shown_and_kept() -> None:
 
 
 def test_a_sync_waits_until_the_segments_are_read() -> None:
-    engine, server, storage, clock = signed_in()
-    for n in range(30):
-        engine.record_progress(f"lesson-{n % 5}", "completed")
-        clock.advance(1000)
-    fire(engine, clock)
+    _, server, storage, clock = synced_history(30)
     assert len(server.ids()) == 30
-    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
-    drive(tab.sign_in(U1))
+    tab = another_tab(server, storage, clock)
     assert tab.history_pending
     requests = len(server.requests)
     tab.record_progress("lesson-9", "passed")
@@ -270,8 +282,7 @@ def test_fully_synced_segments_are_stored_as_segment_ids_and_restored_on_load() 
     assert len(sealed_ids) == (45 // SMALL) * SMALL
     assert not sealed_ids & set(stored["sync"]["events"])  # no entry of theirs is written
     puts = len(server.puts())
-    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
-    drive(tab.sign_in(U1))
+    tab = another_tab(server, storage, clock)
     finish(tab)
     fire(tab, clock)
     sent = [e["eventId"] for r in server.puts()[puts:] for e in r.body["events"]]
@@ -303,11 +314,7 @@ def test_an_entry_another_tab_left_unsynced_in_a_fully_synced_segment_is_settled
     """Stored metadata keeps a segment as all synced and also, written by a tab that merged
     another tab's entries mid-sync, an entry of it as ``syncing``: it does not stay pending
     (a reload takes it as interrupted: sent again, the server keeps it once)."""
-    engine, server, storage, clock = signed_in()
-    for n in range(20):
-        engine.record_progress(f"lesson-{n % 5}", "completed")
-        clock.advance(1000)
-    fire(engine, clock)
+    engine, server, storage, clock = synced_history(20)
     engine.record_progress("lesson-x", "in_progress")  # marks the sealed segments synced
     segment = segment_ids_in(storage.data, events_key("u1"))[0]
     sealed = next(iter(LocalStore(storage, clock).read_segment("u1", segment)))
@@ -315,8 +322,7 @@ def test_an_entry_another_tab_left_unsynced_in_a_fully_synced_segment_is_settled
     assert segment in stored["segments"] and sealed not in stored["sync"]["events"]
     stored["sync"]["events"][sealed] = {"status": "syncing"}
     storage.data[sync_key("u1")] = json.dumps(stored)
-    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
-    drive(tab.sign_in(U1))
+    tab = another_tab(server, storage, clock)
     finish(tab)
     tab.on_storage_change(sync_key("u1"))
     fire(tab, clock)
@@ -331,8 +337,7 @@ def test_a_syncing_entry_merged_before_its_segment_was_marked_is_settled() -> No
     transport = FakeTransport(server)
     engine = SyncEngine(storage, transport, clock, new_id=Ids("a"))
     drive(engine.sign_in(U1))
-    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
-    drive(tab.sign_in(U1))
+    tab = another_tab(server, storage, clock)
     for n in range(20):
         engine.record_progress(f"lesson-{n % 5}", "completed")
         clock.advance(1000)

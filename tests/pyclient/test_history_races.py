@@ -18,9 +18,18 @@ from pyclient.store.local_store import LocalStore
 from pyclient.store.segments import segment_ids_in, segment_key
 
 from .builders import progressed
-from .engine_harness import U1, U2, fire, make, signed_in
+from .engine_harness import U1, U2, fire, make
 from .fakes import FakeClock, FakeServer, drive
-from .test_history import SMALL, finish, full, guest_history, reload, same
+from .test_history import (
+    SMALL,
+    another_tab,
+    finish,
+    full,
+    guest_history,
+    reload,
+    same,
+    synced_history,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -105,16 +114,11 @@ def test_a_seal_refused_midway_never_removes_the_same_segment_another_tab_wrote(
 
 
 def test_a_lost_segment_is_pulled_back_from_the_server() -> None:
-    engine, server, storage, clock = signed_in()
-    for n in range(30):
-        engine.record_progress(f"lesson-{n % 5}", "completed")
-        clock.advance(1000)
-    fire(engine, clock)
+    _, server, storage, clock = synced_history(30)
     on_server = set(server.ids())
     lost = segment_ids_in(storage.data, events_key("u1"))[0]
     del storage.data[segment_key(events_key("u1"), lost)]  # evicted, or a tool removed it
-    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
-    drive(tab.sign_in(U1))
+    tab = another_tab(server, storage, clock)
     finish(tab)
     fire(tab, clock)
     assert on_server <= {e.event_id for e in tab.events}
@@ -168,13 +172,8 @@ def test_a_segment_marked_synced_by_another_client_never_silences_this_one() -> 
 
 
 def test_no_sync_timer_fires_while_the_history_is_read() -> None:
-    engine, server, storage, clock = signed_in()
-    for n in range(30):
-        engine.record_progress(f"lesson-{n % 5}", "completed")
-        clock.advance(1000)
-    fire(engine, clock)
-    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
-    drive(tab.sign_in(U1))
+    _, server, storage, clock = synced_history(30)
+    tab = another_tab(server, storage, clock)
     assert tab.history_pending
     tab.record_progress("lesson-9", "passed")
     fire(tab, clock)  # the debounced sync: it waits for the whole log
