@@ -40,10 +40,8 @@ from ..core.eventlog import event_order_key, union_into
 from ..core.models import (
     Event,
     LearningGuestProgress,
-    LearningProgressSyncEntry,
     LearningProgressSyncState,
 )
-from ..core.sync_state import restore_synced
 from ..core.timestamps import format_instant
 from ..errors import StorageFullError
 from ..ports import Clock, Storage
@@ -72,6 +70,7 @@ from .segments import (
     segment_key,
 )
 from .sync_format import SyncText, decode_sync, merge_sync_states
+from .synced_segments import SyncedSegments
 
 __all__ = ["LocalStore"]
 
@@ -80,12 +79,6 @@ class _StoredSnapshot(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     v: Literal[1]
     snapshot: LearningGuestProgress
-
-
-def _settled(entry: LearningProgressSyncEntry | None, own: bool) -> bool:
-    """Whether an event needs no more syncing: synced, or another client's with no entry
-    (it came from the server)."""
-    return entry.status == "synced" if entry is not None else not own
 
 
 class _Log:
@@ -137,19 +130,14 @@ class LocalStore:
         self.clock = clock
         self.warnings: list[str] = []
         self._on_warning = on_warning
-        # key -> the raw text as last read or written, its valid events and (once written)
-        # its encoded parts: skips re-parsing an unchanged value, and re-encoding the whole
-        # log for a new event, on every write.
+        # log key -> what this store knows of it: skips re-reading an unchanged head, and
+        # re-encoding the whole head for a new event, on every write.
         self._logs: dict[str, _Log] = {}
         self._sealed: dict[str, dict[str, frozenset[str]]] = {}  # see take_sealed
         self._damaged: set[str] = set()  # log keys with a segment missing or unreadable
         self._sync_cache: dict[str, tuple[str, LearningProgressSyncState]] = {}
         self._sync_text: dict[str, SyncText] = {}  # key -> the encoder of its last write
-        self._markers: dict[str, set[str]] = {}  # sync key -> its fully synced segments
-        # (sync key, segment) -> its ids not yet known synced
-        self._unsettled: dict[tuple[str, str], frozenset[str]] = {}
-        self._settled: dict[str, set[str]] = {}  # sync key -> synced segments looked at
-        self._skip: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # see _synced_segments
+        self._synced: dict[str, SyncedSegments] = {}  # sync key -> its all-synced segments
         self._own_client: str | None = None  # this profile's clientId, once read
         self._snapshot_json: tuple[LearningGuestProgress, str] | None = None
 
@@ -525,7 +513,7 @@ class LocalStore:
         if cached is not None and cached[0] == raw:
             return cached[1]
         state, segments, problem = decode_sync(raw)
-        self._markers.setdefault(key, set()).update(segments)
+        self._synced_of(key).note_stored(segments)
         if problem is None:
             if raw.startswith(f'{{"v":{LOG_FORMAT_VERSION},'):
                 self._sync_cache[key] = (raw, state)
@@ -535,82 +523,41 @@ class LocalStore:
                 self._write_sync_raw(user_id, state)
         return state
 
+    def _synced_of(self, key: str) -> SyncedSegments:
+        synced = self._synced.get(key)
+        if synced is None:
+            synced = self._synced[key] = SyncedSegments()
+        return synced
+
+    def _read_segments_of(self, user_id: str) -> dict[str, frozenset[str] | None]:
+        log = self._logs.get(events_key(user_id))
+        return {} if log is None else log.segments
+
     def settle_synced_segments(
         self,
         user_id: str,
         state: LearningProgressSyncState,
         stored: LearningProgressSyncState,
     ) -> LearningProgressSyncState:
-        """``state`` (a merge with ``stored``) with its ``syncing`` entries of events of
-        segments stored as all synced settled ``synced``: another tab's entries (``syncing``
-        in its sync) merged in before that tab stopped writing them. ``local`` and ``error``
-        entries are left: they are a tab's own word that the event still has to be sent.
-        Looks at the events of segments newly known as all synced and at the stored entries:
-        O(stored entries) a call, once a segment."""
-        key = sync_key(user_id)
-        log = self._logs.get(events_key(user_id))
-        if log is None:
+        """:meth:`SyncedSegments.settle` for the user's log."""
+        segments = self._read_segments_of(user_id)
+        if not segments:
             return state
-        skip = self._marked_read_ids(key, log)
-        looked = self._settled.setdefault(key, set())
-        check = {i for i, e in stored.events.items() if e.status == "syncing" and i in skip}
-        for segment_id in self._markers.get(key, set()) - looked:
-            ids = log.segments.get(segment_id)
-            if ids is not None:  # read: its events are known
-                check.update(ids)
-                looked.add(segment_id)
-        entries = state.events
-        behind = [i for i in check if (e := entries.get(i)) is not None and e.status == "syncing"]
-        return restore_synced(state, behind) if behind else state
+        return self._synced_of(sync_key(user_id)).settle(segments, state, stored)
 
     def in_synced_segments(self, user_id: str, event_ids: Iterable[str]) -> set[str]:
         """Those of ``event_ids`` that belong to a segment read from the user's log which the
         stored metadata keeps as all synced (their entries are not stored)."""
-        skip = self._marked_read_ids(sync_key(user_id), self._logs.get(events_key(user_id)))
-        return {i for i in event_ids if i in skip}
-
-    def _marked_read_ids(self, key: str, log: _Log | None) -> frozenset[str]:
-        """The eventIds of the segments marked all synced (in the metadata ``key``) that this
-        store has read, cached while those do not change."""
-        if log is None:
-            return frozenset()
-        marked = self._markers.get(key, set())
-        read = frozenset(i for i in marked if log.segments.get(i))
-        cached = self._skip.get(key)
-        if cached is None or cached[0] != read:
-            skip = frozenset().union(*(log.segments[i] or () for i in read))
-            cached = self._skip[key] = (read, skip)
-        return cached[1]
-
-    def _synced_segments(
-        self, user_id: str, state: LearningProgressSyncState
-    ) -> tuple[set[str], frozenset[str]]:
-        """The segments of the user's log whose events are all synced (those stored so, and
-        read segments found so now), and the eventIds of those this store has read. A segment
-        is synced when each event's entry is ``synced``, or has none and is another client's
-        (it came from the server)."""
-        key = sync_key(user_id)
-        marked = self._markers.setdefault(key, set())
-        log = self._logs.get(events_key(user_id))
-        if log is None:
-            return marked, frozenset()
-        entries = state.events
-        for segment_id, ids in log.segments.items():
-            if ids is None or segment_id in marked:
-                continue
-            own = log.own.get(segment_id, frozenset())
-            left = self._unsettled.get((key, segment_id), ids)
-            left = frozenset(i for i in left if not _settled(entries.get(i), i in own))
-            self._unsettled[(key, segment_id)] = left
-            if not left:
-                marked.add(segment_id)
-        return marked, self._marked_read_ids(key, log)
+        synced = self._synced_of(sync_key(user_id)).read_ids(self._read_segments_of(user_id))
+        return {i for i in event_ids if i in synced}
 
     def _write_sync_raw(self, user_id: str, state: LearningProgressSyncState) -> None:
         key = sync_key(user_id)
-        marked, skip = self._synced_segments(user_id, state)
+        synced = self._synced_of(key)
+        log = self._logs.get(events_key(user_id))
+        skip = frozenset() if log is None else synced.update(log.segments, log.own, state)
         encoder = self._sync_text.pop(key, None) or SyncText()
-        raw = encoder.encode(state, marked, skip)
+        raw = encoder.encode(state, synced.marked, skip)
         self.storage.set(key, raw)  # on StorageFullError the encoder is dropped: it is ahead
         self._sync_cache[key] = (raw, state)
         self._sync_text[key] = encoder
