@@ -33,11 +33,11 @@ from typing import Any, Final
 
 from ..core.codec import gc_paused
 from ..core.models import Event
+from .keys import LOG_FORMAT_VERSION
 from .log_format import LogText, decode_columns, decode_columns_steps, decode_log, run_steps
 
 __all__ = [
     "SEAL_AT",
-    "SEGMENTED_VERSION",
     "StoredHead",
     "decode_head",
     "decode_segment",
@@ -49,8 +49,6 @@ __all__ = [
     "segment_key",
 ]
 
-#: The version of heads and segments.
-SEGMENTED_VERSION: Final = 3
 #: A head is sealed into a segment once it holds this many events.
 SEAL_AT: Final = 2048
 
@@ -94,11 +92,11 @@ class StoredHead:
 
 def encode_head(segments: Sequence[tuple[str, int]], log: LogText) -> str:
     listed = json.dumps([{"id": i, "n": n} for i, n in segments], separators=(",", ":"))
-    return f'{{"v":{SEGMENTED_VERSION},"segments":{listed},{log.body()}}}'
+    return f'{{"v":{LOG_FORMAT_VERSION},"segments":{listed},{log.body()}}}'
 
 
 def encode_segment(segment_id: str, log: LogText) -> str:
-    return f'{{"v":{SEGMENTED_VERSION},"segment":"{segment_id}",{log.body()}}}'
+    return f'{{"v":{LOG_FORMAT_VERSION},"segment":"{segment_id}",{log.body()}}}'
 
 
 def _listed(value: Any) -> list[tuple[str, int]] | None:
@@ -129,9 +127,9 @@ def decode_head(raw: str) -> StoredHead:
     """A stored head (version 3), or a whole log of an older version. Never raises."""
     data = _parse(raw)
     version = data.get("v") if isinstance(data, dict) else None
-    if type(version) is int and version > SEGMENTED_VERSION:
+    if type(version) is int and version > LOG_FORMAT_VERSION:
         return StoredHead(problem=f"format version {version} is newer than this client")
-    if version != SEGMENTED_VERSION:
+    if version != LOG_FORMAT_VERSION:
         events, problem = decode_log(raw)
         return StoredHead([], events, problem, legacy=True)
     assert isinstance(data, dict)
@@ -155,9 +153,9 @@ def decode_segment_steps(
     if not isinstance(data, dict):
         return events, "not valid JSON"
     version = data.get("v")
-    if type(version) is int and version > SEGMENTED_VERSION:
+    if type(version) is int and version > LOG_FORMAT_VERSION:
         return events, f"format version {version} is newer than this client"
-    if version != SEGMENTED_VERSION or data.get("segment") != segment_id:
+    if version != LOG_FORMAT_VERSION or data.get("segment") != segment_id:
         return events, "not a segment of this log"
     problem = yield from decode_columns_steps(data, events)
     return events, problem
