@@ -137,7 +137,7 @@ def test_quiz_choose_submit_score_and_retry(learning_server: LearningServer, pag
     page.wait_for_selector(f"{tid('item-view')}[data-kind='quiz']")
     assert page.is_disabled(tid("quiz-submit"))
 
-    # a wrong answer: completed, score 0
+    # a wrong answer: recorded as completed with score 0, shown as not passed yet
     page.check(tid("quiz-option-less-likely"))
     page.wait_for_function(
         "progressClient.snapshot.content['quiz-coin-streak']?.interactions['coin-streak-answer']"
@@ -150,6 +150,8 @@ def test_quiz_choose_submit_score_and_retry(learning_server: LearningServer, pag
     assert item["status"] == "completed" and item["score"] == 0
     assert page.is_visible(tid("quiz-retry"))
     assert page.is_disabled(tid("quiz-option-even"))
+    assert page.inner_text(tid("item-status")) == "Not passed yet"
+    assert page.inner_text(tid("quiz-best-score")) == "Best score: 0 / 10"
 
     # retry clears the answer (interaction state null): gone from the snapshot
     page.click(tid("quiz-retry"))
@@ -170,7 +172,8 @@ def test_quiz_choose_submit_score_and_retry(learning_server: LearningServer, pag
     assert item["interactions"] == {
         "coin-streak-answer": {"kind": "quiz", "selectedOptionId": "even"}
     }
-    assert "10" in page.inner_text(tid("quiz-result"))
+    assert "10 / 10" in page.inner_text(tid("quiz-result"))
+    assert page.inner_text(tid("item-status")) == "Passed"
     save_screenshot(page, "learning-quiz-result")
 
     # after a reload the result is still shown

@@ -1,6 +1,6 @@
 // The course content of a locale (web/content/, see learning_content/__init__.py for the shape),
 // fetched from this origin only, and the done counts of its modules and paths.
-import { isDone } from '../snapshot.js'
+import { isItemDone } from './outcome.js'
 
 const BASE = new URL('../content/', import.meta.url)
 const cache = new Map()
@@ -39,19 +39,22 @@ export function loadContent(locale) {
   return cache.get(locale)
 }
 
-/** Completed or passed items of a module; a reused item counts in every module it is in. */
-export function moduleProgress(snapshot, module) {
+/**
+ * The done items of a module (a lesson completed, a quiz passed: outcome.js); a reused item
+ * counts in every module it is in. `items` is the locale's Map contentId -> item.
+ */
+export function moduleProgress(snapshot, module, items) {
   const total = module.items.length
-  const done = module.items.filter((id) => isDone(snapshot, id)).length
+  const done = module.items.filter((id) => isItemDone(snapshot, id, items.get(id))).length
   return { done, total }
 }
 
 /** The sum over the path's modules (so a reused item counts once per module it appears in). */
-export function pathProgress(snapshot, path) {
+export function pathProgress(snapshot, path, items) {
   let done = 0
   let total = 0
   for (const module of path.modules) {
-    const p = moduleProgress(snapshot, module)
+    const p = moduleProgress(snapshot, module, items)
     done += p.done
     total += p.total
   }

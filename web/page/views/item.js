@@ -5,6 +5,7 @@ import { act } from '../act.js'
 import { h } from '../dom.js'
 import { tr } from '../locale.js'
 import { itemHref, pathHref } from '../router.js'
+import { outcomeOf } from '../outcome.js'
 import { recordProgress } from '../record.js'
 import { state } from '../state.js'
 import { STATUS, isDoneStatus, itemStatus } from '../../snapshot.js'
@@ -40,6 +41,7 @@ function lessonBody(item, status) {
 export function itemView(path, module, item) {
   const snapshot = state.snapshot
   const status = itemStatus(snapshot, item.contentId)
+  const outcome = outcomeOf(snapshot, item.contentId, item)
   const slots = slotsOf(path)
   const at = slots.findIndex((s) => s.moduleId === module.moduleId && s.contentId === item.contentId)
   const prev = slots[at - 1]
@@ -59,8 +61,8 @@ export function itemView(path, module, item) {
     heading(item.title, 'item-title'),
     h(
       'p',
-      { className: `item-status status-${status}`, dataset: { testid: 'item-status' } },
-      tr(`itemStatus.${status}`),
+      { className: `item-status status-${outcome}`, dataset: { testid: 'item-status', outcome } },
+      tr(`itemStatus.${outcome}`),
       state.pendingIds.has(item.contentId)
         ? h('span', { className: 'pending', dataset: { testid: 'item-pending' } }, ` · ${tr('saving')}`)
         : null,

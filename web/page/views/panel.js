@@ -3,6 +3,7 @@
 // before the content and the client load) and the page draw it the same way.
 import { $, h } from '../dom.js'
 import { t } from '../i18n.js'
+import { outcomeOf } from '../outcome.js'
 
 function liveStreak(streak) {
   // The reducer never reads the clock; a streak whose last day is before yesterday is over.
@@ -43,13 +44,16 @@ export function renderPanel({ snapshot, locale, content, ready, failed, pendingI
   $('progress-items').replaceChildren(
     ...ids.map((id) => {
       const item = items[id] || {}
-      const score = item.score === null || item.score === undefined ? '' : ` · ${item.score}`
+      const known = content?.items.get(id)
+      const outcome = outcomeOf(snapshot, id, known)
+      const hasScore = item.score !== null && item.score !== undefined
+      const score = !hasScore ? '' : known?.score ? ` · ${item.score} / ${known.score}` : ` · ${item.score}`
       const pending = pendingIds.has(id)
       return h(
         'li',
         { dataset: pending ? { contentId: id, status: item.status, pending: 'true' } : { contentId: id, status: item.status } },
         h('span', { className: 'item-id' }, titleOf(id)),
-        h('span', { className: `item-status status-${item.status}` }, tr(`itemStatus.${item.status}`) + score + (pending ? ` · ${tr('saving')}` : '')),
+        h('span', { className: `item-status status-${outcome}` }, tr(`itemStatus.${outcome}`) + score + (pending ? ` · ${tr('saving')}` : '')),
       )
     }),
   )

@@ -7,6 +7,7 @@ import { tr } from '../locale.js'
 import { go, itemHref, pathHref } from '../router.js'
 import { choosePath as recordChoice, setActivePath } from '../record.js'
 import { state } from '../state.js'
+import { outcomeOf } from '../outcome.js'
 import { itemStatus } from '../../snapshot.js'
 import { heading, progressBar } from './parts.js'
 
@@ -53,7 +54,7 @@ export function pathsView() {
       { className: 'card path-card', dataset: { testid: `path-card-${path.pathId}`, pathId: path.pathId } },
       h('h3', {}, path.title, ' ', active ? h('span', { className: 'badge' }, tr('active')) : null),
       h('p', { className: 'muted' }, path.description),
-      progressBar(pathProgress(snapshot, path), `path-card-progress-${path.pathId}`, tr('pathProgress')),
+      progressBar(pathProgress(snapshot, path, state.content.items), `path-card-progress-${path.pathId}`, tr('pathProgress')),
       h(
         'div',
         { className: 'actions' },
@@ -84,13 +85,14 @@ export function pathView(path) {
       'li',
       { className: 'card', dataset: { testid: `module-${module.moduleId}`, moduleId: module.moduleId } },
       h('h3', {}, h('span', { className: 'kind' }, tr('moduleLabel', { n: index + 1 })), module.title),
-      progressBar(moduleProgress(snapshot, module), `module-progress-${module.moduleId}`, `${tr('moduleProgress')}: ${module.title}`),
+      progressBar(moduleProgress(snapshot, module, state.content.items), `module-progress-${module.moduleId}`, `${tr('moduleProgress')}: ${module.title}`),
       h(
         'ul',
         { className: 'module-items' },
         module.items.map((contentId) => {
           const item = state.content.items.get(contentId)
           const status = itemStatus(snapshot, contentId)
+          const outcome = outcomeOf(snapshot, contentId, item)
           return h(
             'li',
             {},
@@ -101,7 +103,7 @@ export function pathView(path) {
                 dataset: { testid: `item-link-${module.moduleId}-${contentId}`, status, key: `link-${module.moduleId}-${contentId}` },
               },
               h('span', {}, h('span', { className: 'kind' }, tr(item?.kind || 'lesson')), item?.title || contentId),
-              h('span', { className: `item-status status-${status}` }, tr(`itemStatus.${status}`)),
+              h('span', { className: `item-status status-${outcome}`, dataset: { outcome } }, tr(`itemStatus.${outcome}`)),
             ),
           )
         }),
@@ -126,7 +128,7 @@ export function pathView(path) {
           }, tr('makeActive')),
     ),
     h('p', { className: 'muted' }, path.description),
-    progressBar(pathProgress(snapshot, path), 'path-progress', tr('pathProgress')),
+    progressBar(pathProgress(snapshot, path, state.content.items), 'path-progress', tr('pathProgress')),
     h('h3', { style: 'margin-top:1rem' }, tr('modules')),
     h('ol', { className: 'modules' }, modules),
   )

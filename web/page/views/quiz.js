@@ -1,10 +1,12 @@
 // A quiz: choose an option (in_progress, the answer kept as the interaction's state), submit it
-// (right: passed with the quiz's score; wrong: completed with 0) and try again (clears the
-// answer, never lowers the status). Which of "answer" or "result" shows is state.quizMode.
+// (right: passed with the quiz's score; wrong: recorded as completed with 0, which the learner
+// sees as "not passed yet": outcome.js) and try again (clears the answer, never lowers the
+// status). Which of "answer" or "result" shows is state.quizMode.
 import { act } from '../act.js'
 import { h } from '../dom.js'
 import { tr } from '../locale.js'
 import { render } from '../render.js'
+import { bestScore } from '../outcome.js'
 import { recordProgress } from '../record.js'
 import { state } from '../state.js'
 import { STATUS, isDoneStatus, itemStatus } from '../../snapshot.js'
@@ -60,7 +62,6 @@ function retryQuiz(item) {
 }
 
 export function quizBody(item, status) {
-  const entry = state.snapshot.content?.[item.contentId]
   const selected = selectedOption(item)
   let mode = state.quizMode.get(item.contentId)
   if (!mode) {
@@ -94,6 +95,7 @@ export function quizBody(item, status) {
     )
   })
   const correct = selected === item.correctOptionId
+  const best = bestScore(state.snapshot, item)
   const answerText = item.options.find((o) => o.id === item.correctOptionId)?.text || ''
   return h(
     'form',
@@ -109,9 +111,10 @@ export function quizBody(item, status) {
       ? h(
           'div',
           { className: 'result', role: 'status', dataset: { testid: 'quiz-result', result: correct ? 'correct' : 'wrong' } },
-          h('p', {}, h('strong', {}, correct ? tr('correct', { score: item.score }) : tr('wrong', { answer: answerText }))),
+          h('p', {}, h('strong', {}, correct ? tr('correct', { score: item.score, outOf: item.score }) : tr('wrong', { answer: answerText }))),
+          correct ? null : h('p', { dataset: { testid: 'quiz-not-passed' } }, tr('notPassed')),
           item.explanation ? h('p', {}, item.explanation) : null,
-          entry?.score !== null && entry?.score !== undefined ? h('p', { className: 'count' }, tr('bestScore', { score: entry.score })) : null,
+          best ? h('p', { className: 'count', dataset: { testid: 'quiz-best-score' } }, tr('bestScore', best)) : null,
         )
       : null,
     h(

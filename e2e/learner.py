@@ -1,0 +1,66 @@
+"""A learner's browser for the tests of the learner's experience: a fresh context at a given
+width and locale (the page's saved locale), the keyboard (Tab until a control has focus, what
+has focus), the live region and colours as the learner sees them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from e2e.browsing import PageLog, open_page
+from e2e.course import tid
+
+WIDTHS = (1280, 360)
+LOCALES = ("en", "fr")
+#: The success green of the page (--ok), as computed colours report it.
+SUCCESS_GREEN = "rgb(31, 122, 61)"
+
+
+@contextmanager
+def learner(
+    browser: Any, url: str, *, width: int = 1280, locale: str = "en", log: PageLog | None = None
+) -> Iterator[Any]:
+    """A page of a fresh context `width` px wide showing `locale`, its client ready."""
+    ctx = browser.new_context(viewport={"width": width, "height": 800 if width > 600 else 740})
+    ctx.add_init_script(
+        "if (!localStorage.getItem('learning_locale'))"
+        f" localStorage.setItem('learning_locale', '{locale}')"
+    )
+    try:
+        page = ctx.new_page()
+        if log is not None:
+            log.attach(page)
+        open_page(page, url)
+        yield page
+    finally:
+        ctx.close()
+
+
+def focused_testid(page: Any) -> str | None:
+    return page.evaluate("document.activeElement?.dataset?.testid ?? null")  # type: ignore[no-any-return]
+
+
+def focus_is_in_view(page: Any) -> bool:
+    """Focus is on a control or heading of the page, not lost to <body>."""
+    return bool(
+        page.evaluate("document.activeElement !== document.body && !!document.activeElement")
+    )
+
+
+def tab_to(page: Any, testid: str, limit: int = 60) -> None:
+    """Press Tab until the control `testid` has focus (fails when it cannot be reached)."""
+    for _ in range(limit):
+        if focused_testid(page) == testid:
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{testid} cannot be reached with Tab (focus on {focused_testid(page)})")
+
+
+def announced(page: Any) -> str:
+    """What the page's polite live region says now."""
+    return str(page.inner_text(tid("announcer")))
+
+
+def colour(page: Any, selector: str) -> str:
+    return str(page.eval_on_selector(selector, "el => getComputedStyle(el).color"))
