@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from e2e.browsing import PageLog, open_page
+from e2e.browsing import PageLog
 from e2e.course import tid
 
 WIDTHS = (1280, 360)
@@ -31,10 +31,19 @@ def learner(
         page = ctx.new_page()
         if log is not None:
             log.attach(page)
-        open_page(page, url)
+        page.goto(url)
+        wait_client(page)
         yield page
     finally:
         ctx.close()
+
+
+def wait_client(page: Any) -> None:
+    """Until the progress client is ready (DESIGN §8's dataset flags, read without eval)."""
+    page.wait_for_selector(
+        "html[data-progress-ready='true'], html[data-progress-error]", state="attached"
+    )
+    assert page.get_attribute("html", "data-progress-error") is None
 
 
 def focused_testid(page: Any) -> str | None:

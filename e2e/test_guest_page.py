@@ -140,8 +140,8 @@ def test_quiz_choose_submit_score_and_retry(learning_server: LearningServer, pag
     # a wrong answer: recorded as completed with score 0, shown as not passed yet
     page.check(tid("quiz-option-less-likely"))
     page.wait_for_function(
-        "progressClient.snapshot.content['quiz-coin-streak']?.interactions['coin-streak-answer']"
-        "?.selectedOptionId === 'less-likely'"
+        "() => progressClient.snapshot.content['quiz-coin-streak']"
+        "?.interactions['coin-streak-answer']?.selectedOptionId === 'less-likely'"
     )
     assert snapshot(page)["content"][content_id]["status"] == "in_progress"
     page.click(tid("quiz-submit"))
@@ -190,7 +190,7 @@ def test_active_path_switch(learning_server: LearningServer, page: Any) -> None:
     page.click(tid("all-paths-link"))
     page.wait_for_selector(tid("paths-view"))
     page.click(tid(f"activate-path-{PATH_B}"))
-    page.wait_for_function(f"progressClient.snapshot.activePathId === '{PATH_B}'")
+    page.wait_for_function(f"() => progressClient.snapshot.activePathId === '{PATH_B}'")
     assert page.locator(tid(f"activate-path-{PATH_A}")).is_visible()
     page.goto(learning_server.url + "#/")
     page.wait_for_selector(f"{tid('path-view')}[data-path-id='{PATH_B}']")
@@ -198,7 +198,7 @@ def test_active_path_switch(learning_server: LearningServer, page: Any) -> None:
     assert snapshot(page)["onboarding"]["pathId"] == PATH_A
     page.goto(learning_server.url + f"#/path/{PATH_A}")
     page.click(tid("make-active-path"))
-    page.wait_for_function(f"progressClient.snapshot.activePathId === '{PATH_A}'")
+    page.wait_for_function(f"() => progressClient.snapshot.activePathId === '{PATH_A}'")
     page.wait_for_selector(tid("active-badge"))
 
 
@@ -235,7 +235,7 @@ def test_locale_switch_keeps_progress(learning_server: LearningServer, page: Any
     complete_lesson(page, PATH_A, *LESSON)
     assert page.inner_text(f"{tid('item-view')} h2") == "Patterns everywhere"
     page.select_option(tid("locale-select"), "fr")
-    page.wait_for_function("document.documentElement.lang === 'fr'")
+    page.wait_for_function("() => document.documentElement.lang === 'fr'")
     page.wait_for_selector(f"{tid('item-view')} h2:text('Des motifs partout')")
     assert page.get_attribute(tid("item-view"), "data-status") == "completed"
     assert page.is_visible(tid("lesson-done"))

@@ -142,7 +142,7 @@ def test_second_browser_sees_progress_after_a_sync(
         # b's home is a's path (onboarding and active path come along), with a's lesson done
         b.wait_for_selector(f"{tid('path-view')}[data-path-id='{PATH_A}']")
         b.wait_for_function(
-            f"document.querySelector(\"[data-testid='item-link-{LESSON[0]}-{LESSON[1]}']\")"
+            f"() => document.querySelector(\"[data-testid='item-link-{LESSON[0]}-{LESSON[1]}']\")"
             ".dataset.status === 'completed'"
         )
         assert b.get_attribute(tid("module-progress-spotting-patterns"), "data-done") == "1"
@@ -290,7 +290,9 @@ def test_permanent_4xx_shows_the_error_and_a_manual_retry(
     page.route(PUT, reject)
     complete_lesson(page, PATH_A, *LESSON)
     wait_sync_state(page, "error")
-    assert "provoked 422" in page.inner_text(tid("sync-status"))
+    waiting = page.get_attribute(tid("sync-status"), "data-pending")
+    assert page.inner_text("#progress-state") == f"Sync failed · {waiting} waiting"
+    assert "provoked 422" not in page.inner_text("body")  # the server's words go to the console
     assert page.is_visible(tid("sync-retry"))
     save_screenshot(page, "learning-sync-error")
     page.wait_for_timeout(2500)  # past the first automatic retry delay: none for a 4xx

@@ -19,6 +19,11 @@ right after ``start()`` resolves, with no await before it records through the dr
 whenever another tab, still starting, queues one (a ``storage`` event of a queue key, which
 the engine's ``on_storage_change`` answers).
 
+What went wrong reaches the page as codes, never as text to show: a failed sign-in resolves
+with ``{"error": {...}}`` (:func:`failure_json`), and the status carries ``errorCode`` and
+``errorStatus`` (the last failed sync's, while the state is ``error``; ``storage_full`` while
+local storage refuses writes), so that the page words each failure in its own locale.
+
 The session is stored (:mod:`pyclient.store.session_format`) so that a reload stays signed in
 (:func:`start` resumes it with the engine's bootstrap); it is removed on sign-out and when the
 server answers 401. Another tab of the same origin follows: a session stored or removed there
@@ -40,12 +45,51 @@ from pyodide.ffi.wrappers import add_event_listener, clear_timeout, set_timeout
 from .adapters.pyodide import BrowserClock, FetchTransport, LocalStorage, WebLock
 from .core.models import LearningGuestProgress
 from .core.sync_state import EngineStatus
-from .errors import StorageFullError
+from .errors import ApiError, NetworkError, ProgressError, StorageFullError
+from .session import SyncRun
 from .store.keys import KEY_PREFIX, SESSION_KEY
 from .store.session_format import read_session, write_session
 from .worker import SyncEngine
 
-__all__ = ["BrowserDriver", "start"]
+__all__ = ["BrowserDriver", "failure_json", "start"]
+
+
+def failure_json(exc: ProgressError) -> dict[str, Any]:
+    """What the page needs to word a failure: ``code`` (the server's error code, ``network``
+    or ``storage_full``), ``status`` (HTTP, or None), ``retryAfterMs`` (the server's wait)."""
+    if isinstance(exc, ApiError):
+        return {"code": exc.code, "status": exc.status, "retryAfterMs": exc.retry_after_ms}
+    if isinstance(exc, NetworkError):
+        code = "network"
+    elif isinstance(exc, StorageFullError):
+        code = "storage_full"
+    else:
+        code = "client_error"
+    return {"code": code, "status": None, "retryAfterMs": None}
+
+
+class PageEngine(SyncEngine):
+    """The engine as the page runs it: it also keeps what the last failed sync ran into."""
+
+    last_failure: dict[str, Any] | None = None
+
+    def sync_failed(self, run: SyncRun, exc: ApiError | NetworkError) -> None:
+        self.last_failure = failure_json(exc)
+        super().sync_failed(run, exc)
+
+    def finish_sync(self, run: SyncRun) -> None:
+        self.last_failure = None
+        super().finish_sync(run)
+
+    def status_json(self, status: EngineStatus) -> str:
+        """DESIGN §8's status, with ``errorCode`` and ``errorStatus``."""
+        data = status.to_json()
+        failure = self.last_failure if status.state == "error" else None
+        if self._full_warning is not None:
+            failure = {"code": "storage_full", "status": None}
+        data["errorCode"] = failure["code"] if failure else None
+        data["errorStatus"] = failure["status"] if failure else None
+        return json.dumps(data)
 
 
 # --------------------------------------------------------------------------- driver
@@ -63,7 +107,7 @@ class BrowserDriver:
         self.loop = asyncio.get_running_loop()
         self.storage = LocalStorage()
         self.clock = BrowserClock()
-        self.engine = SyncEngine(
+        self.engine = PageEngine(
             self.storage,
             FetchTransport(),
             self.clock,
@@ -178,7 +222,7 @@ class BrowserDriver:
         if snapshot is not self._sent_snapshot:
             text = self.engine.store.snapshot_json(snapshot)
             self._sent_snapshot = snapshot
-        self._listener(text, json.dumps(status.to_json()))
+        self._listener(text, self.engine.status_json(status))
 
     def _on_storage(self, event: Any) -> None:
         key = event.key if isinstance(event.key, str) else None  # null: storage was cleared
@@ -225,7 +269,7 @@ class BrowserDriver:
         return snapshot.model_dump_json(by_alias=True)
 
     def status_json(self) -> str:
-        return json.dumps(self.engine.status.to_json())
+        return self.engine.status_json(self.engine.status)
 
     def record_progress(self, args_json: str) -> str:
         """``recordProgress({contentId, status, score, contentVersion, interaction})``."""
@@ -259,8 +303,13 @@ class BrowserDriver:
         return self.status_json()
 
     async def sign_in(self, email: str, password: str) -> str:
-        """Log in, keep the session (a reload stays signed in), bootstrap; the status JSON."""
-        session = await self.engine.api.login(email, password)
+        """Log in, keep the session (a reload stays signed in), bootstrap; the status JSON, or
+        ``{"error": failure_json(...)}`` when the login failed (details in the console)."""
+        try:
+            session = await self.engine.api.login(email, password)
+        except ProgressError as exc:
+            js.console.warn(f"Learning progress: sign-in failed: {exc!r}")
+            return json.dumps({"error": failure_json(exc)})
         write_session(self.storage, session)
         await self.engine.sign_in(session)
         self._arm()

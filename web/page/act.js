@@ -1,6 +1,8 @@
-// How the page reports a failure: on the page (#progress-error) and in the console. Every write
-// the page makes goes through act(), so that a failure is shown, never swallowed.
+// How the page reports a failure: in plain words on the page (#progress-error), the details in
+// the console. Every write the page makes goes through act(), so that a failure is shown, never
+// swallowed.
 import { $ } from './dom.js'
+import { tr } from './locale.js'
 
 export function showError(message) {
   const box = $('progress-error')
@@ -12,8 +14,8 @@ export function act(fn) {
   try {
     return fn()
   } catch (error) {
-    console.error('Learning progress:', error)
-    showError(error?.message || String(error))
+    console.error('Learning progress: a change could not be saved', error)
+    showError(tr('failure.save'))
     return undefined
   }
 }

@@ -9,7 +9,7 @@ import { endBoot, followBoot } from './boot-progress.js'
 import { wireDialogs } from './dialogs.js'
 import { $ } from './dom.js'
 import { cachedSnapshot } from './first-paint.js'
-import { loadCourse, setLocale } from './locale.js'
+import { loadCourse, setLocale, tr } from './locale.js'
 import { registerServiceWorkerWhenIdle } from './offline.js'
 import { render, setDraw } from './render.js'
 import { showQueued } from './record.js'
@@ -74,7 +74,7 @@ try {
   if (!document.documentElement.dataset.progressError) {
     document.documentElement.dataset.progressError = error?.message || String(error)
     console.error('Learning progress could not start:', error)
-    showError(`Learning progress could not start: ${error?.message || error}`)
   }
+  showError(tr('failure.start')) // the details are in the console and in dataset.progressError
   render()
 }

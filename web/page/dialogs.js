@@ -1,7 +1,8 @@
 // The account and reset controls: the reset dialog (asks first), the sign-in dialog (also
 // opened by "session expired"), sign out, and the manual sync retry.
-import { act } from './act.js'
+import { act, showError } from './act.js'
 import { $ } from './dom.js'
+import { signInFailureText } from './failures.js'
 import { tr } from './locale.js'
 import { saveEmail, savedEmail } from './preferences.js'
 import { refresh } from './render.js'
@@ -50,7 +51,7 @@ function wireSignIn() {
       refresh()
     } catch (error) {
       const box = $('sign-in-error')
-      box.textContent = tr('signInFailed', { message: error?.message || String(error) })
+      box.textContent = signInFailureText(error)
       box.hidden = false
     } finally {
       submit.disabled = false
@@ -67,9 +68,8 @@ function wireSignOut() {
       state.quizMode.clear()
       refresh()
     } catch (error) {
-      act(() => {
-        throw new Error(tr('signOutFailed', { message: error?.message || String(error) }))
-      })
+      console.error('Learning progress: sign-out failed', error)
+      showError(tr('signOutFailed'))
     }
   })
 }

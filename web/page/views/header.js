@@ -1,6 +1,7 @@
 // The header and banners: the sync status line (with its retry and sign-in buttons), who is
 // signed in, the storage warning and the offline banner.
 import { $ } from '../dom.js'
+import { storageWarningText, syncFailureText } from '../failures.js'
 import { tr } from '../locale.js'
 import { readSessionUserId } from '../../progress-client.js'
 import { savedEmail } from '../preferences.js'
@@ -20,10 +21,7 @@ function statusLine(status) {
     case 'session_expired':
       return tr('status.session_expired')
     case 'error':
-      if (status.storageWarning && (!status.errorMessage || status.errorMessage === status.storageWarning)) {
-        return tr('status.storageFull') // the banner says more
-      }
-      return tr('status.error', { n, message: status.errorMessage || tr('status.errorGeneric') })
+      return syncFailureText(status) // a full device: the banner says more
     default: // local
       if (status.userId) return n ? tr('status.pending', { n }) : tr('status.synced')
       return tr('status.local')
@@ -52,7 +50,7 @@ export function renderHeader() {
 
   const warning = $('storage-warning')
   warning.hidden = !status?.storageWarning
-  warning.textContent = status?.storageWarning || ''
+  warning.textContent = storageWarningText(status)
 
   const offline = $('offline-banner')
   offline.hidden = navigator.onLine

@@ -35,7 +35,7 @@ function viewOf(route) {
 export function renderView() {
   const main = $('view')
   if (state.contentError) {
-    main.replaceChildren(h('section', { className: 'error' }, tr('contentFailed', { message: state.contentError })))
+    main.replaceChildren(h('section', { className: 'error' }, tr('contentFailed')))
     return
   }
   if (!state.content) return
