@@ -3,6 +3,7 @@
 import { act, showError } from './act.js'
 import { $ } from './dom.js'
 import { signInFailureText } from './failures.js'
+import { announce, focusFirst } from './focus.js'
 import { tr } from './locale.js'
 import { saveEmail, savedEmail } from './preferences.js'
 import { refresh } from './render.js'
@@ -49,6 +50,9 @@ function wireSignIn() {
       saveEmail(email)
       dialog.close()
       refresh()
+      // the button that opened the dialog is gone: on with the lesson area
+      document.querySelector('#view .view-heading')?.focus()
+      announce(tr('announce.signedIn', { who: email }))
     } catch (error) {
       const box = $('sign-in-error')
       box.textContent = signInFailureText(error)
@@ -67,6 +71,8 @@ function wireSignOut() {
       saveEmail(null)
       state.quizMode.clear()
       refresh()
+      focusFirst('sign-in-open')
+      announce(tr('announce.signedOut'))
     } catch (error) {
       console.error('Learning progress: sign-out failed', error)
       showError(tr('signOutFailed'))

@@ -3,6 +3,7 @@
 // started records it as in progress, once per visit.
 import { act } from '../act.js'
 import { h } from '../dom.js'
+import { announce, focusFirst } from '../focus.js'
 import { tr } from '../locale.js'
 import { itemHref, pathHref } from '../router.js'
 import { outcomeOf } from '../outcome.js'
@@ -16,6 +17,13 @@ function slotsOf(path) {
   return path.modules.flatMap((m) => m.items.map((contentId) => ({ moduleId: m.moduleId, contentId })))
 }
 
+/** Record the lesson completed; focus goes on to the next step (the button is gone). */
+function markComplete(item) {
+  act(() => recordProgress({ contentId: item.contentId, status: STATUS.completed, contentVersion: item.contentVersion }))
+  focusFirst('item-next', 'item-back', 'lesson-done')
+  announce(tr('announce.lessonDone'))
+}
+
 function lessonBody(item, status) {
   return h(
     'div',
@@ -25,14 +33,11 @@ function lessonBody(item, status) {
       'div',
       { className: 'lesson-actions' },
       isDoneStatus(status)
-        ? h('p', { className: 'done-note', dataset: { testid: 'lesson-done' } }, tr('lessonDone'))
+        ? h('p', { className: 'done-note', tabindex: '-1', dataset: { testid: 'lesson-done' } }, tr('lessonDone'))
         : h('button', {
             type: 'button',
             dataset: { testid: 'mark-complete', key: 'mark-complete' },
-            onclick: () =>
-              act(() =>
-                recordProgress({ contentId: item.contentId, status: STATUS.completed, contentVersion: item.contentVersion }),
-              ),
+            onclick: () => markComplete(item),
           }, tr('markComplete')),
     ),
   )
@@ -76,7 +81,7 @@ export function itemView(path, module, item) {
         : h('span'),
       next
         ? h('a', { className: 'button secondary', href: itemHref(path.pathId, next.moduleId, next.contentId), dataset: { testid: 'item-next' } }, `${tr('next')} →`)
-        : h('a', { className: 'button secondary', href: pathHref(path.pathId) }, tr('back', { title: path.title })),
+        : h('a', { className: 'button secondary', href: pathHref(path.pathId), dataset: { testid: 'item-back' } }, tr('back', { title: path.title })),
     ),
   )
 }

@@ -1,6 +1,7 @@
 // The lesson area (<main id="view">): the view of the current route (home is the active path,
 // or the onboarding), swapped in with keyboard focus kept on the same control.
 import { $, h } from '../dom.js'
+import { focusKey, restoreFocus } from '../focus.js'
 import { tr } from '../locale.js'
 import { parseRoute } from '../router.js'
 import { state } from '../state.js'
@@ -43,13 +44,13 @@ export function renderView() {
   if (route.name !== 'item') state.opened = null
   const { view, afterRender } = viewOf(route)
   // Keep keyboard focus on the same control across re-renders.
-  const focused = main.contains(document.activeElement) ? document.activeElement?.dataset?.key : null
+  const focused = focusKey(main)
   main.replaceChildren(view)
   if (state.focusHeading) {
     state.focusHeading = false
     main.querySelector('.view-heading')?.focus()
-  } else if (focused) {
-    main.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus()
+  } else {
+    restoreFocus(main, focused)
   }
   if (afterRender) afterRender()
 }

@@ -4,7 +4,7 @@ import { h } from '../dom.js'
 import { tr } from '../locale.js'
 
 export function heading(text, testid) {
-  return h('h2', { tabindex: '-1', className: 'view-heading', dataset: testid ? { testid } : undefined }, text)
+  return h('h2', { tabindex: '-1', className: 'view-heading', dataset: { key: 'view-heading', ...(testid ? { testid } : {}) } }, text)
 }
 
 export function progressBar({ done, total }, testid, label) {

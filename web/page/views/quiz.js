@@ -4,6 +4,7 @@
 // status). Which of "answer" or "result" shows is state.quizMode.
 import { act } from '../act.js'
 import { h } from '../dom.js'
+import { announce, focusFirst } from '../focus.js'
 import { tr } from '../locale.js'
 import { render } from '../render.js'
 import { bestScore } from '../outcome.js'
@@ -42,7 +43,14 @@ function submitQuiz(item) {
     }),
   )
   render()
-  document.querySelector('[data-testid="quiz-retry"]')?.focus()
+  const best = bestScore(state.snapshot, item)
+  if (correct) {
+    focusFirst('item-next', 'item-back', 'quiz-retry')
+    announce(tr('correct', { score: item.score, outOf: item.score }))
+  } else {
+    focusFirst('quiz-retry')
+    announce(`${tr('itemStatus.not_passed')}. ${best ? tr('bestScore', best) : ''}`)
+  }
 }
 
 function retryQuiz(item) {
@@ -110,7 +118,7 @@ export function quizBody(item, status) {
     showResult
       ? h(
           'div',
-          { className: 'result', role: 'status', dataset: { testid: 'quiz-result', result: correct ? 'correct' : 'wrong' } },
+          { className: 'result', dataset: { testid: 'quiz-result', result: correct ? 'correct' : 'wrong' } },
           h('p', {}, h('strong', {}, correct ? tr('correct', { score: item.score, outOf: item.score }) : tr('wrong', { answer: answerText }))),
           correct ? null : h('p', { dataset: { testid: 'quiz-not-passed' } }, tr('notPassed')),
           item.explanation ? h('p', {}, item.explanation) : null,
