@@ -106,6 +106,7 @@ class ProgressEngine:
         self._held: set[str] = set()  # ids held by a permanent error until a manual sync
         self._failures = 0
         self._error_message: str | None = None
+        self._error_code: str | None = None  # the kind of _error_message (EngineStatus)
         self._debounce_at: int | None = None
         self._retry_at: int | None = None
         self._bootstrapping = False
@@ -172,9 +173,12 @@ class ProgressEngine:
     def status(self) -> EngineStatus:
         user = self.user_id
         warning = self._full_warning or self._corrupt_warning
+        full_code = None if self._full_warning is None else "storage_full"
         if user is None:
             state = engine_state(signed_in=False, storage_full=self._full_warning is not None)
-            return EngineStatus(state, len(self._events), None, self._full_warning, warning, None)
+            return EngineStatus(
+                state, len(self._events), None, self._full_warning, warning, None, full_code
+            )
         counts = self._status_counts()
         pending = sum(counts[status] for status in PENDING_STATUSES)
         state = engine_state(
@@ -186,8 +190,9 @@ class ProgressEngine:
             pending=pending > 0,
         )
         message = self._error_message or (self._full_warning if state == "error" else None)
+        code = self._error_code if self._error_message else full_code if message else None
         return EngineStatus(
-            state, pending, self._sync.last_successful_sync_at, message, warning, user
+            state, pending, self._sync.last_successful_sync_at, message, warning, user, code
         )
 
     def _status_counts(self) -> dict[SyncStatus, int]:

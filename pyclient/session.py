@@ -240,9 +240,11 @@ class SessionEngine(HistoryEngine):
         )
 
     def batch_sent(self, run: SyncRun, batch: Sequence[Event]) -> None:
-        """A PUT succeeded: its events are ``synced``."""
+        """A PUT succeeded: its events are ``synced``, and the retry schedule starts over (a push
+        that the server's rate limit slows down goes on as long as each retry gets further)."""
         ids = [e.event_id for e in batch]
         run.sent.update(ids)
+        self._failures = 0
         self._sync = finish_sync_success(self._sync, ids, self._now_iso())
         self._persist_sync()
         self._maybe_clear_guest()
@@ -261,7 +263,7 @@ class SessionEngine(HistoryEngine):
             release_unsent(self._sync, unsent), [], self._now_iso(), run.cursor
         )
         self._failures = 0
-        self._error_message = None
+        self._error_message = self._error_code = None
         self._persist()
         self._maybe_clear_guest()
 
@@ -269,6 +271,7 @@ class SessionEngine(HistoryEngine):
         """401: events go back to ``local``; no retry until a new sign-in."""
         self._session_expired = True
         self._error_message = f"Session expired: sign in again ({exc.message})"
+        self._error_code = "session_expired"
         self._sync = recover_interrupted(self._sync)
         self._persist_sync()
 
@@ -288,6 +291,7 @@ class SessionEngine(HistoryEngine):
         if handling.reset_cursor:
             self._sync = self._sync.model_copy(update={"last_synced_cursor": None})
         self._error_message = message
+        self._error_code = exc.code if isinstance(exc, ApiError) else "network"
         if handling.retried:
             self._failures += 1
             delay = next_retry_delay_ms(self._failures)

@@ -7,8 +7,9 @@ the page becoming visible, the browser coming online, a manual :meth:`sync`, and
 :meth:`sign_in`. After every call the driver asks :meth:`next_wakeup_ms` and arms one timer.
 
 Failures: 408/429/5xx/network → ``error``, retry after ``RETRY_DELAYS_MS[n-1]`` (or the
-server's ``Retry-After`` when longer), at most ``MAX_RETRIES`` times; then nothing until the
-next trigger, which starts the schedule over. Other 4xx → ``error``, held until a manual
+server's ``Retry-After`` when longer), at most ``MAX_RETRIES`` times in a row (a PUT that gets
+through starts the count over); then nothing until the next trigger, which starts the schedule
+over. Other 4xx → ``error``, held until a manual
 ``sync()`` or sign-out. 401 → ``session_expired``: events go back to ``local``, no retry until
 a new ``sign_in``. ``invalid_cursor`` → the cursor is dropped and the next pull is complete.
 Offline (``set_online(False)``): no request is made, events stay ``local``; ``online`` syncs.

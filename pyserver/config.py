@@ -4,6 +4,8 @@
 - JWT secret: ``PYSERVER_JWT_SECRET``, else generated once into ``<data dir>/jwt-secret``.
 - Database: ``--database-url`` / ``PYSERVER_DATABASE_URL``, else a SQLite file in the data dir.
 - Login limits: :func:`login_settings` (``PYSERVER_LOGIN_*``, ``PYSERVER_TRUSTED_PROXIES``).
+- What a user may store and how often they may write: :func:`write_limits`
+  (``PYSERVER_QUOTA_*``, ``PYSERVER_PUT_RATE_LIMIT``, ``PYSERVER_RATE_LIMIT_STORAGE``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["LoginSettings", "data_dir", "database_url", "jwt_secret", "login_settings"]
+__all__ = [
+    "LoginSettings",
+    "WriteLimits",
+    "data_dir",
+    "database_url",
+    "jwt_secret",
+    "login_settings",
+    "write_limits",
+]
 
 _SECRET_FILE = "jwt-secret"
 
@@ -130,4 +140,53 @@ def login_settings() -> LoginSettings:
         forget_after=number("FORGET_AFTER", default.forget_after, cap),
         concurrency=count("CONCURRENCY", default.concurrency),
         trusted_proxies=tuple(proxies),
+    )
+
+
+@dataclass(frozen=True)
+class WriteLimits:
+    """What one user may store and how often they may write (``pyserver/write_limits.py``).
+
+    ``quota_events`` and ``quota_bytes`` (bytes of stored event JSON) bound a user's log: an
+    append that would take it past either is refused whole (403 ``quota_exceeded``). The
+    defaults are years of real learning (a learner records some tens of events a day; an
+    event is about 250 bytes). ``put_rate`` is how many PUTs a user may make in a moving
+    window, in the notation of the ``limits`` library (``"60 per 10 seconds"``): a client
+    pushing a full local log (hundreds of batches of 500) is slowed down, never refused for
+    good. ``rate_storage`` is where the counts live: ``memory://`` counts per process (each
+    of N processes allows the rate); a shared storage URI of ``limits`` (Redis, Memcached,
+    MongoDB) makes them one count for all.
+    """
+
+    quota_events: int = 1_000_000
+    quota_bytes: int = 1 << 30
+    put_rate: str = "60 per 10 seconds"
+    rate_storage: str = "memory://"
+
+
+def write_limits() -> WriteLimits:
+    """The write limits from the environment, defaults for what it does not set:
+    ``PYSERVER_QUOTA_EVENTS`` (1,000,000), ``PYSERVER_QUOTA_BYTES`` (1 GiB),
+    ``PYSERVER_PUT_RATE_LIMIT`` (``60 per 10 seconds``; ``none`` turns it off) and
+    ``PYSERVER_RATE_LIMIT_STORAGE`` (``memory://``)."""
+    from limits import parse
+
+    default = WriteLimits()
+    rate = os.environ.get("PYSERVER_PUT_RATE_LIMIT") or default.put_rate
+    if rate.strip().lower() != "none":
+        try:
+            parse(rate)
+        except ValueError:
+            raise ConfigError(
+                f"PYSERVER_PUT_RATE_LIMIT: {rate!r} is not a rate such as '60 per 10 seconds'"
+            ) from None
+    return WriteLimits(
+        quota_events=int(
+            _env_number("PYSERVER_QUOTA_EVENTS", default.quota_events, minimum=1, integer=True)
+        ),
+        quota_bytes=int(
+            _env_number("PYSERVER_QUOTA_BYTES", default.quota_bytes, minimum=1, integer=True)
+        ),
+        put_rate=rate,
+        rate_storage=os.environ.get("PYSERVER_RATE_LIMIT_STORAGE") or default.rate_storage,
     )

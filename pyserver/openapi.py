@@ -32,14 +32,15 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
 _ERROR_TEXT = {
     400: "Malformed JSON or an invalid cursor",
     401: "Missing, malformed, expired or wrongly signed token, or wrong credentials",
-    403: "Forbidden",
+    403: "quota_exceeded: the user's log would grow past its quota (events or bytes); "
+    "nothing of the request was stored",
     404: "Not found",
     405: "Method not allowed",
     413: f"More than {MAX_EVENTS_PER_PUT} events or {MAX_BODY_BYTES // (1024 * 1024)} MiB",
     415: "The body is not application/json",
     422: "The body or a parameter does not match the contract",
-    429: "rate_limited: too many login attempts for the account or the client address; "
-    "try again after Retry-After seconds",
+    429: "rate_limited: too many login attempts (for the account or the client address) or "
+    "too many PUTs by this user; try again after Retry-After seconds",
     500: "Internal error (never a stack trace)",
 }
 
@@ -123,7 +124,7 @@ def build_openapi() -> dict[str, Any]:
                     "requestBody": {"required": True, "content": _json(refs["PutProgressRequest"])},
                     "responses": {
                         "200": {"description": "OK", "content": _json(refs["OkResponse"])},
-                        **_errors(refs, progress_errors),
+                        **_errors(refs, sorted([403, *progress_errors])),
                     },
                 },
             },

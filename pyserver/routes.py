@@ -1,9 +1,12 @@
 """The API's endpoints and the paths they answer at: progress (GET and PUT), login, health and
 the OpenAPI document.
 
-Each endpoint authenticates, checks its parameters and hands the blocking work (validation of
-large bodies, the database, password hashing) to a thread pool. A GET body is assembled from
-the stored event texts and the cached snapshot text, without parsing or re-serializing them.
+Each endpoint authenticates, checks its parameters (a PUT also its user's rate and, in the
+append's transaction, their quota: ``write_limits.py``) and hands the blocking work (validation
+of large bodies, the database, password hashing) to a thread pool. Of two differing copies of
+one eventId the server keeps the one the clients keep (:func:`replaces_stored_copy`). A GET body
+is assembled from the stored event texts and the cached snapshot text, without parsing or
+re-serializing them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from pyclient.core.codec import parse_events
+from pyclient.core.eventlog import preferred_copy
 from pyclient.core.models import PutProgressRequest
 
 from .api_models import LoginData, LoginRequest, LoginResponse
@@ -28,7 +33,8 @@ from .openapi import build_openapi
 from .request_body import parse_body, read_json_body
 from .responses import json_response
 from .snapshots import SnapshotCache
-from .storage import Storage
+from .storage import QuotaExceeded, Storage
+from .write_limits import WriteLimiter, quota_error
 
 __all__ = ["ProgressApi"]
 
@@ -45,6 +51,7 @@ class ProgressApi:
         self.cursors = CursorCodec(issuer.secret)
         self.snapshots = SnapshotCache(storage)
         self.login_limiter = LoginLimiter(storage)
+        self.write_limiter = WriteLimiter()
         self.openapi_body = json.dumps(build_openapi(), separators=(",", ":"))
 
     def routes(self) -> list[BaseRoute]:
@@ -136,6 +143,7 @@ class ProgressApi:
 
     async def put_progress(self, request: Request) -> Response:
         user_id = self._user(request)
+        self.write_limiter.admit_put(user_id)
         body = await read_json_body(request)
         await run_in_threadpool(self._put_progress, user_id, body)
         return json_response('{"ok":true}')
@@ -143,8 +151,14 @@ class ProgressApi:
     def _put_progress(self, user_id: str, body: bytes) -> None:
         put = parse_body(PutProgressRequest, body)
         events = [(event.event_id, _zero_signed(event).model_dump_json()) for event in put.events]
-        if events:
-            self.storage.append_events(user_id, events)
+        if not events:
+            return
+        try:
+            self.storage.append_events(
+                user_id, events, quota=self.write_limiter.quota, replaces=replaces_stored_copy
+            )
+        except QuotaExceeded as exc:
+            raise quota_error(exc) from None
 
     async def login(self, request: Request) -> Response:
         body = await read_json_body(request)
@@ -172,6 +186,14 @@ class ProgressApi:
 
     async def openapi(self, request: Request) -> Response:
         return Response(self.openapi_body, media_type="application/json")
+
+
+def replaces_stored_copy(new: str, stored: str) -> bool:
+    """Whether a differing copy of a stored event replaces it: the clients' rule
+    (:func:`pyclient.core.eventlog.preferred_copy`, the copy whose canonical JSON sorts first),
+    so that the server keeps the copy every device keeps once it has seen both."""
+    new_event, stored_event = parse_events(f"[{new},{stored}]")
+    return preferred_copy(stored_event, new_event) is new_event
 
 
 def _zero_signed[E: BaseModel](event: E) -> E:

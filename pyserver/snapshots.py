@@ -8,7 +8,8 @@ every GET, so a cache is never stale, also when several server processes share o
 2. otherwise the newer of the in-memory and the persisted (``snapshots`` table) copy is brought
    forward: the events stored after it are read and either folded in or, when one of them
    sorts before the last event reduced, the whole log is reduced again (the client's own rule,
-   :func:`pyclient.core.reducer.bring_forward`);
+   :func:`pyclient.core.reducer.bring_forward`); also when a stored copy was replaced after
+   it (``Storage.rewritten_at``), since what it folded in is no longer all in the log;
 3. the result is kept in memory and persisted (only if newer than what is stored).
 
 One computation per user at a time: concurrent GETs of one user wait for the first and reuse
@@ -123,6 +124,8 @@ class SnapshotCache:
         return bodies
 
     def _bring_forward(self, user_id: str, entry: _Entry | None, position: int) -> _Entry:
+        if entry is not None and self._storage.rewritten_at(user_id) > entry.position:
+            entry = None  # a copy it reduced was replaced since: reduce the whole log
         base = 0 if entry is None else entry.position
         with gc_paused():
             delta = parse_events("[" + ",".join(self._read(user_id, base, position)) + "]")

@@ -112,6 +112,10 @@ class EngineStatus:
     error_message: str | None
     storage_warning: str | None
     user_id: str | None
+    #: What the error is, for the page to put in words: the server's code (``quota_exceeded``,
+    #: ``rate_limited``, ``internal_error``, ...), ``network``, ``session_expired`` or
+    #: ``storage_full``; ``None`` without an error.
+    error_code: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The camelCase object of the JS API."""
@@ -120,6 +124,7 @@ class EngineStatus:
             "pending": self.pending,
             "lastSuccessfulSyncAt": self.last_successful_sync_at,
             "errorMessage": self.error_message,
+            "errorCode": self.error_code,
             "storageWarning": self.storage_warning,
             "userId": self.user_id,
         }

@@ -7,13 +7,25 @@
 from __future__ import annotations
 
 from ..errors import StorageError
-from .base import AppendResult, EmailTaken, Storage, StoredSnapshot, User
+from .base import (
+    AppendResult,
+    EmailTaken,
+    Quota,
+    QuotaExceeded,
+    Storage,
+    StoredSnapshot,
+    Usage,
+    User,
+)
 
 __all__ = [
     "AppendResult",
     "EmailTaken",
+    "Quota",
+    "QuotaExceeded",
     "Storage",
     "StoredSnapshot",
+    "Usage",
     "User",
     "open_storage",
 ]

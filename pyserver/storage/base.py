@@ -1,39 +1,80 @@
 """The storage interface both backends implement, the records it passes around, and the rules
-both backends apply alike (which events a PUT stores and at which positions; which schema
-versions a server accepts).
+both backends apply alike (which events a PUT stores and at which positions, what it adds to
+the user's usage and when that is over their quota; which schema versions a server accepts).
 
 Every method is synchronous and thread-safe (the app calls them from a thread pool). A user's
-log is append-only: each newly stored event takes the next position (1, 2, 3, ... with no
-gaps) in the order of the request, and a transaction that commits later never takes a position
-below one already visible to readers.
+log only grows: each newly stored event takes the next position (1, 2, 3, ...) in the order of
+the request, and a transaction that commits later never takes a position below one already
+visible to readers. One copy of each eventId is kept: when a PUT brings a copy that the
+caller's ``replaces`` rule prefers to the stored one (DESIGN §3: the copy whose canonical JSON
+sorts first), the stored copy is removed and the preferred one takes a new position, so every
+client reading on from its cursor gets it (its old position stays a gap), and the user's
+``rewritten_at`` records that position: a snapshot of an earlier position cannot be brought
+forward by folding, only by reducing the log again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import StorageError
 
 __all__ = [
+    "AppendPlan",
     "AppendResult",
     "Backoff",
     "EmailTaken",
     "LoginCounter",
+    "Quota",
+    "QuotaExceeded",
+    "Replaces",
     "Storage",
     "StoredSnapshot",
+    "Usage",
     "User",
+    "check_quota",
     "check_schema_version",
     "count_login_attempt",
-    "number_new_events",
+    "plan_append",
 ]
+
+#: ``replaces(new_json, stored_json)``: whether a differing copy of a stored event replaces it.
+type Replaces = Callable[[str, str], bool]
 
 
 @dataclass(frozen=True)
 class AppendResult:
     stored: int  # how many events were new
     last_position: int  # the user's last position after the append
+    replaced: int = 0  # how many stored copies a preferred copy replaced
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a user's log holds: events, and bytes of their JSON (UTF-8)."""
+
+    events: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The most a user's log may hold (``Usage``'s units)."""
+
+    events: int
+    bytes: int
+
+
+class QuotaExceeded(Exception):
+    """An append would take a user's log over their quota; nothing of it was stored."""
+
+    def __init__(self, usage: Usage, added: Usage, quota: Quota) -> None:
+        super().__init__(f"{usage} + {added} is over {quota}")
+        self.usage = usage
+        self.added = added
+        self.quota = quota
 
 
 @dataclass(frozen=True)
@@ -126,8 +167,25 @@ class Storage(Protocol):
     #: ``"sqlite"`` or ``"postgresql"``.
     backend: str
 
-    def append_events(self, user_id: str, events: Sequence[tuple[str, str]]) -> AppendResult:
-        """Store ``(eventId, json)`` pairs in one transaction; known eventIds are skipped."""
+    def append_events(
+        self,
+        user_id: str,
+        events: Sequence[tuple[str, str]],
+        *,
+        quota: Quota | None = None,
+        replaces: Replaces | None = None,
+    ) -> AppendResult:
+        """Store ``(eventId, json)`` pairs in one transaction (see :func:`plan_append`): known
+        eventIds are skipped unless ``replaces`` prefers the new copy; :class:`QuotaExceeded`
+        (nothing stored) if what is added takes the user over ``quota``."""
+        ...
+
+    def usage(self, user_id: str) -> Usage:
+        """What the user's log holds now."""
+        ...
+
+    def rewritten_at(self, user_id: str) -> int:
+        """The position of the latest copy that replaced a stored one (0: none ever did)."""
         ...
 
     def read_events(
@@ -187,24 +245,63 @@ class Storage(Protocol):
     def close(self) -> None: ...
 
 
-def number_new_events(
-    events: Sequence[tuple[str, str]], known: set[str], last: int
-) -> list[tuple[int, str, str]]:
-    """``(position, eventId, json)`` of the events an append stores, in the order of ``events``.
+@dataclass(frozen=True)
+class AppendPlan:
+    """What an append writes: ``rows`` ``(position, eventId, json)`` to insert (positions
+    ``last + 1``, ``last + 2``, ... in the order of the request), the ``removed`` positions of
+    stored copies that rows replace, and what it adds to the user's usage."""
 
-    An eventId in ``known`` (already stored) or earlier in ``events`` is skipped; the others take
-    the positions ``last + 1``, ``last + 2``, ... with no gaps.
+    rows: list[tuple[int, str, str]]
+    removed: list[int]
+    added: Usage
+
+
+def plan_append(
+    events: Sequence[tuple[str, str]],
+    stored: Mapping[str, tuple[int, str]],
+    last: int,
+    replaces: Replaces | None = None,
+) -> AppendPlan:
+    """The rows an append of ``(eventId, json)`` pairs stores, given the ``stored`` copies
+    (eventId → (position, json)) of its eventIds and the user's ``last`` position.
+
+    A new eventId is stored; a known one only when ``replaces(new, stored)`` prefers the new
+    copy. Of several copies of one eventId in the request, the preferred one is written, at the
+    place of the first.
     """
-    seen = set(known)
-    rows: list[tuple[int, str, str]] = []
-    position = last
+    chosen: dict[str, str] = {}
     for event_id, body in events:
-        if event_id in seen:
+        current = chosen.get(event_id)
+        if current is not None:
+            if body != current and replaces is not None and replaces(body, current):
+                chosen[event_id] = body
             continue
-        seen.add(event_id)
-        position += 1
+        old = stored.get(event_id)
+        if old is None or (body != old[1] and replaces is not None and replaces(body, old[1])):
+            chosen[event_id] = body
+    rows: list[tuple[int, str, str]] = []
+    removed: list[int] = []
+    added_events = added_bytes = 0
+    for position, (event_id, body) in enumerate(chosen.items(), start=last + 1):
         rows.append((position, event_id, body))
-    return rows
+        added_bytes += len(body.encode())
+        old = stored.get(event_id)
+        if old is None:
+            added_events += 1
+        else:
+            removed.append(old[0])
+            added_bytes -= len(old[1].encode())
+    return AppendPlan(rows, removed, Usage(added_events, added_bytes))
+
+
+def check_quota(usage: Usage, plan: AppendPlan, quota: Quota | None) -> Usage:
+    """The user's usage after ``plan``; :class:`QuotaExceeded` if it grows past ``quota``
+    (an append that adds nothing, a retry say, is never refused)."""
+    after = Usage(usage.events + plan.added.events, usage.bytes + plan.added.bytes)
+    grows = plan.added.events > 0 or plan.added.bytes > 0
+    if quota is not None and grows and (after.events > quota.events or after.bytes > quota.bytes):
+        raise QuotaExceeded(usage, plan.added, quota)
+    return after
 
 
 def check_schema_version(current: int, known: int) -> None:

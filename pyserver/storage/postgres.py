@@ -20,11 +20,15 @@ from .base import (
     Backoff,
     EmailTaken,
     LoginCounter,
+    Quota,
+    Replaces,
     StoredSnapshot,
+    Usage,
     User,
+    check_quota,
     check_schema_version,
     count_login_attempt,
-    number_new_events,
+    plan_append,
 )
 
 __all__ = ["PostgresStorage"]
@@ -66,6 +70,16 @@ MIGRATIONS: list[list[str]] = [
             last_at DOUBLE PRECISION NOT NULL,
             checks BIGINT NOT NULL
         )""",
+    ],
+    [
+        # Usage (for quotas) and the position of the latest replaced copy, kept per user.
+        """ALTER TABLE user_logs ADD COLUMN event_count BIGINT NOT NULL DEFAULT 0,
+            ADD COLUMN byte_count BIGINT NOT NULL DEFAULT 0,
+            ADD COLUMN rewritten_at BIGINT NOT NULL DEFAULT 0""",
+        """UPDATE user_logs SET event_count = s.n, byte_count = s.b
+            FROM (SELECT user_id, count(*) AS n, sum(octet_length(body)) AS b
+                  FROM events GROUP BY user_id) AS s
+            WHERE s.user_id = user_logs.user_id""",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -130,7 +144,14 @@ class PostgresStorage:
 
     # ------------------------------------------------------------------ events
 
-    def append_events(self, user_id: str, events: Sequence[tuple[str, str]]) -> AppendResult:
+    def append_events(
+        self,
+        user_id: str,
+        events: Sequence[tuple[str, str]],
+        *,
+        quota: Quota | None = None,
+        replaces: Replaces | None = None,
+    ) -> AppendResult:
         conn = self._conn()
         ids = list(dict.fromkeys(event_id for event_id, _ in events))
         with conn.transaction():
@@ -138,32 +159,62 @@ class PostgresStorage:
             row = conn.execute(
                 "INSERT INTO user_logs (user_id, last_position) VALUES (%s, 0) "
                 "ON CONFLICT (user_id) DO UPDATE SET last_position = user_logs.last_position "
-                "RETURNING last_position",
+                "RETURNING last_position, event_count, byte_count",
                 (user_id,),
             ).fetchone()
-            last = int(row[0]) if row else 0
-            seen = {
-                r[0]
+            last, usage = (
+                (int(row[0]), Usage(int(row[1]), int(row[2]))) if row else (0, Usage(0, 0))
+            )
+            stored = {
+                r[0]: (int(r[1]), r[2])
                 for r in conn.execute(
-                    "SELECT event_id FROM events WHERE user_id = %s AND event_id = ANY(%s)",
+                    "SELECT event_id, position, body FROM events "
+                    "WHERE user_id = %s AND event_id = ANY(%s)",
                     (user_id, ids),
                 )
             }
-            rows = number_new_events(events, seen, last)
-            position = rows[-1][0] if rows else last
-            if rows:
-                positions, event_ids, bodies = (list(column) for column in zip(*rows, strict=True))
+            plan = plan_append(events, stored, last, replaces)
+            if not plan.rows:
+                return AppendResult(stored=0, last_position=last)
+            after = check_quota(usage, plan, quota)
+            position = plan.rows[-1][0]
+            if plan.removed:
                 conn.execute(
-                    "INSERT INTO events (user_id, position, event_id, body) "
-                    "SELECT %s, p, e, b FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
-                    "AS t(p, e, b)",
-                    (user_id, positions, event_ids, bodies),
+                    "DELETE FROM events WHERE user_id = %s AND position = ANY(%s)",
+                    (user_id, plan.removed),
                 )
-                conn.execute(
-                    "UPDATE user_logs SET last_position = %s WHERE user_id = %s",
-                    (position, user_id),
-                )
-        return AppendResult(stored=len(rows), last_position=position)
+            positions, event_ids, bodies = (list(c) for c in zip(*plan.rows, strict=True))
+            conn.execute(
+                "INSERT INTO events (user_id, position, event_id, body) "
+                "SELECT %s, p, e, b FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
+                "AS t(p, e, b)",
+                (user_id, positions, event_ids, bodies),
+            )
+            rewritten = max((p for p, e, _ in plan.rows if e in stored), default=0)
+            conn.execute(
+                "UPDATE user_logs SET last_position = %s, event_count = %s, byte_count = %s, "
+                "rewritten_at = greatest(rewritten_at, %s) WHERE user_id = %s",
+                (position, after.events, after.bytes, rewritten, user_id),
+            )
+        return AppendResult(
+            stored=plan.added.events, last_position=position, replaced=len(plan.removed)
+        )
+
+    def usage(self, user_id: str) -> Usage:
+        row = (
+            self._conn()
+            .execute("SELECT event_count, byte_count FROM user_logs WHERE user_id = %s", (user_id,))
+            .fetchone()
+        )
+        return Usage(int(row[0]), int(row[1])) if row else Usage(0, 0)
+
+    def rewritten_at(self, user_id: str) -> int:
+        row = (
+            self._conn()
+            .execute("SELECT rewritten_at FROM user_logs WHERE user_id = %s", (user_id,))
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
 
     def read_events(
         self, user_id: str, after: int, limit: int, upto: int | None = None

@@ -20,11 +20,15 @@ from .base import (
     Backoff,
     EmailTaken,
     LoginCounter,
+    Quota,
+    Replaces,
     StoredSnapshot,
+    Usage,
     User,
+    check_quota,
     check_schema_version,
     count_login_attempt,
-    number_new_events,
+    plan_append,
 )
 
 __all__ = ["SqliteStorage"]
@@ -67,6 +71,16 @@ MIGRATIONS: list[list[str]] = [
             last_at REAL NOT NULL,
             checks INTEGER NOT NULL
         ) WITHOUT ROWID""",
+    ],
+    [
+        # Usage (for quotas) and the position of the latest replaced copy, kept per user.
+        "ALTER TABLE user_logs ADD COLUMN event_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE user_logs ADD COLUMN byte_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE user_logs ADD COLUMN rewritten_at INTEGER NOT NULL DEFAULT 0",
+        """UPDATE user_logs SET
+            event_count = (SELECT count(*) FROM events e WHERE e.user_id = user_logs.user_id),
+            byte_count = (SELECT coalesce(sum(length(CAST(body AS BLOB))), 0) FROM events e
+                          WHERE e.user_id = user_logs.user_id)""",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -161,37 +175,74 @@ class SqliteStorage:
 
     # ------------------------------------------------------------------ events
 
-    def append_events(self, user_id: str, events: Sequence[tuple[str, str]]) -> AppendResult:
+    def append_events(
+        self,
+        user_id: str,
+        events: Sequence[tuple[str, str]],
+        *,
+        quota: Quota | None = None,
+        replaces: Replaces | None = None,
+    ) -> AppendResult:
         with self._write() as conn:
             row = conn.execute(
-                "SELECT last_position FROM user_logs WHERE user_id = ?", (user_id,)
+                "SELECT last_position, event_count, byte_count FROM user_logs WHERE user_id = ?",
+                (user_id,),
             ).fetchone()
-            last = row[0] if row else 0
-            seen: set[str] = set()
+            last, usage = (row[0], Usage(row[1], row[2])) if row else (0, Usage(0, 0))
+            stored: dict[str, tuple[int, str]] = {}
             ids = list(dict.fromkeys(event_id for event_id, _ in events))
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                seen.update(
-                    r[0]
+                stored.update(
+                    (r[0], (r[1], r[2]))
                     for r in conn.execute(
-                        f"SELECT event_id FROM events WHERE user_id = ? AND event_id IN ({marks})",
+                        "SELECT event_id, position, body FROM events "
+                        f"WHERE user_id = ? AND event_id IN ({marks})",
                         (user_id, *chunk),
                     )
                 )
-            rows = number_new_events(events, seen, last)
-            position = rows[-1][0] if rows else last
-            if rows:
-                conn.executemany(
-                    "INSERT INTO events (user_id, position, event_id, body) VALUES (?, ?, ?, ?)",
-                    [(user_id, *row) for row in rows],
-                )
-                conn.execute(
-                    "INSERT INTO user_logs (user_id, last_position) VALUES (?, ?) "
-                    "ON CONFLICT (user_id) DO UPDATE SET last_position = excluded.last_position",
-                    (user_id, position),
-                )
-            return AppendResult(stored=len(rows), last_position=position)
+            plan = plan_append(events, stored, last, replaces)
+            if not plan.rows:
+                return AppendResult(stored=0, last_position=last)
+            after = check_quota(usage, plan, quota)
+            position = plan.rows[-1][0]
+            conn.executemany(
+                "DELETE FROM events WHERE user_id = ? AND position = ?",
+                [(user_id, p) for p in plan.removed],
+            )
+            conn.executemany(
+                "INSERT INTO events (user_id, position, event_id, body) VALUES (?, ?, ?, ?)",
+                [(user_id, *row) for row in plan.rows],
+            )
+            rewritten = max((p for p, e, _ in plan.rows if e in stored), default=0)
+            conn.execute(
+                "INSERT INTO user_logs (user_id, last_position, event_count, byte_count, "
+                "rewritten_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                "last_position = excluded.last_position, event_count = excluded.event_count, "
+                "byte_count = excluded.byte_count, "
+                "rewritten_at = max(user_logs.rewritten_at, excluded.rewritten_at)",
+                (user_id, position, after.events, after.bytes, rewritten),
+            )
+            return AppendResult(
+                stored=plan.added.events, last_position=position, replaced=len(plan.removed)
+            )
+
+    def usage(self, user_id: str) -> Usage:
+        row = (
+            self._conn()
+            .execute("SELECT event_count, byte_count FROM user_logs WHERE user_id = ?", (user_id,))
+            .fetchone()
+        )
+        return Usage(int(row[0]), int(row[1])) if row else Usage(0, 0)
+
+    def rewritten_at(self, user_id: str) -> int:
+        row = (
+            self._conn()
+            .execute("SELECT rewritten_at FROM user_logs WHERE user_id = ?", (user_id,))
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
 
     def read_events(
         self, user_id: str, after: int, limit: int, upto: int | None = None

@@ -23,13 +23,14 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/api/v1"
         self.env = {
             **os.environ,
             "PYSERVER_DATA_DIR": str(tmp / "data"),
             "PYSERVER_JWT_SECRET": "integration-secret-" + "x" * 32,
+            **(env or {}),
         }
         db = f"sqlite:///{tmp / 'progress.db'}"
         self.process = subprocess.Popen(

@@ -285,12 +285,12 @@ def test_an_idle_kept_alive_connection_then_slow_headers_are_cut(site: ServerPro
     assert closed and elapsed < DEADLINE + 3, elapsed
 
 
-def _stalled_upload(content_length: int = 1000) -> bytes:
+def _stalled_upload(content_length: int = 1000, user: str = "u") -> bytes:
     return (
         _request(
             "PUT",
             PROGRESS,
-            f"Authorization: Bearer {token_for('u')}",
+            f"Authorization: Bearer {token_for(user)}",
             "Content-Type: application/json",
             f"Content-Length: {content_length}",
         ).replace(b"Content-Length: 0\r\n", b"")
@@ -317,9 +317,9 @@ def test_a_body_that_trickles_gets_408(site: ServerProcess) -> None:
 def test_many_stalled_uploads_are_all_let_go(site: ServerProcess) -> None:
     socks = []
     try:
-        for _ in range(200):
+        for i in range(200):  # 200 learners (one learner's 200 PUTs would be rate limited)
             sock = socket.create_connection(_address(site.url))
-            sock.sendall(_stalled_upload())
+            sock.sendall(_stalled_upload(user=f"stalled-{i}"))
             socks.append(sock)
         time.sleep(DEADLINE + 1.5)
         answered = 0
@@ -351,9 +351,9 @@ def test_a_refused_body_cannot_trickle_for_ever(site: ServerProcess) -> None:
 
 def test_a_client_that_goes_away_is_one_line_in_the_log(site: ServerProcess) -> None:
     before = site.log.read_text()
-    for _ in range(3):
+    for i in range(3):
         sock = socket.create_connection(_address(site.url))
-        sock.sendall(_stalled_upload())
+        sock.sendall(_stalled_upload(user=f"leaving-{i}"))
         time.sleep(0.2)
         sock.close()
     time.sleep(0.5)
