@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +110,32 @@ def test_the_schema_is_versioned_and_reopening_does_not_migrate_again(
     finally:
         again.close()
     storage.ping()
+
+
+def test_the_largest_events_take_less_than_twice_their_size_in_sqlite(tmp_path: Path) -> None:
+    """Rows of about 1 KB once spilled into an overflow page each (4.8x their size)."""
+    url = f"sqlite:///{tmp_path / 'big.sqlite3'}"
+    store = open_storage(url)
+    pad = "x" * 119
+    rows = []
+    for i in range(3000):
+        body = json.dumps(
+            {"eventId": f"{i:09d}{pad}", "clientId": f"c{pad}", "type": "content.progressed",
+             "payload": {"contentId": f"k{i % 500:08d}{pad}", "contentVersion": f"v{pad}",
+                         "interaction": {"interactionId": f"q{pad}",
+                                         "state": {"selectedOptionId": f"o{pad}"}}}},
+            separators=(",", ":"),
+        )  # fmt: skip
+        rows.append((f"{i:09d}{pad}", body))
+    for start in range(0, len(rows), 500):
+        store.append_events("u", rows[start : start + 500])
+    store.close()
+    conn = sqlite3.connect(tmp_path / "big.sqlite3")
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    size = (tmp_path / "big.sqlite3").stat().st_size
+    payload = sum(len(body) for _, body in rows)
+    assert payload / len(rows) > 900
+    assert size < 2 * payload, size / payload
