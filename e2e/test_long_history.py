@@ -4,6 +4,8 @@ and reduced again in the background without blocking the page (no long task)."""
 
 from __future__ import annotations
 
+import time
+import urllib.error
 import uuid
 from typing import Any
 
@@ -64,9 +66,17 @@ def history(count: int) -> list[dict[str, Any]]:
 
 
 def put_all(url: str, token: str, events: list[dict[str, Any]]) -> None:
+    """PUT the events in batches, waiting out the server's PUT rate limit as a client does."""
     for i in range(0, len(events), 500):
         body = {"clientUpdatedAt": "2026-01-01T00:00:00.000Z", "events": events[i : i + 500]}
-        api(url, "PUT", "api/v1/learning/progress", token, body)
+        while True:
+            try:
+                api(url, "PUT", "api/v1/learning/progress", token, body)
+                break
+            except urllib.error.HTTPError as exc:
+                if exc.code != 429:
+                    raise
+                time.sleep(int(exc.headers["Retry-After"]))
 
 
 def test_a_reload_with_a_long_history_is_ready_at_once_and_never_blocks_the_page(
