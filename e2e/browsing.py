@@ -1,5 +1,12 @@
 """What every browser test does with a page: record its requests, console and errors, open it
-and wait for the progress client, save screenshots, and fill or free localStorage."""
+and wait for the progress client, save screenshots, and fill or free localStorage; and what
+every browser context of a test is watched for: Content-Security-Policy violations and
+documents served without a policy (``CspWatch``, which conftest.py asserts after each test).
+
+A note for tests: ``page.wait_for_function`` takes a function (``"() => ..."``), not a bare
+expression: Playwright evaluates a bare expression with ``eval`` on every poll, which the
+page's policy refuses.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +61,116 @@ class PageLog:
 
     def errors(self) -> list[str]:
         return [t for kind, t in self.console if kind == "error"] + self.page_errors
+
+
+#: The binding through which the page's documents hand their CSP violations to the test.
+CSP_BINDING = "__e2eCspViolation"
+#: Runs before the page's own scripts in every frame of a watched context: each
+#: ``securitypolicyviolation`` the document sees, described, to ``CSP_BINDING``.
+CSP_LISTENER = """addEventListener('securitypolicyviolation', (e) => {
+  const where = e.sourceFile ? ` at ${e.sourceFile}:${e.lineNumber}` : ''
+  const sample = e.sample ? ` (${e.sample})` : ''
+  globalThis.BINDING?.(`${e.effectiveDirective} refused ${e.blockedURI || 'inline'}${where}`
+    + `${sample} on ${location.href}`)
+}, true)""".replace("BINDING", CSP_BINDING)
+
+
+@dataclass
+class CspWatch:
+    """The Content-Security-Policy violations of every page and frame of the contexts it
+    watches: the ``securitypolicyviolation`` events their documents fire (``CSP_LISTENER``),
+    the browser's console reports of a refusal, and uncaught errors that are one (an ``eval``
+    refused); and every document from a server that came without a policy, service worker
+    answers included. Workers' own violations are not seen: Playwright hands on neither their
+    console nor a way to listen inside them before their script runs."""
+
+    violations: list[str] = field(default_factory=list)
+    unprotected: list[str] = field(default_factory=list)
+    contexts: list[Any] = field(default_factory=list)
+
+    def watch(self, context: Any) -> Any:
+        """Watch `context` (before it opens a page) and return it."""
+        context.expose_binding(CSP_BINDING, lambda source, text: self._add("event", str(text)))
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", self._console)
+        context.on("weberror", self._error)
+        context.on("response", self._response)
+        context.on("close", lambda ctx: self.contexts.remove(ctx) if ctx in self.contexts else 0)
+        self.contexts.append(context)
+        return context
+
+    def _add(self, source: str, text: str) -> None:
+        self.violations.append(f"{source}: {text}")
+
+    def _console(self, message: Any) -> None:
+        if message.type in {"error", "warning"} and "Content Security Policy" in message.text:
+            self._add("console", message.text)
+
+    def _error(self, error: Any) -> None:
+        if "Content Security Policy" in str(error.error):
+            self._add("error", str(error.error))
+
+    def _response(self, response: Any) -> None:
+        if response.request.resource_type != "document" or not response.url.startswith("http"):
+            return
+        if "content-security-policy" not in response.headers:
+            self.unprotected.append(f"{response.status} {response.url}")
+
+    def settle(self) -> None:
+        """Take in what the open pages have reported so far (a round trip to each)."""
+        for context in list(self.contexts):
+            for page in context.pages:
+                try:
+                    page.evaluate("0")
+                except Exception:  # closed or crashed meanwhile: nothing to wait for
+                    continue
+
+    def take(self) -> list[str]:
+        """The violations reported since the last take (then forgotten)."""
+        self.settle()
+        taken, self.violations[:] = list(self.violations), []
+        return taken
+
+    def reset(self) -> None:
+        self.violations.clear()
+        self.unprotected.clear()
+
+    def assert_clean(self) -> None:
+        violations = self.take()
+        assert violations == [], "Content-Security-Policy violations:\n" + "\n".join(violations)
+        assert self.unprotected == [], f"documents served without a policy: {self.unprotected}"
+
+
+class WatchedBrowserType:
+    """The session's BrowserType: a persistent context it launches is watched too."""
+
+    def __init__(self, browser_type: Any, watch: CspWatch) -> None:
+        self._browser_type = browser_type
+        self._watch = watch
+
+    def launch_persistent_context(self, *args: Any, **kwargs: Any) -> Any:
+        return self._watch.watch(self._browser_type.launch_persistent_context(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser_type, name)
+
+
+class WatchedBrowser:
+    """The session's Browser, every new context of which is watched by `watch`."""
+
+    def __init__(self, browser: Any, watch: CspWatch) -> None:
+        self._browser = browser
+        self._watch = watch
+        self.browser_type = WatchedBrowserType(browser.browser_type, watch)
+
+    def new_context(self, **kwargs: Any) -> Any:
+        return self._watch.watch(self._browser.new_context(**kwargs))
+
+    def new_page(self, **kwargs: Any) -> Any:
+        raise NotImplementedError("open a page in browser.new_context(), so that it is watched")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
 
 
 def provoked_only(log: PageLog, code: int) -> None:

@@ -19,9 +19,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-#: True once the page's client is ready or has failed to load (DESIGN §8).
+#: True once the page's client is ready or has failed to load (DESIGN §8). A function, not an
+#: expression: Playwright polls a bare expression with eval, which the page's policy refuses.
 READY = (
-    "document.documentElement.dataset.progressReady === 'true'"
+    "() => document.documentElement.dataset.progressReady === 'true'"
     " || !!document.documentElement.dataset.progressError"
 )
 

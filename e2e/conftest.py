@@ -1,9 +1,11 @@
 """Fixtures for the browser tests: a fresh build, the servers, system Chromium, a recorded page.
 
 Chromium is Debian's (/usr/bin/chromium, or $CHROMIUM); `playwright install` is never needed.
-Every request a page makes is recorded; tests assert that none leaves 127.0.0.1. What tests do
-with pages and servers lives beside this file: browsing.py, client_api.py, course.py,
-server_api.py and servers.py.
+Every request a page makes is recorded; tests assert that none leaves 127.0.0.1. Every context
+the session's browser opens is watched (browsing.CspWatch): a Content-Security-Policy violation
+in any of its pages or frames, or a document served without a policy, fails the test
+(``csp_watch``, after it). What tests do with pages and servers lives beside this file:
+browsing.py, client_api.py, course.py, server_api.py and servers.py.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from static_server import StaticServer  # noqa: E402
 
-from e2e.browsing import PageLog  # noqa: E402
+from e2e.browsing import CspWatch, PageLog, WatchedBrowser  # noqa: E402
 from e2e.chromium import CHROMIUM_ARGS  # noqa: E402
 from e2e.chromium import chromium_path as chromium_executable  # noqa: E402
 from e2e.servers import LearningServer, PyServer, RunningServer, run_pyserver  # noqa: E402
@@ -89,13 +91,26 @@ def any_server(request: pytest.FixtureRequest) -> RunningServer:
     return RunningServer("pyserver", request.getfixturevalue("pyserver_url"))
 
 
+CSP_WATCH = CspWatch()
+
+
+@pytest.fixture(autouse=True)
+def csp_watch() -> Iterator[CspWatch]:
+    """Fails the test on any CSP violation, or page without a policy, in its browser contexts
+    (a test that plants one takes it with ``csp_watch.take()``)."""
+    CSP_WATCH.reset()
+    yield CSP_WATCH
+    CSP_WATCH.assert_clean()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
+    """The session's Chromium; each context it opens is watched by ``csp_watch``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield b
+        yield WatchedBrowser(b, CSP_WATCH)
         b.close()
 
 

@@ -116,6 +116,11 @@ class StaticWeb:
             self._stamp = stamp
         return self._files
 
+    def policy(self) -> str:
+        """The page's Content-Security-Policy for the dist as it is now (build.json's hashes)."""
+        self._read()
+        return self.csp
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or path == "/api" or path.startswith("/api/") or _hidden(path):

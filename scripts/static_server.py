@@ -46,7 +46,7 @@ class _Extra:
             (b"content-type", ctype.encode()),
             (b"content-length", str(len(body)).encode()),
             (b"cache-control", b"no-cache"),
-            (b"content-security-policy", self.web.csp.encode()),
+            (b"content-security-policy", self.web.policy().encode()),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
