@@ -229,7 +229,8 @@ def wait_for(page: Any, what: str, expression: str, deadline: float, proxy: Wire
     """Wait until `expression` is truthy in the page, up to `deadline` (time.monotonic())."""
     left = max(1.0, deadline - time.monotonic())
     try:
-        return page.wait_for_function(expression, timeout=left * 1000).json_value()
+        # a function: a bare expression would be polled with eval, which the page's policy refuses
+        return page.wait_for_function(f"() => ({expression})", timeout=left * 1000).json_value()
     except Exception as exc:
         if "Timeout" not in type(exc).__name__:
             raise
@@ -272,7 +273,9 @@ def visit(ctx: Any, proxy: WireProxy, content_id: str, timeout_s: float) -> Visi
             raise BenchError(f"the page failed: {state['error']}")
         if state["markAt"] is None:  # ready, or already done: give the button a moment
             try:
-                state["markAt"] = page.wait_for_function(f"{fv}.markAt", timeout=3000).json_value()
+                state["markAt"] = page.wait_for_function(
+                    f"() => {fv}.markAt", timeout=3000
+                ).json_value()
             except Exception:
                 state["markAt"] = None
         if state["markAt"] is not None:

@@ -84,7 +84,7 @@ def one_load(browser: Any, base: str, storage: dict[str, str] | str) -> dict[str
         if isinstance(storage, str):  # a bare page
             page.goto(base + storage)
             page.wait_for_function(
-                "document.documentElement.dataset.bareReady === 'true'", timeout=120_000
+                "() => document.documentElement.dataset.bareReady === 'true'", timeout=120_000
             )
         else:
             page.goto(base + "bench-blank.html")
@@ -95,7 +95,7 @@ def one_load(browser: Any, base: str, storage: dict[str, str] | str) -> dict[str
             )
             page.goto(base)
             page.wait_for_function(
-                "document.documentElement.dataset.progressReady === 'true'"
+                "() => document.documentElement.dataset.progressReady === 'true'"
                 " || !!document.documentElement.dataset.progressError",
                 timeout=120_000,
             )

@@ -210,7 +210,9 @@ def record_latency(
         seed(page, url, stored_items(events, user))
         open_client(page, url)
         if user is not None:
-            page.wait_for_function("progressClient.status.state === 'synced'", timeout=120_000)
+            page.wait_for_function(
+                "() => progressClient.status.state === 'synced'", timeout=120_000
+            )
         out: list[float] = page.evaluate(RECORD_SAMPLES, samples)
         kept = stored_count(page, None if user is None else user[1])
         assert kept == len(events) + samples, "not persisted"
@@ -248,7 +250,9 @@ def push_pull(browser: Any, url: str, env: dict[str, str]) -> tuple[float, float
     events = synthetic_events(10_000, seed=5)
     email = f"bench-{time.time_ns()}@example.com"
     add_user(env, email)
-    settled = "progressClient.status.state === 'synced' && progressClient.status.pending === 0"
+    settled = (
+        "() => progressClient.status.state === 'synced' && progressClient.status.pending === 0"
+    )
     timings = []
     for items in (stored_items(events), {}):
         ctx = browser.new_context()

@@ -57,6 +57,6 @@ def wait_settled(*pages: Any, timeout_s: float = 30) -> None:
         pg.evaluate("progressClient.sync()")
     for pg in pages:
         pg.wait_for_function(
-            "progressClient.status.state === 'synced' && progressClient.status.pending === 0",
+            "() => progressClient.status.state === 'synced' && progressClient.status.pending === 0",
             timeout=timeout_s * 1000,
         )

@@ -193,7 +193,7 @@ def test_reload_in_the_middle_of_a_sync_loses_nothing(demo_server, page, user) -
     )
     ids = [record(page, f"reload-{i}", "completed") for i in range(3)]
     page.evaluate("progressClient.sync()")  # do not wait: the PUT is held
-    page.wait_for_function("progressClient.status.state === 'syncing'")
+    page.wait_for_function("() => progressClient.status.state === 'syncing'")
     deadline = time.monotonic() + 10
     while not held and time.monotonic() < deadline:
         page.wait_for_timeout(50)

@@ -131,7 +131,9 @@ def test_broken_dist_shows_a_clear_error(dist_web, tmp_path, page, page_log: Pag
     victim = _break_dist(dist_web, tmp_path / "web", how)
     with StaticServer(tmp_path / "web") as srv:
         page.goto(srv.url)
-        page.wait_for_function("!!document.documentElement.dataset.progressError", timeout=60_000)
+        page.wait_for_function(
+            "() => !!document.documentElement.dataset.progressError", timeout=60_000
+        )
         message = page.evaluate("document.documentElement.dataset.progressError")
         assert "could not load the Python packages" in message
         box = page.locator("#progress-error")
