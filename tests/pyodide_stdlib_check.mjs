@@ -24,6 +24,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { keptStorage } from '../web/kept-storage.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const opts = {}
@@ -150,6 +151,7 @@ const failure = (step, e) => {
   return { step, module: error.match(/No module named '([^']+)'/)?.[1] ?? null, error }
 }
 let bridge = null
+pyodide.registerJsModule('pyclient_js', { keptStorage }) // as web/progress-client.js does
 try {
   bridge = pyodide.pyimport('pyclient.bridge')
 } catch (e) {

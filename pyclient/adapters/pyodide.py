@@ -1,4 +1,5 @@
-"""The engine's ports on web APIs, for Pyodide in the page (imports ``js`` and ``pyodide``).
+"""The engine's ports on web APIs, for Pyodide in the page (imports ``js``, ``pyodide`` and the
+page's ``pyclient_js``).
 
 - :class:`LocalStorage`: ``window.localStorage``; ``QuotaExceededError`` (any refused
   ``setItem``) becomes :class:`~pyclient.errors.StorageFullError`.
@@ -17,7 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import js
-from pyodide.code import run_js
+import pyclient_js  # type: ignore[import-not-found]  # web/kept-storage.js, registered by the page
 from pyodide.ffi import JsException, create_once_callable
 from pyodide.http import pyfetch
 
@@ -37,13 +38,15 @@ class LocalStorage:
     copy): a read compares the stored value with the kept JS string in JS and, when they are
     equal, returns the kept Python copy, so an unchanged log of several hundred KB is not
     copied into Python again on every write (another tab's write is still seen: the comparison
-    is of the whole value, exactly).
+    is of the whole value, exactly). That JS half is ``keptStorage`` of web/kept-storage.js,
+    which the page registers as the module ``pyclient_js`` before it imports pyclient (a module
+    rather than JS text given to ``eval``: the page's policy allows no ``eval``).
     """
 
     def __init__(self, area: Any = None) -> None:
         self.area = area if area is not None else js.localStorage
         self._kept: dict[str, str] = {}
-        self._js = run_js(_KEPT_JS)(self.area)
+        self._js = pyclient_js.keptStorage(self.area)
 
     def get(self, key: str) -> str | None:
         value = self._js.get(key)
@@ -76,28 +79,6 @@ class LocalStorage:
     def keys(self) -> list[str]:
         area = self.area
         return [str(area.key(i)) for i in range(int(area.length))]
-
-
-#: The JS half of :class:`LocalStorage`: the last value read or written per key, as a JS string.
-_KEPT_JS: Final = """(area) => {
-  const kept = new Map()
-  return {
-    get(key) {
-      const value = area.getItem(key)
-      if (value === null) { kept.delete(key); return null }
-      if (kept.get(key) === value) return true
-      kept.set(key, value)
-      return value
-    },
-    set(key, value) {
-      kept.delete(key)
-      area.setItem(key, value)
-      kept.set(key, value)
-    },
-    remove(key) { kept.delete(key); area.removeItem(key) },
-    forget(key) { kept.delete(key) },
-  }
-}"""
 
 
 class FetchTransport:
