@@ -21,8 +21,9 @@ the engine's ``on_storage_change`` answers).
 
 What went wrong reaches the page as codes, never as text to show: a failed sign-in resolves
 with ``{"error": {...}}`` (:func:`failure_json`), and the status carries ``errorCode`` and
-``errorStatus`` (the last failed sync's, while the state is ``error``; ``storage_full`` while
-local storage refuses writes), so that the page words each failure in its own locale.
+``errorStatus`` (:class:`~pyclient.core.sync_state.EngineStatus`: the last failed sync's, while
+the state is ``error``; ``storage_full`` while local storage refuses writes), so that the page
+words each failure in its own locale.
 
 The session is stored (:mod:`pyclient.store.session_format`) so that a reload stays signed in
 (:func:`start` resumes it with the engine's bootstrap); it is removed on sign-out and when the
@@ -46,7 +47,6 @@ from .adapters.pyodide import BrowserClock, FetchTransport, LocalStorage, WebLoc
 from .core.models import LearningGuestProgress
 from .core.sync_state import EngineStatus
 from .errors import ApiError, NetworkError, ProgressError, StorageFullError
-from .session import SyncRun
 from .store.keys import KEY_PREFIX, SESSION_KEY
 from .store.session_format import read_session, write_session
 from .worker import SyncEngine
@@ -68,30 +68,6 @@ def failure_json(exc: ProgressError) -> dict[str, Any]:
     return {"code": code, "status": None, "retryAfterMs": None}
 
 
-class PageEngine(SyncEngine):
-    """The engine as the page runs it: it also keeps what the last failed sync ran into."""
-
-    last_failure: dict[str, Any] | None = None
-
-    def sync_failed(self, run: SyncRun, exc: ApiError | NetworkError) -> None:
-        self.last_failure = failure_json(exc)
-        super().sync_failed(run, exc)
-
-    def finish_sync(self, run: SyncRun) -> None:
-        self.last_failure = None
-        super().finish_sync(run)
-
-    def status_json(self, status: EngineStatus) -> str:
-        """DESIGN §8's status, with ``errorCode`` and ``errorStatus``."""
-        data = status.to_json()
-        failure = self.last_failure if status.state == "error" else None
-        if self._full_warning is not None:
-            failure = {"code": "storage_full", "status": None}
-        data["errorCode"] = failure["code"] if failure else None
-        data["errorStatus"] = failure["status"] if failure else None
-        return json.dumps(data)
-
-
 # --------------------------------------------------------------------------- driver
 
 JsListener = Callable[[str | None, str], Any]
@@ -107,7 +83,7 @@ class BrowserDriver:
         self.loop = asyncio.get_running_loop()
         self.storage = LocalStorage()
         self.clock = BrowserClock()
-        self.engine = PageEngine(
+        self.engine = SyncEngine(
             self.storage,
             FetchTransport(),
             self.clock,
@@ -222,7 +198,7 @@ class BrowserDriver:
         if snapshot is not self._sent_snapshot:
             text = self.engine.store.snapshot_json(snapshot)
             self._sent_snapshot = snapshot
-        self._listener(text, self.engine.status_json(status))
+        self._listener(text, json.dumps(status.to_json()))
 
     def _on_storage(self, event: Any) -> None:
         key = event.key if isinstance(event.key, str) else None  # null: storage was cleared
@@ -269,7 +245,7 @@ class BrowserDriver:
         return snapshot.model_dump_json(by_alias=True)
 
     def status_json(self) -> str:
-        return self.engine.status_json(self.engine.status)
+        return json.dumps(self.engine.status.to_json())
 
     def record_progress(self, args_json: str) -> str:
         """``recordProgress({contentId, status, score, contentVersion, interaction})``."""

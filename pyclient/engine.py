@@ -106,7 +106,9 @@ class ProgressEngine:
         self._held: set[str] = set()  # ids held by a permanent error until a manual sync
         self._failures = 0
         self._error_message: str | None = None
-        self._error_code: str | None = None  # the kind of _error_message (EngineStatus)
+        # What the last failed sync ran into (EngineStatus.error_code, .error_status).
+        self._error_code: str | None = None
+        self._error_status: int | None = None
         self._debounce_at: int | None = None
         self._retry_at: int | None = None
         self._bootstrapping = False
@@ -173,11 +175,11 @@ class ProgressEngine:
     def status(self) -> EngineStatus:
         user = self.user_id
         warning = self._full_warning or self._corrupt_warning
-        full_code = None if self._full_warning is None else "storage_full"
+        full = None if self._full_warning is None else "storage_full"
         if user is None:
-            state = engine_state(signed_in=False, storage_full=self._full_warning is not None)
+            state = engine_state(signed_in=False, storage_full=full is not None)
             return EngineStatus(
-                state, len(self._events), None, self._full_warning, warning, None, full_code
+                state, len(self._events), None, self._full_warning, warning, None, full
             )
         counts = self._status_counts()
         pending = sum(counts[status] for status in PENDING_STATUSES)
@@ -190,9 +192,16 @@ class ProgressEngine:
             pending=pending > 0,
         )
         message = self._error_message or (self._full_warning if state == "error" else None)
-        code = self._error_code if self._error_message else full_code if message else None
+        failed = state == "error" and self._error_code is not None
         return EngineStatus(
-            state, pending, self._sync.last_successful_sync_at, message, warning, user, code
+            state,
+            pending,
+            self._sync.last_successful_sync_at,
+            message,
+            warning,
+            user,
+            full or (self._error_code if failed else None),
+            None if full or not failed else self._error_status,
         )
 
     def _status_counts(self) -> dict[SyncStatus, int]:

@@ -263,7 +263,7 @@ class SessionEngine(HistoryEngine):
             release_unsent(self._sync, unsent), [], self._now_iso(), run.cursor
         )
         self._failures = 0
-        self._error_message = self._error_code = None
+        self._error_message = self._error_code = self._error_status = None
         self._persist()
         self._maybe_clear_guest()
 
@@ -271,7 +271,7 @@ class SessionEngine(HistoryEngine):
         """401: events go back to ``local``; no retry until a new sign-in."""
         self._session_expired = True
         self._error_message = f"Session expired: sign in again ({exc.message})"
-        self._error_code = "session_expired"
+        self._error_code, self._error_status = "session_expired", exc.status
         self._sync = recover_interrupted(self._sync)
         self._persist_sync()
 
@@ -292,6 +292,7 @@ class SessionEngine(HistoryEngine):
             self._sync = self._sync.model_copy(update={"last_synced_cursor": None})
         self._error_message = message
         self._error_code = exc.code if isinstance(exc, ApiError) else "network"
+        self._error_status = exc.status if isinstance(exc, ApiError) else None
         if handling.retried:
             self._failures += 1
             delay = next_retry_delay_ms(self._failures)

@@ -112,10 +112,12 @@ class EngineStatus:
     error_message: str | None
     storage_warning: str | None
     user_id: str | None
-    #: What the error is, for the page to put in words: the server's code (``quota_exceeded``,
-    #: ``rate_limited``, ``internal_error``, ...), ``network``, ``session_expired`` or
-    #: ``storage_full``; ``None`` without an error.
+    #: What the error is, for the page to put in words: ``storage_full`` while local storage
+    #: refuses writes; else, while the state is ``error``, the last failed sync's: the
+    #: server's code (``quota_exceeded``, ``rate_limited``, ``internal_error``, ...) or
+    #: ``network``, with its HTTP status (``error_status``; ``None`` for ``network``).
     error_code: str | None = None
+    error_status: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The camelCase object of the JS API."""
@@ -125,6 +127,7 @@ class EngineStatus:
             "lastSuccessfulSyncAt": self.last_successful_sync_at,
             "errorMessage": self.error_message,
             "errorCode": self.error_code,
+            "errorStatus": self.error_status,
             "storageWarning": self.storage_warning,
             "userId": self.user_id,
         }

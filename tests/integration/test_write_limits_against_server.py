@@ -75,6 +75,7 @@ def test_over_the_quota_the_events_are_held_in_error_and_kept(server: Server) ->
         await fire(engine, clock)
         status = engine.status
         assert status.state == "error" and status.error_code == "quota_exceeded"
+        assert status.error_status == 403 and status.to_json()["errorCode"] == "quota_exceeded"
         assert status.pending == 10
         assert {i for i, e in engine.sync_state.events.items() if e.status == "error"} == set(over)
         assert engine.next_wakeup_ms() is None  # permanent: held until a manual sync
@@ -108,6 +109,7 @@ def test_a_push_slowed_by_the_rate_limit_goes_on_until_everything_is_synced(
         while engine.status.state != "synced":
             assert runs <= batches + 2, codes
             assert engine.status.error_code == "rate_limited", engine.status
+            assert engine.status.error_status == 429
             await asyncio.sleep(1.05)
             await fire(engine, clock)
             runs += 1

@@ -101,6 +101,7 @@ def test_storage_full_keeps_working_warns_marks_error_deletes_nothing_and_persis
     second = engine.record_progress("lesson-2", "passed", score=90)
     assert engine.snapshot.content["lesson-2"].status == "passed"  # in memory
     assert engine.status.state == "error" and engine.status.storage_warning
+    assert (engine.status.error_code, engine.status.error_status) == ("storage_full", None)
     assert statuses(engine)[second] == "error"
     assert storage.data == before  # nothing deleted, nothing half-written
     assert stored_ids(storage, "u1") == [first]
@@ -109,6 +110,8 @@ def test_storage_full_keeps_working_warns_marks_error_deletes_nothing_and_persis
     assert stored_ids(storage, "u1") == [first, second, third]
     assert engine.status.storage_warning is None
     assert statuses(engine)[second] == "local"
+    drive(engine.sync())  # the server is down: the code says so now
+    assert (engine.status.error_code, engine.status.error_status) == ("down", 503)
 
 
 def test_storage_full_as_guest_warns_and_keeps_the_snapshot() -> None:
@@ -117,6 +120,7 @@ def test_storage_full_as_guest_warns_and_keeps_the_snapshot() -> None:
     engine.record_progress("lesson-1", "completed")
     assert engine.snapshot.content["lesson-1"].status == "completed"
     assert engine.status.state == "error" and engine.status.storage_warning
+    assert engine.status.to_json()["errorCode"] == "storage_full"
 
 
 def test_storage_full_keeps_the_queued_key_and_the_event_in_memory_until_a_write_succeeds() -> None:
