@@ -48,16 +48,16 @@ class InvalidJson(ValueError):
     """The body is not strict JSON."""
 
 
-async def read_json_body(request: Request) -> bytes:
-    """The bytes of a JSON body; 415 if it is not JSON, 413 if it is over the limit, 408 if it
-    does not arrive in time. A client that goes away raises ``ClientDisconnect``."""
+async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The bytes of a JSON body; 415 if it is not JSON, 413 if it is over ``limit`` bytes, 408
+    if it does not arrive in time. A client that goes away raises ``ClientDisconnect``."""
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "the body must be application/json")
     length = request.headers.get("content-length")
-    if length is not None and is_ascii_digits(length) and int(length) > MAX_BODY_BYTES:
-        raise _body_too_large()
+    if length is not None and is_ascii_digits(length) and int(length) > limit:
+        raise _body_too_large(limit)
     timeout = _body_timeout(request)
     chunks: list[bytes] = []
     size = 0
@@ -69,8 +69,8 @@ async def read_json_body(request: Request) -> bytes:
                     raise ClientDisconnect()
                 chunk = message.get("body", b"")
                 size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    raise _body_too_large()
+                if size > limit:
+                    raise _body_too_large(limit)
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
@@ -172,8 +172,8 @@ def _check_string(text: str) -> None:
             raise InvalidJson("a lone surrogate in a string") from None
 
 
-def _body_too_large() -> ApiError:
-    return ApiError(413, "body_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
+def _body_too_large(limit: int) -> ApiError:
+    return ApiError(413, "body_too_large", f"the body must be at most {limit} bytes")
 
 
 def _refusal(exc: ValidationError) -> ApiError:

@@ -18,6 +18,7 @@ import pytest
 
 from pyclient.core.models import ErrorEnvelope
 from pyserver import create_user
+from pyserver.login_limits import account_key
 
 from .conftest import SECRET, LiveServer, auth, token_for
 from .events import many, progressed, put_body
@@ -124,6 +125,15 @@ def test_a_streamed_body_over_one_mebibyte_is_413(server: LiveServer) -> None:
     headers = {**auth("u"), "Content-Type": "application/json"}
     response = server.client.put(PROGRESS, content=chunks(), headers=headers)
     _refused(response, 413, "body_too_large")
+
+
+def test_a_login_body_over_16_kib_is_413_before_any_password_check(server: LiveServer) -> None:
+    body = {"email": "a@example.com", "password": "x" * (16 * 1024)}
+    response = server.client.post("/api/v1/auth/login", json=body)
+    _refused(response, 413, "body_too_large")
+    assert server.storage.login_counter(account_key("a@example.com")) is None  # not counted
+    small = server.client.post("/api/v1/auth/login", json={**body, "password": "x" * 1000})
+    _refused(small, 401, "invalid_credentials")
 
 
 # --------------------------------------------------------------------------- queries
