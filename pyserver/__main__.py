@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .app import create_app
 from .auth import DEFAULT_TOKEN_TTL, TokenIssuer, create_user
-from .config import database_url, jwt_secret
+from .config import database_url, jwks_verifier, jwt_secret
 from .errors import ServerError
 from .http_server import HEADER_TIMEOUT
 from .request_body import BODY_TIMEOUT
@@ -45,6 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
         cors_origins=args.cors_origin,
         close_storage=True,
         body_timeout=args.body_timeout,
+        jwks=jwks_verifier(),
     )
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     where = "page and API" if web else "API"

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import DEFAULT_TOKEN_TTL, TokenIssuer
 from .errors import ApiError
+from .jwks import JwksVerifier
 from .request_body import BODY_TIMEOUT
 from .responses import EXCEPTION_HANDLERS
 from .routes import ProgressApi
@@ -72,10 +73,13 @@ def create_app(
     token_ttl: int = DEFAULT_TOKEN_TTL,
     close_storage: bool = False,
     body_timeout: float = BODY_TIMEOUT,
+    jwks: JwksVerifier | None = None,
 ) -> Starlette:
     """The app. With ``web_dir`` it also serves the built page at ``/`` (same origin). A request
-    body must arrive within ``body_timeout`` seconds (else 408)."""
-    api = ProgressApi(storage, TokenIssuer(secret), token_ttl)
+    body must arrive within ``body_timeout`` seconds (else 408). With ``jwks`` it also accepts
+    tokens from that identity provider (``config.jwks_verifier()`` makes it from the
+    environment)."""
+    api = ProgressApi(storage, TokenIssuer(secret), token_ttl, jwks)
     routes = api.routes()
     routes.append(Route("/api/{rest:path}", _NotRouted(routes), include_in_schema=False))
     if web_dir is not None:

@@ -1,7 +1,11 @@
-"""Authentication: HS256 bearer tokens (PyJWT), argon2id password hashes and users.
+"""Authentication: bearer tokens (PyJWT), argon2id password hashes and users.
 
-A token's ``sub`` is the userId and it must carry ``exp``; any algorithm other than HS256
-(``none`` included) is refused, as is a token that is expired, malformed or wrongly signed.
+Two kinds of token, told apart by the algorithm in their header (:class:`Authenticator`):
+HS256 tokens this server issued itself (``POST /auth/login``, ``python -m pyserver token``;
+:class:`TokenIssuer`) and, when ``PYSERVER_JWKS_URL`` is set, RS256/ES256/EdDSA tokens from a
+host's identity provider (``pyserver/jwks.py``). A token's ``sub`` is the userId and it must
+carry ``exp``; any other algorithm (``none`` included) is refused, as is a token that is
+expired, malformed or wrongly signed, and an HS256 token is only ever checked with the secret.
 A user is stored with an argon2id hash of their password under their lower-cased email.
 
 Password hashes: argon2id with OWASP's recommended minimum, **m = 19 MiB, t = 2, p = 1**
@@ -20,12 +24,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .errors import Unauthorized
+from .jwks import JwksVerifier
 from .storage import Storage
 
 __all__ = [
@@ -35,6 +41,7 @@ __all__ = [
     "DEFAULT_TOKEN_TTL",
     "MAX_USER_ID_LENGTH",
     "MIN_SECRET_BYTES",
+    "Authenticator",
     "TokenIssuer",
     "create_user",
     "dummy_hash",
@@ -86,14 +93,12 @@ class TokenIssuer:
 
     def verify(self, authorization: str | None) -> str:
         """The userId of a valid ``Authorization: Bearer <token>`` header, else 401."""
-        if not authorization:
-            raise Unauthorized("missing_token", "an Authorization: Bearer token is required")
-        scheme, _, token = authorization.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("invalid_token", "the Authorization header must be 'Bearer <token>'")
+        return _user_id(self.claims(bearer_token(authorization)))
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """The checked claims of one of this issuer's tokens, else 401."""
         try:
-            claims = jwt.decode(
+            return jwt.decode(
                 token,
                 self.secret,
                 algorithms=[ALGORITHM],
@@ -105,10 +110,53 @@ class TokenIssuer:
             raise Unauthorized(
                 "invalid_token", "the token is malformed or wrongly signed"
             ) from None
-        sub = claims.get("sub")
-        if not isinstance(sub, str) or not 0 < len(sub) <= MAX_USER_ID_LENGTH:
-            raise Unauthorized("invalid_token", "the token's subject is not a valid userId")
-        return sub
+
+
+@dataclass(frozen=True)
+class Authenticator:
+    """The userId of a request's bearer token: this server's own HS256 tokens, and a host's
+    identity provider's when ``jwks`` is set (see the module's docstring)."""
+
+    issuer: TokenIssuer
+    jwks: JwksVerifier | None = None
+
+    async def user_id(self, authorization: str | None) -> str:
+        token = bearer_token(authorization)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise Unauthorized("invalid_token", "the token is malformed") from None
+        if header.get("alg") == ALGORITHM:
+            return _user_id(self.issuer.claims(token))
+        if self.jwks is None:
+            raise Unauthorized("invalid_token", "the token's algorithm is not accepted")
+        return _user_id(await self.jwks.claims(token, header))
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header, else 401."""
+    if not authorization:
+        raise Unauthorized("missing_token", "an Authorization: Bearer token is required")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("invalid_token", "the Authorization header must be 'Bearer <token>'")
+    return token
+
+
+def _user_id(claims: dict[str, Any]) -> str:
+    """The userId a token's claims name: a string of 1 to 128 characters that can be stored."""
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not 0 < len(sub) <= MAX_USER_ID_LENGTH:
+        raise Unauthorized("invalid_token", "the token's subject is not a valid userId")
+    if not sub.isascii():
+        try:  # a lone surrogate ("\ud800" in the claim) is no userId: nothing can store it
+            sub.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Unauthorized(
+                "invalid_token", "the token's subject is not a valid userId"
+            ) from None
+    return sub
 
 
 def hash_password(password: str) -> str:

@@ -4,6 +4,8 @@
 - JWT secret: ``PYSERVER_JWT_SECRET``, else generated once into ``<data dir>/jwt-secret``.
 - Database: ``--database-url`` / ``PYSERVER_DATABASE_URL``, else a SQLite file in the data dir.
 - Login limits: :func:`login_settings` (``PYSERVER_LOGIN_*``, ``PYSERVER_TRUSTED_PROXIES``).
+- Tokens from a host's identity provider: :func:`jwks_verifier` (``PYSERVER_JWKS_URL``,
+  ``PYSERVER_JWT_ISSUER``, ``PYSERVER_JWT_AUDIENCE``).
 - What a user may store and how often they may write: :func:`write_limits`
   (``PYSERVER_QUOTA_*``, ``PYSERVER_PUT_RATE_LIMIT``, ``PYSERVER_RATE_LIMIT_STORAGE``).
 """
@@ -16,14 +18,19 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .jwks import JwksVerifier
 
 __all__ = [
     "LoginSettings",
     "WriteLimits",
     "data_dir",
     "database_url",
+    "jwks_verifier",
     "jwt_secret",
     "login_settings",
     "write_limits",
@@ -190,3 +197,32 @@ def write_limits() -> WriteLimits:
         put_rate=rate,
         rate_storage=os.environ.get("PYSERVER_RATE_LIMIT_STORAGE") or default.rate_storage,
     )
+
+
+def jwks_verifier() -> JwksVerifier | None:
+    """The identity provider's token checks when ``PYSERVER_JWKS_URL`` is set, else ``None``.
+
+    ``PYSERVER_JWT_ISSUER`` and ``PYSERVER_JWT_AUDIENCE`` are then required (a token the same
+    provider issued for another application must not get in); ``PYSERVER_JWKS_REFRESH``
+    (600 s) is how old the keys may get before they are fetched again, ``PYSERVER_JWKS_MIN_REFETCH``
+    (30 s) the least time between two fetches.
+    """
+    from .jwks import JwksKeys, JwksVerifier
+
+    url = (os.environ.get("PYSERVER_JWKS_URL") or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(f"PYSERVER_JWKS_URL must be an http(s) URL, not {url!r}")
+    issuer = (os.environ.get("PYSERVER_JWT_ISSUER") or "").strip()
+    audience = (os.environ.get("PYSERVER_JWT_AUDIENCE") or "").strip()
+    if not issuer or not audience:
+        raise ConfigError(
+            "with PYSERVER_JWKS_URL, set PYSERVER_JWT_ISSUER and PYSERVER_JWT_AUDIENCE too"
+        )
+    keys = JwksKeys(
+        url,
+        refresh_every=_env_number("PYSERVER_JWKS_REFRESH", 600.0, minimum=1.0),
+        min_refetch=_env_number("PYSERVER_JWKS_MIN_REFETCH", 30.0, minimum=0.0),
+    )
+    return JwksVerifier(keys, issuer, audience)
