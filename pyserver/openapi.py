@@ -42,6 +42,8 @@ _ERROR_TEXT = {
     429: "rate_limited: too many login attempts (for the account or the client address) or "
     "too many PUTs by this user; try again after Retry-After seconds",
     500: "Internal error (never a stack trace)",
+    503: "jwks_unavailable: the token's key is not known and the identity provider's keys "
+    "cannot be fetched now; try again after Retry-After seconds",
 }
 
 
@@ -60,7 +62,7 @@ def _errors(refs: dict[str, str], statuses: list[int]) -> dict[str, Any]:
             response["headers"] = {
                 "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}
             }
-        if status == 429:
+        if status in (429, 503):
             response["headers"] = {
                 "Retry-After": {
                     "required": True,
@@ -77,7 +79,7 @@ def build_openapi() -> dict[str, Any]:
     mapping, definitions = models_json_schema(_MODELS, ref_template="#/components/schemas/{model}")
     refs = {model.__name__: mapping[(model, mode)]["$ref"] for model, mode in _MODELS}
     bearer: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-    progress_errors = [400, 401, 404, 405, 413, 415, 422, 429, 500]
+    progress_errors = [400, 401, 404, 405, 413, 415, 422, 429, 500, 503]
     return {
         "openapi": "3.1.0",
         "info": {
