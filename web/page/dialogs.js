@@ -4,7 +4,7 @@ import { act, showError } from './act.js'
 import { $ } from './dom.js'
 import { signInFailureText } from './failures.js'
 import { announce, focusFirst } from './focus.js'
-import { tr } from './locale.js'
+import { tr, trn } from './locale.js'
 import { saveEmail, savedEmail } from './preferences.js'
 import { refresh } from './render.js'
 import { go } from './router.js'
@@ -48,6 +48,7 @@ function wireSignIn() {
     try {
       await state.client.signIn({ email, password })
       saveEmail(email)
+      state.signedOut = false
       dialog.close()
       refresh()
       // the button that opened the dialog is gone: on with the lesson area
@@ -64,19 +65,54 @@ function wireSignIn() {
   })
 }
 
+/** How long sign-out waits for pending changes to sync before asking. */
+const SIGN_OUT_SYNC_MS = 4000
+
+async function signOutNow() {
+  try {
+    await state.client.signOut()
+    saveEmail(null)
+    state.quizMode.clear()
+    state.signedOut = true
+    refresh()
+    focusFirst('sign-in-open')
+    announce(tr('announce.signedOut'))
+  } catch (error) {
+    console.error('Learning progress: sign-out failed', error)
+    showError(tr('signOutFailed'))
+  }
+}
+
+/** Pending changes are synced first (for a few seconds at most); what is left, the learner decides. */
+async function syncBeforeSignOut() {
+  if (!state.client.status.pending) return 0
+  const button = $('sign-out')
+  button.disabled = true
+  button.textContent = tr('signingOut')
+  try {
+    const waited = new Promise((resolve) => setTimeout(resolve, SIGN_OUT_SYNC_MS))
+    await Promise.race([state.client.sync().catch((error) => console.warn('Learning progress: sync before sign-out failed', error)), waited])
+  } finally {
+    button.disabled = false
+    button.textContent = tr('signOut')
+  }
+  return state.client.status.pending
+}
+
 function wireSignOut() {
+  const dialog = $('sign-out-dialog')
   $('sign-out').addEventListener('click', async () => {
-    try {
-      await state.client.signOut()
-      saveEmail(null)
-      state.quizMode.clear()
-      refresh()
-      focusFirst('sign-in-open')
-      announce(tr('announce.signedOut'))
-    } catch (error) {
-      console.error('Learning progress: sign-out failed', error)
-      showError(tr('signOutFailed'))
-    }
+    if (!ready()) return
+    const left = await syncBeforeSignOut()
+    if (!left) return signOutNow()
+    $('sign-out-text').textContent = trn('signOutPending', { n: left })
+    dialog.dataset.pending = String(left)
+    dialog.returnValue = ''
+    dialog.showModal()
+  })
+  dialog.addEventListener('close', () => {
+    if (dialog.returnValue === 'leave') signOutNow()
+    else focusFirst('sign-out')
   })
 }
 

@@ -38,6 +38,13 @@ const STRINGS = {
     demoHint: 'Demo account: {email} / {password}',
     signInTitle: 'Sign in to sync your progress',
     signOutFailed: 'Signing out did not work. Try again.',
+    signingOut: 'Signing out…',
+    signOutTitle: 'Not everything is synced yet',
+    'signOutPending.one': '1 change has not reached your account yet. If you sign out now, it stays on this device and syncs the next time you sign in here.',
+    'signOutPending.other': '{n} changes have not reached your account yet. If you sign out now, they stay on this device and sync the next time you sign in here.',
+    signOutAnyway: 'Sign out anyway',
+    staySignedIn: 'Stay signed in',
+    signedOutNote: 'You are signed out. Your progress is kept in your account: sign in again to continue where you left off.',
     'failure.credentials': 'Wrong email or password. Check them and try again.',
     'failure.tooMany': 'Too many attempts. Wait {wait} before trying again.',
     'failure.tooManyNoWait': 'Too many attempts. Wait a moment before trying again.',
@@ -139,6 +146,13 @@ const STRINGS = {
     demoHint: 'Compte de démonstration : {email} / {password}',
     signInTitle: 'Connectez-vous pour synchroniser votre progression',
     signOutFailed: 'La déconnexion n’a pas abouti. Réessayez.',
+    signingOut: 'Déconnexion…',
+    signOutTitle: 'Tout n’est pas encore synchronisé',
+    'signOutPending.one': '1 modification n’a pas encore atteint votre compte. Si vous vous déconnectez maintenant, elle reste sur cet appareil et sera synchronisée à votre prochaine connexion ici.',
+    'signOutPending.other': '{n} modifications n’ont pas encore atteint votre compte. Si vous vous déconnectez maintenant, elles restent sur cet appareil et seront synchronisées à votre prochaine connexion ici.',
+    signOutAnyway: 'Se déconnecter quand même',
+    staySignedIn: 'Rester connecté',
+    signedOutNote: 'Vous êtes déconnecté. Votre progression est conservée dans votre compte : reconnectez-vous pour reprendre là où vous en étiez.',
     'failure.credentials': 'E-mail ou mot de passe incorrect. Vérifiez-les et réessayez.',
     'failure.tooMany': 'Trop de tentatives. Attendez {wait} avant de réessayer.',
     'failure.tooManyNoWait': 'Trop de tentatives. Attendez un instant avant de réessayer.',
@@ -202,6 +216,12 @@ const STRINGS = {
     notFound: 'Cette page n’existe pas.',
     home: 'Accueil',
   },
+}
+
+/** t() of `${key}.one` or `${key}.other` as the locale's plural rules choose for params.n. */
+export function tn(locale, key, params) {
+  const rule = new Intl.PluralRules(locale).select(params.n) === 'one' ? 'one' : 'other'
+  return t(locale, `${key}.${rule}`, params)
 }
 
 export function t(locale, key, params = {}) {

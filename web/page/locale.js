@@ -1,12 +1,14 @@
 // The page's language: which locale to show (the saved choice, then the browser's), the course
 // of that locale loaded into state, switching it, and tr(), the current locale's words.
 import { loadContent, loadLocales } from './content.js'
-import { t } from './i18n.js'
+import { t, tn } from './i18n.js'
 import { saveLocale, savedLocale } from './preferences.js'
 import { render } from './render.js'
 import { state } from './state.js'
 
 export const tr = (key, params) => t(state.locale, key, params)
+/** The plural form of `key` for params.n. */
+export const trn = (key, params) => tn(state.locale, key, params)
 
 function pickLocale(locales) {
   const codes = locales.locales.map((l) => l.code)

@@ -45,7 +45,11 @@ export function renderView() {
   const { view, afterRender } = viewOf(route)
   // Keep keyboard focus on the same control across re-renders.
   const focused = focusKey(main)
-  main.replaceChildren(view)
+  const signedOut = state.signedOut && !state.status?.userId
+  main.replaceChildren(
+    ...(signedOut ? [h('p', { className: 'card note', dataset: { testid: 'signed-out-note' } }, tr('signedOutNote'))] : []),
+    view,
+  )
   if (state.focusHeading) {
     state.focusHeading = false
     main.querySelector('.view-heading')?.focus()
