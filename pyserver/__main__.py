@@ -2,6 +2,7 @@
 
 python -m pyserver serve [--host H] [--port P] [--database-url URL] [--web DIR] [--demo]
                          [--cors-origin ORIGIN ...] [--header-timeout S] [--body-timeout S]
+                         [--access-log | --json-access-log]
 python -m pyserver token USER_ID [--ttl SECONDS]
 python -m pyserver users add EMAIL        (the password is read from stdin)
 """
@@ -46,6 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
         close_storage=True,
         body_timeout=args.body_timeout,
         jwks=jwks_verifier(),
+        json_access_log=args.json_access_log,
     )
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     where = "page and API" if web else "API"
@@ -105,7 +107,11 @@ def _parser() -> argparse.ArgumentParser:
         "--cors-origin", action="append", default=[], help="an origin allowed to call the API"
     )
     serve.add_argument("--log-level", default="warning")
-    serve.add_argument("--access-log", action="store_true")
+    access = serve.add_mutually_exclusive_group()
+    access.add_argument("--access-log", action="store_true", help="uvicorn's access log")
+    access.add_argument(
+        "--json-access-log", action="store_true", help="one JSON object per request on stdout"
+    )
     serve.add_argument(
         "--header-timeout",
         type=_seconds,

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .auth import DEFAULT_TOKEN_TTL, TokenIssuer
 from .errors import ApiError
 from .jwks import JwksVerifier
+from .metrics import Instrumented
 from .request_body import BODY_TIMEOUT
 from .responses import EXCEPTION_HANDLERS
 from .routes import ProgressApi
@@ -36,7 +37,9 @@ __all__ = ["create_app"]
 
 class _App(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        stack = SecurityHeaders(super().build_middleware_stack())
+        api: ProgressApi = self.state.api
+        return Instrumented(stack, api.metrics, json_access_log=self.state.json_access_log)
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
@@ -74,6 +77,7 @@ def create_app(
     close_storage: bool = False,
     body_timeout: float = BODY_TIMEOUT,
     jwks: JwksVerifier | None = None,
+    json_access_log: bool = False,
 ) -> Starlette:
     """The app. With ``web_dir`` it also serves the built page at ``/`` (same origin). A request
     body must arrive within ``body_timeout`` seconds (else 408). With ``jwks`` it also accepts
@@ -81,6 +85,7 @@ def create_app(
     environment)."""
     api = ProgressApi(storage, TokenIssuer(secret), token_ttl, jwks)
     routes = api.routes()
+    routes.append(Route("/metrics", api.metrics.endpoint, methods=["GET"]))
     routes.append(Route("/api/{rest:path}", _NotRouted(routes), include_in_schema=False))
     if web_dir is not None:
         routes.append(Mount("/", app=StaticWeb(web_dir, fallback=_not_found), name="web"))
@@ -112,5 +117,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.api = api
+    app.state.json_access_log = json_access_log
     app.state.body_timeout = body_timeout
     return app

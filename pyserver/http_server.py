@@ -128,6 +128,18 @@ def _log_config(log_level: str) -> dict[str, Any]:
         "level": log_level.upper(),
         "propagate": False,
     }
+    # The JSON access log (metrics.py; written only with --json-access-log): the line as is.
+    config["formatters"]["json_line"] = {"format": "%(message)s"}
+    config["handlers"]["json_access"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "json_line",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"]["pyserver.access"] = {
+        "handlers": ["json_access"],
+        "level": "INFO",
+        "propagate": False,
+    }
     return config
 
 

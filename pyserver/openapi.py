@@ -75,6 +75,47 @@ def _errors(refs: dict[str, str], statuses: list[int]) -> dict[str, Any]:
     return responses
 
 
+def _probes(refs: dict[str, str]) -> dict[str, Any]:
+    """Liveness (the process answers) and readiness (the database and its schema)."""
+
+    def status(value: str, ready: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": {"const": value}}
+        if ready:
+            data["schemaVersion"] = {"type": "integer"}
+        return {
+            "type": "object",
+            "required": ["ok", "data"],
+            "properties": {
+                "ok": {"const": True},
+                "data": {"type": "object", "required": list(data), "properties": data},
+            },
+        }
+
+    def probe(name: str, summary: str, ready: bool) -> dict[str, Any]:
+        responses: dict[str, Any] = {
+            "200": {
+                "description": "OK",
+                "content": {"application/json": {"schema": status(name, ready)}},
+            },
+            **_errors(refs, [404, 405]),
+        }
+        if ready:
+            responses["503"] = {
+                "description": "not_ready: the database cannot be reached or its schema "
+                "version is not this server's",
+                "content": _json(refs["ErrorEnvelope"]),
+            }
+        return {"get": {"operationId": name, "summary": summary, "security": [],
+                        "responses": responses}}  # fmt: skip
+
+    return {
+        "/api/v1/health/live": probe("live", "Liveness: the process answers", False),
+        "/api/v1/health/ready": probe(
+            "ready", "Readiness: the database answers with this server's schema", True
+        ),
+    }
+
+
 def build_openapi() -> dict[str, Any]:
     mapping, definitions = models_json_schema(_MODELS, ref_template="#/components/schemas/{model}")
     refs = {model.__name__: mapping[(model, mode)]["$ref"] for model, mode in _MODELS}
@@ -153,6 +194,7 @@ def build_openapi() -> dict[str, Any]:
                     },
                 },
             },
+            **_probes(refs),
         },
         "components": {
             "schemas": definitions.get("$defs", {}),

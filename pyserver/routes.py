@@ -30,6 +30,7 @@ from .cursor import DEFAULT_LIMIT, MAX_LIMIT, CursorCodec, InvalidCursor
 from .errors import ApiError
 from .jwks import JwksVerifier
 from .login_limits import LoginLimiter
+from .metrics import Metrics
 from .openapi import build_openapi
 from .request_body import parse_body, read_json_body
 from .responses import json_response
@@ -54,13 +55,15 @@ class ProgressApi:
         issuer: TokenIssuer,
         token_ttl: int,
         jwks: JwksVerifier | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.storage = storage
+        self.metrics = metrics if metrics is not None else Metrics()
         self.issuer = issuer
         self.auth = Authenticator(issuer, jwks)
         self.token_ttl = token_ttl
         self.cursors = CursorCodec(issuer.secret)
-        self.snapshots = SnapshotCache(storage)
+        self.snapshots = SnapshotCache(storage, on_fold=self.metrics.observe_fold)
         self.login_limiter = LoginLimiter(storage)
         self.write_limiter = WriteLimiter()
         self.openapi_body = json.dumps(build_openapi(), separators=(",", ":"))
@@ -70,6 +73,8 @@ class ProgressApi:
             Route("/api/v1/learning/progress", self.progress, methods=["GET", "PUT"]),
             Route("/api/v1/auth/login", self.login, methods=["POST"]),
             Route("/api/v1/health", self.health, methods=["GET"]),
+            Route("/api/v1/health/live", self.live, methods=["GET"]),
+            Route("/api/v1/health/ready", self.ready, methods=["GET"]),
             Route("/api/v1/openapi.json", self.openapi, methods=["GET"]),
         ]
 
@@ -143,7 +148,11 @@ class ProgressApi:
 
     async def put_progress(self, request: Request) -> Response:
         user_id = await self._user(request)
-        self.write_limiter.admit_put(user_id)
+        try:
+            self.write_limiter.admit_put(user_id)
+        except ApiError:
+            self.metrics.throttled.labels("put").inc()
+            raise
         body = await read_json_body(request)
         await run_in_threadpool(self._put_progress, user_id, body)
         return json_response('{"ok":true}')
@@ -154,17 +163,27 @@ class ProgressApi:
         if not events:
             return
         try:
-            self.storage.append_events(
+            result = self.storage.append_events(
                 user_id, events, quota=self.write_limiter.quota, replaces=replaces_stored_copy
             )
         except QuotaExceeded as exc:
+            self.metrics.throttled.labels("quota").inc()
             raise quota_error(exc) from None
+        self.metrics.events_stored.inc(result.stored)
+        self.metrics.copies_replaced.inc(result.replaced)
 
     async def login(self, request: Request) -> Response:
         body = await read_json_body(request, LOGIN_MAX_BODY)
         login = parse_body(LoginRequest, body)
         email = login.email.strip().lower()
-        user = await self.login_limiter.authenticate(request, email, login.password)
+        try:
+            user = await self.login_limiter.authenticate(request, email, login.password)
+        except ApiError as exc:
+            if exc.status == 429:
+                self.metrics.throttled.labels("login").inc()
+            elif exc.status == 401:
+                self.metrics.login_failures.inc()
+            raise
         token, expires = self.issuer.issue(user.user_id, self.token_ttl)
         expires_at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(expires))
         response = LoginResponse(
@@ -182,6 +201,27 @@ class ProgressApi:
             "ok": True,
             "data": {"status": "ok", "backend": self.storage.backend, "schemaVersion": version},
         }
+        return json_response(json.dumps(body, separators=(",", ":")))
+
+    async def live(self, request: Request) -> Response:
+        """Liveness: the process answers (nothing else is checked)."""
+        return json_response('{"ok":true,"data":{"status":"live"}}')
+
+    async def ready(self, request: Request) -> Response:
+        """Readiness: the database answers and its schema is the one this code is written for;
+        else 503 ``not_ready`` (a load balancer sends no traffic here meanwhile)."""
+        known = self.storage.known_schema_version
+        try:
+            version = await run_in_threadpool(self.storage.schema_version)
+        except Exception:
+            raise ApiError(503, "not_ready", "the database cannot be reached") from None
+        if version != known:
+            raise ApiError(
+                503,
+                "not_ready",
+                f"the database's schema is version {version}, this server's is {known}",
+            )
+        body = {"ok": True, "data": {"status": "ready", "schemaVersion": version}}
         return json_response(json.dumps(body, separators=(",", ":")))
 
     async def openapi(self, request: Request) -> Response:

@@ -20,8 +20,10 @@ users' GETs).
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyclient import Event, LearningGuestProgress, canonical_json, parse_events
@@ -54,8 +56,14 @@ class _Entry:
 
 
 class SnapshotCache:
-    def __init__(self, storage: Storage, max_users: int = 4096) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        max_users: int = 4096,
+        on_fold: Callable[[str, float], None] | None = None,
+    ) -> None:
         self._storage = storage
+        self._on_fold = on_fold  # (kind: "incremental" or "full", seconds) after each one
         self._max_users = max_users
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
@@ -126,6 +134,7 @@ class SnapshotCache:
     def _bring_forward(self, user_id: str, entry: _Entry | None, position: int) -> _Entry:
         if entry is not None and self._storage.rewritten_at(user_id) > entry.position:
             entry = None  # a copy it reduced was replaced since: reduce the whole log
+        started = time.perf_counter()
         base = 0 if entry is None else entry.position
         with gc_paused():
             delta = parse_events("[" + ",".join(self._read(user_id, base, position)) + "]")
@@ -152,6 +161,8 @@ class SnapshotCache:
             self.incremental_updates += 1
         else:
             self.full_reductions += 1
+        if self._on_fold is not None:
+            self._on_fold("incremental" if folded else "full", time.perf_counter() - started)
         return _Entry(position, canonical_json(model), last_key, model)
 
     def _persist(self, user_id: str, entry: _Entry) -> None:

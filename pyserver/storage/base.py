@@ -166,6 +166,9 @@ class EmailTaken(ValueError):
 class Storage(Protocol):
     #: ``"sqlite"`` or ``"postgresql"``.
     backend: str
+    #: The schema version this server's code is written for (readiness compares it with the
+    #: database's).
+    known_schema_version: int
 
     def append_events(
         self,

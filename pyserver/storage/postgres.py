@@ -89,6 +89,7 @@ _MIGRATION_LOCK = 0x70797365  # "pyse"
 
 class PostgresStorage:
     backend = "postgresql"
+    known_schema_version = SCHEMA_VERSION
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -90,6 +90,7 @@ _PAGE_SIZE = 16_384
 
 class SqliteStorage:
     backend = "sqlite"
+    known_schema_version = SCHEMA_VERSION
 
     def __init__(self, path: Path) -> None:
         self.path = path
