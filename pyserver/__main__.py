@@ -4,6 +4,7 @@ python -m pyserver serve [--host H] [--port P] [--database-url URL] [--web DIR] 
                          [--cors-origin ORIGIN ...] [--header-timeout S] [--body-timeout S]
                          [--access-log | --json-access-log]
 python -m pyserver token USER_ID [--ttl SECONDS]
+python -m pyserver csp --web DIR          (the page's Content-Security-Policy, for a proxy)
 python -m pyserver users add EMAIL        (the password is read from stdin)
 """
 
@@ -69,6 +70,21 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csp(args: argparse.Namespace) -> int:
+    from .static import StaticWeb
+
+    web = Path(args.web)
+    if not (web / "index.html").is_file():
+        print(f"pyserver: --web {web}: no index.html there (build the page first)", file=sys.stderr)
+        return 2
+    print(StaticWeb(web, fallback=_no_fallback).policy())
+    return 0
+
+
+async def _no_fallback(scope: object, receive: object, send: object) -> None:
+    raise RuntimeError("not served")
+
+
 def _users_add(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
@@ -130,6 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("user_id")
     token.add_argument("--ttl", type=int, default=DEFAULT_TOKEN_TTL, help="seconds")
     token.set_defaults(run=_token)
+
+    csp = commands.add_parser(
+        "csp", help="print the page's Content-Security-Policy (for a reverse proxy serving it)"
+    )
+    csp.add_argument("--web", required=True, help="the built web directory")
+    csp.set_defaults(run=_csp)
 
     users = commands.add_parser("users", help="manage users")
     user_commands = users.add_subparsers(dest="users_command", required=True)

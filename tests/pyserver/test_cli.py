@@ -139,3 +139,24 @@ def test_serve_web_demo_serves_the_page_and_api_from_one_origin(
     # --demo again: the user exists already, nothing breaks
     again = start_server_process(url, tmp_path / "data", "--demo")
     stop_server_process(again)
+
+
+def test_csp_prints_the_policy_the_server_sends_with_the_page(tmp_path: Path) -> None:
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<!doctype html><title>t</title>")
+    (web / "build.json").write_text('{"csp": {"style-src": ["\'sha256-abc=\'"]}}')
+    result = _cli("csp", "--web", str(web), data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    policy = result.stdout.strip()
+    assert "style-src 'self' 'sha256-abc='" in policy and "frame-ancestors 'none'" in policy
+    server = start_server_process(
+        f"sqlite:///{tmp_path / 'csp.sqlite3'}", tmp_path / "data", "--web", str(web)
+    )
+    try:
+        page = httpx.get(f"{server.url}/")
+        assert page.headers["content-security-policy"] == policy
+    finally:
+        stop_server_process(server)
+    missing = _cli("csp", "--web", str(tmp_path / "nowhere"), data_dir=tmp_path)
+    assert missing.returncode == 2 and "no index.html" in missing.stderr
