@@ -71,7 +71,7 @@ CACHE = ROOT / ".cache" / "bench-history"
 SEED_VERSION = 1  # bump when the generated history changes: the cached data directories are redone
 EMAIL = "learner@example.com"
 PASSWORD = "bench-password"
-SETTLED = "progressClient.status.state === 'synced' && progressClient.status.pending === 0"
+SETTLED = "() => progressClient.status.state === 'synced' && progressClient.status.pending === 0"
 
 # Installed before every navigation of the context: long tasks from the start of the page.
 LONGTASKS = """(() => {

@@ -5,7 +5,7 @@ any page or frame of its contexts fails it. Here:
 
 - both servers send the page the one policy of pyserver/security.py, with the build's hashes;
 - violations planted in pages under that policy (an inline script and style, an inline script
-  in a frame) are each reported by that same watch, so the check cannot
+  in a frame, ``eval`` in a module) are each reported by that same watch, so the check cannot
   pass because it saw nothing;
 - the real page through its main flows (load, record, reload, sign in, the service worker,
   offline) reports none, and a script injected into it afterwards is reported.
@@ -44,7 +44,8 @@ def test_both_servers_send_the_page_its_one_policy(
             assert response.headers.get_all("Content-Security-Policy") == [policy], path
             assert response.headers["X-Content-Type-Options"] == "nosniff"
             assert response.headers["Referrer-Policy"] == "no-referrer"
-    assert "script-src 'self' 'wasm-unsafe-eval'" in policy
+    assert "script-src 'self' 'wasm-unsafe-eval';" in policy  # and no 'unsafe-eval'
+    assert "'unsafe-eval'" not in policy
     assert "'unsafe-inline'" not in policy.split("style-src-attr")[0]
 
 
@@ -59,6 +60,16 @@ PLANTED: dict[str, tuple[str, bytes]] = {
         "text/html; charset=utf-8",
         b"<!doctype html><title>planted</title>"
         b"<iframe srcdoc=\"<script>parent.document.title = 'ran'</script>\"></iframe>",
+    ),
+    "/planted/eval.html": (
+        "text/html; charset=utf-8",
+        b'<!doctype html><title>planted</title><script type="module" src="eval.js"></script>',
+    ),
+    "/planted/eval.js": (
+        "text/javascript",
+        b"document.title = 'loaded'\n"
+        b"try { eval(\"document.title = 'ran'\") } catch {}\n"
+        b"eval(\"document.title = 'ran'\")\n",
     ),
 }
 
@@ -80,6 +91,8 @@ def planted(dist_web: Path) -> Iterator[StaticServer]:
              "console: "],
         ),
         ("planted/frame.html", ["event: script-src-elem refused inline", "console: "]),
+        # a refused eval: two events (caught, then not), and the uncaught EvalError
+        ("planted/eval.html", ["event: script-src refused eval", "error: Evaluating a string"]),
     ],
 )  # fmt: skip
 def test_a_violation_planted_in_a_page_or_frame_is_reported(
@@ -93,10 +106,14 @@ def test_a_violation_planted_in_a_page_or_frame_is_reported(
     page = context.new_page()
     response = page.goto(planted.url + path)
     assert response.headers["content-security-policy"] == built_policy(dist_web)
-    assert page.title() == "planted"  # nothing planted ran
+    if path.endswith("eval.html"):
+        page.wait_for_function("() => document.title === 'loaded'")
+    assert page.title() in {"planted", "loaded"}  # nothing planted ran
     taken = csp_watch.take()
     for prefix in reported:
         assert any(v.startswith(prefix) for v in taken), (prefix, taken)
+    if path.endswith("eval.html"):
+        assert len([v for v in taken if v.startswith("event: ")]) == 2, taken
     assert csp_watch.take() == []
 
 

@@ -92,7 +92,7 @@ def test_a_reload_with_a_long_history_is_ready_at_once_and_never_blocks_the_page
     wait_ready(page)
     sign_in(page, email, "e2e-password")
     page.wait_for_function(
-        "progressClient.status.state === 'synced' && progressClient.status.pending === 0",
+        "() => progressClient.status.state === 'synced' && progressClient.status.pending === 0",
         timeout=120_000,
     )
     stored = page.evaluate(
@@ -112,7 +112,7 @@ def test_a_reload_with_a_long_history_is_ready_at_once_and_never_blocks_the_page
     assert len(snapshot["content"]) == 301  # every item of the history, and the new one
     assert snapshot["content"]["lesson-after-reload"]["status"] == "completed"
     page.wait_for_function(
-        "progressClient.status.state === 'synced' && progressClient.status.pending === 0",
+        "() => progressClient.status.state === 'synced' && progressClient.status.pending === 0",
         timeout=60_000,
     )
     held = server_events(demo_server.url, token)

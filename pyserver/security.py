@@ -5,11 +5,12 @@ serves, with the hashes of index.html's inline elements from build.json) or, on 
 (API answers, errors, 404s), one that allows nothing (``API_CSP``).
 
 The page's policy: scripts, styles, fetches and workers from this origin only; WebAssembly
-compilation (``'wasm-unsafe-eval'``, which Pyodide needs) and, for now, ``eval`` (see
-``_PAGE_POLICY``); inline ``<style>`` and ``<script>`` only by the hash of their text; ``style=``
-attributes allowed (the page's views set some through ``setAttribute``, which a hash cannot
-cover for computed values such as widths); the ``data:`` favicon; no plugins, no ``<base>``,
-forms to this origin only, never framed.
+compilation (``'wasm-unsafe-eval'``, which Pyodide needs) but no ``eval`` (nothing on the page
+evaluates a string: pyclient's one JS helper is a module, web/kept-storage.js; the browser
+tests fail on any violation); inline ``<style>`` and ``<script>`` only by the hash of their
+text; ``style=`` attributes allowed (the page's views set some through ``setAttribute``, which
+a hash cannot cover for computed values such as widths); the ``data:`` favicon; no plugins, no
+``<base>``, forms to this origin only, never framed.
 
 A 304 gets no policy from here: a browser merges a 304's headers into the stored response, and
 the stored page must keep its own. ``SecurityHeaders`` is a few lines of ASGI rather than a
@@ -27,10 +28,7 @@ __all__ = ["API_CSP", "SecurityHeaders", "page_csp"]
 
 _PAGE_POLICY: dict[str, tuple[str, ...]] = {
     "default-src": ("'self'",),
-    # 'unsafe-eval' only for pyclient/adapters/pyodide.py, which makes one JS helper with
-    # pyodide.code.run_js (eval); Pyodide itself needs just 'wasm-unsafe-eval'. Once that helper
-    # comes from a module, this goes.
-    "script-src": ("'self'", "'wasm-unsafe-eval'", "'unsafe-eval'"),
+    "script-src": ("'self'", "'wasm-unsafe-eval'"),
     "style-src": ("'self'",),
     "style-src-attr": ("'unsafe-inline'",),
     "img-src": ("'self'", "data:"),
