@@ -220,7 +220,7 @@ export interface ProgressClient {
   /**
    * Signs in (POST `{apiBaseUrl}/auth/login`), keeps the session (a reload stays signed in),
    * merges the guest's progress and syncs; resolves with the status. A failed login rejects
-   * with a {@link SignInError}.
+   * with a {@link SignInError}; any other failure with an Error.
    */
   signIn(credentials: SignInCredentials): Promise<ProgressStatus>
   /** Back to the guest's progress on this device (the user's stays stored); resolves with the status. */
