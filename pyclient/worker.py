@@ -13,13 +13,23 @@ over. Other 4xx → ``error``, held until a manual
 ``sync()`` or sign-out. 401 → ``session_expired``: events go back to ``local``, no retry until
 a new ``sign_in``. ``invalid_cursor`` → the cursor is dropped and the next pull is complete.
 Offline (``set_online(False)``): no request is made, events stay ``local``; ``online`` syncs.
+
+Tokens from the host app (DESIGN §8 ``getToken``, ``token_source``): :meth:`use_token` adopts
+one (its ``sub`` names the user: another user than the current one is a sign-in after a
+sign-out, with the guest merge and per-user keys; ``None`` is a sign-out; the same user's new
+token just replaces the old one). On a 401 the host is asked once more; a new token for the same
+user retries the sync at once, and only if that fails too is the session expired.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
-from .core.sync_state import next_retry_delay_ms
+from .core.sync_state import next_retry_delay_ms, recover_interrupted
 from .engine import DEBOUNCE_MS
 from .errors import ApiError, NetworkError, SessionExpiredError
 from .http.api_client import ApiClient, Session, batch_events
@@ -27,7 +37,26 @@ from .ports import Clock, NoLock, Storage, SyncLock, Transport
 from .session import SessionEngine, SyncRun
 from .store.keys import sync_key
 
-__all__ = ["SyncEngine"]
+__all__ = ["SyncEngine", "TokenSource", "token_subject"]
+
+#: The host app's tokens: a fresh one for whoever is signed in there, or ``None``.
+type TokenSource = Callable[[], Awaitable[str | None]]
+
+
+def token_subject(token: str) -> str:
+    """The userId (``sub``) a JWT names. Not verified (the server does that); ``ValueError``
+    when ``token`` is no JWT or names no one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise ValueError("the token is not a JWT")
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("the token's claims cannot be read") from None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    if not isinstance(sub, str) or not sub:
+        raise ValueError("the token names no user (no sub)")
+    return sub
 
 
 class _Abandoned(Exception):
@@ -48,9 +77,11 @@ class SyncEngine(SessionEngine):
         new_id: Callable[[], str] | None = None,
         debounce_ms: int = DEBOUNCE_MS,
         online: bool = True,
+        token_source: TokenSource | None = None,
     ) -> None:
         self.api = ApiClient(transport, base_url, clock)
         self.lock: SyncLock = lock if lock is not None else NoLock()
+        self.token_source = token_source
         super().__init__(storage, clock, new_id=new_id, debounce_ms=debounce_ms, online=online)
 
     # ------------------------------------------------------------------ triggers
@@ -94,6 +125,48 @@ class SyncEngine(SessionEngine):
         self.begin_session(session)
         await self._run(manual=False, bootstrap=True)
 
+    async def use_token(self, token: str | None) -> None:
+        """Adopt a token of the host app (see the module's docstring); ``ValueError`` when it
+        names no user."""
+        if token is None:
+            if self._session is not None:
+                self.sign_out()
+            return
+        user = token_subject(token)
+        current = self._session
+        if current is None or current.user_id != user:
+            await self.sign_in(Session(user, token))
+        elif token != current.token:
+            # The same user: a sync in flight goes on with the token it has (is_current compares
+            # sessions, so the new one must not make it look abandoned); later ones use this.
+            self._session = replace(current, token=token)
+            if self._session_expired:
+                self._session_expired = False
+                self._error_message = self._error_code = self._error_status = None
+                await self._trigger()
+            self._notify()
+
+    async def _renewed(self, run: SyncRun) -> bool:
+        """After a 401: ask the host once for a token. True when it gave a new one for the
+        same user (retry now); an identity change (another user, or none) is adopted."""
+        if self.token_source is None:
+            return False
+        try:
+            token = await self.token_source()
+        except Exception:  # the host could not say: the session is expired, as without it
+            return False
+        if token == run.session.token:
+            return False
+        try:
+            user = None if token is None else token_subject(token)
+        except ValueError:
+            return False
+        if token is None or user != run.session.user_id:
+            await self.use_token(token)  # signed out, or another user, in the host app
+            return False
+        self._session = replace(run.session, token=token)
+        return True
+
     # ------------------------------------------------------------------ the worker
 
     def _check(self, run: SyncRun) -> None:
@@ -106,7 +179,7 @@ class SyncEngine(SessionEngine):
             self._debounce_at = self.clock.now_ms()
         self._notify()
 
-    async def _run(self, *, manual: bool, bootstrap: bool = False) -> None:
+    async def _run(self, *, manual: bool, bootstrap: bool = False, renewed: bool = False) -> None:
         if not self._loaded:  # a sync needs the whole log: it runs once the segments are read
             self._deferred_bootstrap = self._deferred_bootstrap or bootstrap
             self._debounce_at = self._retry_at = None  # _history_loaded makes it due again
@@ -119,6 +192,7 @@ class SyncEngine(SessionEngine):
             self._sync = self._sync.model_copy(update={"last_synced_cursor": None})
             self._persist_sync(reset_cursor=True)
         token = run.session.token
+        expired: SessionExpiredError | None = None
         try:
             async with self.lock.hold(sync_key(run.session.user_id)):
                 self._check(run)
@@ -140,8 +214,16 @@ class SyncEngine(SessionEngine):
         except _Abandoned:
             return
         except SessionExpiredError as exc:
-            self.session_expired(exc)
+            expired = exc
         except (ApiError, NetworkError) as exc:
             self.sync_failed(run, exc)
         finally:
             self.end_sync(run)
+        if expired is None or not self.is_current(run):
+            return
+        if not renewed and await self._renewed(run):  # the host gave a new token: once more
+            self._sync = recover_interrupted(self._sync)  # what the 401 stopped goes again
+            await self._run(manual=manual, bootstrap=bootstrap, renewed=True)
+        elif self.is_current(run):
+            self.session_expired(expired)
+            self._notify()
