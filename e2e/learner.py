@@ -4,6 +4,8 @@ has focus), the live region and colours as the learner sees them."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,16 +19,41 @@ LOCALES = ("en", "fr")
 SUCCESS_GREEN = "rgb(31, 122, 61)"
 
 
+def seed_event(kind: str, payload: dict[str, Any], occurred_at: str) -> dict[str, Any]:
+    """An event of a guest's past, for `learner(seed=...)`."""
+    return {
+        "eventId": str(uuid.uuid4()),
+        "occurredAt": occurred_at,
+        "clientId": "e2e-seed",
+        "type": kind,
+        "payload": payload,
+    }
+
+
 @contextmanager
 def learner(
-    browser: Any, url: str, *, width: int = 1280, locale: str = "en", log: PageLog | None = None
+    browser: Any,
+    url: str,
+    *,
+    width: int = 1280,
+    locale: str = "en",
+    log: PageLog | None = None,
+    seed: list[dict[str, Any]] | None = None,
 ) -> Iterator[Any]:
-    """A page of a fresh context `width` px wide showing `locale`, its client ready."""
+    """A page of a fresh context `width` px wide showing `locale`, its client ready; with
+    `seed`, the guest's stored log holds those events first (a format the client migrates)."""
     ctx = browser.new_context(viewport={"width": width, "height": 800 if width > 600 else 740})
     ctx.add_init_script(
         "if (!localStorage.getItem('learning_locale'))"
         f" localStorage.setItem('learning_locale', '{locale}')"
     )
+    if seed:
+        log_js = json.dumps(json.dumps({"v": 1, "events": seed}))
+        ctx.add_init_script(
+            "if (!sessionStorage.getItem('e2e-seeded')) {"
+            f" localStorage.setItem('learning_progress_events', {log_js});"
+            " sessionStorage.setItem('e2e-seeded', '1') }"
+        )
     try:
         page = ctx.new_page()
         if log is not None:

@@ -3,11 +3,12 @@
 // soon as it arrives). app.js starts its state from the same cached snapshot.
 import { readCachedSnapshot } from '../progress-client.js'
 import { emptySnapshot } from '../snapshot.js'
+import { savedLocale } from './preferences.js'
 import { renderPanel } from './views/panel.js'
 
 /** The cached snapshot of whoever is signed in (the guest otherwise), or null. */
 export const cachedSnapshot = readCachedSnapshot()
 
-renderPanel({ snapshot: cachedSnapshot || emptySnapshot(), locale: 'en', content: null, ready: false, failed: false })
+renderPanel({ snapshot: cachedSnapshot || emptySnapshot(), locale: savedLocale() || 'en', content: null, ready: false, failed: false })
 document.documentElement.dataset.progressCachedPaint = cachedSnapshot ? 'true' : 'empty'
 performance.mark?.('progress-cached-paint')

@@ -27,6 +27,7 @@ export function go(hash) {
 export function followRoutes() {
   window.addEventListener('hashchange', () => {
     state.quizMode.clear()
+    state.milestone = null
     state.focusHeading = true
     render()
   })

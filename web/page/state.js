@@ -18,6 +18,7 @@ export const state = {
   quizMode: new Map(), // contentId -> 'answer' | 'result', for the item on screen
   opened: null, // the route key whose "opened" in_progress event was already considered
   focusHeading: false,
+  milestone: null, // {kind: 'module'|'path', key, text}: what the last action finished (guidance.js)
   signedOut: false, // signed out in this visit: the view says the account keeps the progress
 }
 

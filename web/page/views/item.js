@@ -1,13 +1,16 @@
 // One item of a path: a lesson (its text, "Mark complete") or a quiz (quiz.js), with the
-// breadcrumb, its status and the previous/next item of the path. Opening a lesson that was not
+// breadcrumb, its status, a module or path just finished, and the previous/next item of the path
+// (Next is the primary button once the item is done). Opening a lesson that was not
 // started records it as in progress, once per visit.
 import { act } from '../act.js'
 import { h } from '../dom.js'
 import { announce, focusFirst } from '../focus.js'
+import { acknowledge, milestones } from '../guidance.js'
 import { tr } from '../locale.js'
 import { itemHref, pathHref } from '../router.js'
 import { outcomeOf } from '../outcome.js'
 import { recordProgress } from '../record.js'
+import { render } from '../render.js'
 import { state } from '../state.js'
 import { STATUS, isDoneStatus, itemStatus } from '../../snapshot.js'
 import { heading } from './parts.js'
@@ -18,13 +21,17 @@ function slotsOf(path) {
 }
 
 /** Record the lesson completed; focus goes on to the next step (the button is gone). */
-function markComplete(item) {
+function markComplete(item, place) {
+  const before = milestones(place.path, place.module)
   act(() => recordProgress({ contentId: item.contentId, status: STATUS.completed, contentVersion: item.contentVersion }))
+  render()
   focusFirst('item-next', 'item-back', 'lesson-done')
   announce(tr('announce.lessonDone'))
+  acknowledge(place.path, place.module, before)
+  render()
 }
 
-function lessonBody(item, status) {
+function lessonBody(item, status, place) {
   return h(
     'div',
     {},
@@ -37,7 +44,7 @@ function lessonBody(item, status) {
         : h('button', {
             type: 'button',
             dataset: { testid: 'mark-complete', key: 'mark-complete' },
-            onclick: () => markComplete(item),
+            onclick: () => markComplete(item, place),
           }, tr('markComplete')),
     ),
   )
@@ -51,13 +58,16 @@ export function itemView(path, module, item) {
   const at = slots.findIndex((s) => s.moduleId === module.moduleId && s.contentId === item.contentId)
   const prev = slots[at - 1]
   const next = slots[at + 1]
-  const body = item.kind === 'quiz' ? quizBody(item, status) : lessonBody(item, status)
+  const place = { path, module }
+  const body = item.kind === 'quiz' ? quizBody(item, status, place) : lessonBody(item, status, place)
+  const done = outcome === STATUS.completed || outcome === STATUS.passed
+  const milestone = state.milestone && [path.pathId, module.moduleId].includes(state.milestone.key) ? state.milestone : null
   return h(
     'section',
     { dataset: { testid: 'item-view', contentId: item.contentId, kind: item.kind, status } },
     h(
       'nav',
-      { className: 'crumbs', 'aria-label': 'Breadcrumb' },
+      { className: 'crumbs', 'aria-label': tr('breadcrumb') },
       h('a', { href: pathHref(path.pathId), dataset: { testid: 'back-to-path' } }, path.title),
       h('span', { 'aria-hidden': 'true' }, '›'),
       h('span', {}, module.title),
@@ -73,15 +83,16 @@ export function itemView(path, module, item) {
         : null,
     ),
     body,
+    milestone ? h('p', { className: 'milestone', dataset: { testid: `${milestone.kind}-finished` } }, milestone.text) : null,
     h(
       'nav',
-      { className: 'pager', 'aria-label': 'Items' },
+      { className: 'pager', 'aria-label': tr('itemsNav') },
       prev
         ? h('a', { className: 'button secondary', href: itemHref(path.pathId, prev.moduleId, prev.contentId), dataset: { testid: 'item-prev' } }, `← ${tr('previous')}`)
         : h('span'),
       next
-        ? h('a', { className: 'button secondary', href: itemHref(path.pathId, next.moduleId, next.contentId), dataset: { testid: 'item-next' } }, `${tr('next')} →`)
-        : h('a', { className: 'button secondary', href: pathHref(path.pathId), dataset: { testid: 'item-back' } }, tr('back', { title: path.title })),
+        ? h('a', { className: done ? 'button primary' : 'button secondary', href: itemHref(path.pathId, next.moduleId, next.contentId), dataset: { testid: 'item-next' } }, `${tr('next')} →`)
+        : h('a', { className: done ? 'button primary' : 'button secondary', href: pathHref(path.pathId), dataset: { testid: 'item-back' } }, tr('back', { title: path.title })),
     ),
   )
 }

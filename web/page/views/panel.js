@@ -1,58 +1,92 @@
-// The progress panel: onboarding, active path, streak, last update and every item's status.
-// It takes everything it shows as arguments, so that the first paint (the cached snapshot,
-// before the content and the client load) and the page draw it the same way.
+// The progress panel: the active path with its done count, the streak relative to today, the
+// last update (once something happened) and every item's status in plain words, in course order
+// (the active path first). It takes everything it shows as arguments, so that the first paint
+// (the cached snapshot, before the content and the client load) and the page draw it the same
+// way; before the content loads, titles fall back to ids.
+import { pathProgress } from '../content.js'
 import { $, h } from '../dom.js'
-import { t } from '../i18n.js'
+import { t, tn } from '../i18n.js'
 import { outcomeOf } from '../outcome.js'
 
-function liveStreak(streak) {
-  // The reducer never reads the clock; a streak whose last day is before yesterday is over.
-  if (!streak || !streak.lastActivityDate) return 0
-  const day = (ms) => new Date(ms).toISOString().slice(0, 10)
-  const yesterday = day(Date.now() - 86_400_000)
-  return streak.lastActivityDate >= yesterday ? streak.current : 0
+const day = (ms) => new Date(ms).toISOString().slice(0, 10) // UTC days, as the reducer counts them
+
+/**
+ * The streak in words, relative to today: the reducer never reads the clock, so a streak whose
+ * last day is before yesterday is over, one whose last day is yesterday is kept by learning today.
+ */
+export function streakWords(locale, streak, now = Date.now()) {
+  const today = day(now)
+  const yesterday = day(now - 86_400_000)
+  const last = streak?.lastActivityDate || null
+  const current = last && last >= yesterday ? streak.current || 0 : 0
+  let text
+  if (!current) {
+    text = streak?.longest
+      ? t(locale, 'streak.over', { best: tn(locale, 'dayCount', { n: streak.longest }) })
+      : t(locale, 'streak.none')
+  } else {
+    const days = tn(locale, 'streak.days', { n: current })
+    text = t(locale, last === today ? 'streak.today' : 'streak.keep', { days })
+  }
+  return { current, text }
+}
+
+/** Content ids in course order: the active path's first, then the other paths', each once. */
+function courseOrder(content, activePathId) {
+  if (!content) return []
+  const paths = [...content.paths].sort((a, b) => (b.pathId === activePathId) - (a.pathId === activePathId))
+  return [...new Set(paths.flatMap((p) => p.modules.flatMap((m) => m.items)))]
+}
+
+/** Nothing a reset would clear: no item, no onboarding, no active path. */
+function isEmpty(snapshot) {
+  return !Object.keys(snapshot.content || {}).length && !snapshot.onboarding?.completed && !snapshot.activePathId
 }
 
 /**
- * content: the locale's course or null (titles fall back to ids); ready: the client is;
- * pendingIds: items with actions queued before the client was ready (shown as saving).
+ * content: the locale's course or null; ready: the client is; pendingIds: items with actions
+ * queued before the client was ready (shown as saving).
  */
 export function renderPanel({ snapshot, locale, content, ready, failed, pendingIds = new Set() }) {
   const tr = (key, params) => t(locale, key, params)
-  const titleOf = (contentId) => content?.items.get(contentId)?.title || contentId
-  const pathTitle = (pathId) => content?.pathById.get(pathId)?.title || pathId
   const section = $('progress')
   const loading = !ready && !failed
   section.classList.toggle('loading', loading)
   section.setAttribute('aria-busy', loading ? 'true' : 'false')
-  const ob = snapshot.onboarding || {}
-  $('progress-onboarding').textContent = ob.completed
-    ? tr('onboardingDone', { path: pathTitle(ob.pathId || '') })
-    : tr('onboardingNot')
-  $('progress-path').textContent = snapshot.activePathId ? pathTitle(snapshot.activePathId) : tr('none')
+
+  const path = snapshot.activePathId ? content?.pathById.get(snapshot.activePathId) : null
+  $('progress-path').textContent = path
+    ? `${path.title} · ${tr('itemsDone', pathProgress(snapshot, path, content.items))}`
+    : snapshot.activePathId || tr('none')
+
   const streak = snapshot.streak || {}
-  const current = liveStreak(streak)
+  const { current, text } = streakWords(locale, streak)
   const streakEl = $('progress-streak')
-  streakEl.textContent = tr('streakValue', { current, longest: streak.longest || 0 })
+  streakEl.textContent = text
   streakEl.dataset.current = String(current)
   streakEl.dataset.longest = String(streak.longest || 0)
-  $('progress-updated').textContent = snapshot.lastUpdated
-    ? new Date(snapshot.lastUpdated).toLocaleString(locale)
-    : tr('never')
+
+  const updated = snapshot.lastUpdated
+  $('progress-updated-label').hidden = !updated
+  $('progress-updated').hidden = !updated
+  $('progress-updated').textContent = updated ? new Date(updated).toLocaleString(locale) : ''
+
   const items = snapshot.content || {}
-  const ids = Object.keys(items).sort()
+  const order = courseOrder(content, snapshot.activePathId).filter((id) => id in items)
+  const rest = Object.keys(items).filter((id) => !order.includes(id)).sort()
+  const ids = [...order, ...rest]
   $('progress-items').replaceChildren(
     ...ids.map((id) => {
-      const item = items[id] || {}
+      const entry = items[id] || {}
       const known = content?.items.get(id)
       const outcome = outcomeOf(snapshot, id, known)
-      const hasScore = item.score !== null && item.score !== undefined
-      const score = !hasScore ? '' : known?.score ? ` · ${item.score} / ${known.score}` : ` · ${item.score}`
+      const hasScore = entry.score !== null && entry.score !== undefined
+      const score = !hasScore ? '' : known?.score ? ` · ${entry.score} / ${known.score}` : ` · ${entry.score}`
       const pending = pendingIds.has(id)
       return h(
         'li',
-        { dataset: pending ? { contentId: id, status: item.status, pending: 'true' } : { contentId: id, status: item.status } },
-        h('span', { className: 'item-id' }, titleOf(id)),
+        { dataset: pending ? { contentId: id, status: entry.status, pending: 'true' } : { contentId: id, status: entry.status } },
+        h('span', { className: 'item-id' }, known?.title || id),
         h('span', { className: `item-status status-${outcome}` }, tr(`itemStatus.${outcome}`) + score + (pending ? ` · ${tr('saving')}` : '')),
       )
     }),
@@ -60,5 +94,5 @@ export function renderPanel({ snapshot, locale, content, ready, failed, pendingI
   const empty = $('progress-empty')
   empty.hidden = ids.length > 0
   empty.textContent = tr('noProgress')
-  $('reset-progress').disabled = !ready
+  $('reset-progress').disabled = !ready || isEmpty(snapshot)
 }

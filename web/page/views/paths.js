@@ -1,8 +1,9 @@
 // The views of paths: the onboarding (choose a first path), all paths (switch the active one)
-// and one path (its modules, each item's status, the done counts).
+// and one path (its modules, each item's status, the done counts, where to continue).
 import { act } from '../act.js'
 import { moduleProgress, pathProgress } from '../content.js'
 import { h } from '../dom.js'
+import { continueTarget } from '../guidance.js'
 import { tr } from '../locale.js'
 import { go, itemHref, pathHref } from '../router.js'
 import { choosePath as recordChoice, setActivePath } from '../record.js'
@@ -77,6 +78,22 @@ export function pathsView() {
   )
 }
 
+/** "Continue where you left off" (or where to start), or that the path is finished. */
+function continueLink(snapshot, path) {
+  const target = continueTarget(snapshot, path, state.content.items)
+  if (!target) return h('p', { className: 'milestone', dataset: { testid: 'path-finished' } }, tr('pathComplete'))
+  const title = state.content.items.get(target.contentId)?.title || target.contentId
+  return h(
+    'p',
+    { className: 'continue' },
+    h('a', {
+      className: 'button',
+      href: itemHref(path.pathId, target.moduleId, target.contentId),
+      dataset: { testid: 'continue', contentId: target.contentId },
+    }, tr(target.started ? 'continueWhere' : 'startWith', { title })),
+  )
+}
+
 export function pathView(path) {
   const snapshot = state.snapshot
   const active = snapshot.activePathId === path.pathId
@@ -113,7 +130,7 @@ export function pathView(path) {
   return h(
     'section',
     { dataset: { testid: 'path-view', pathId: path.pathId } },
-    h('nav', { className: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/paths', dataset: { testid: 'all-paths-link' } }, tr('allPaths'))),
+    h('nav', { className: 'crumbs', 'aria-label': tr('breadcrumb') }, h('a', { href: '#/paths', dataset: { testid: 'all-paths-link' } }, tr('allPaths'))),
     h(
       'div',
       { className: 'head-row' },
@@ -129,6 +146,7 @@ export function pathView(path) {
     ),
     h('p', { className: 'muted' }, path.description),
     progressBar(pathProgress(snapshot, path, state.content.items), 'path-progress', tr('pathProgress')),
+    continueLink(snapshot, path),
     h('h3', { style: 'margin-top:1rem' }, tr('modules')),
     h('ol', { className: 'modules' }, modules),
   )

@@ -7,6 +7,7 @@ import { h } from '../dom.js'
 import { announce, focusFirst } from '../focus.js'
 import { tr } from '../locale.js'
 import { render } from '../render.js'
+import { acknowledge, milestones } from '../guidance.js'
 import { bestScore } from '../outcome.js'
 import { recordProgress } from '../record.js'
 import { state } from '../state.js'
@@ -28,10 +29,11 @@ function chooseOption(item, optionId) {
   )
 }
 
-function submitQuiz(item) {
+function submitQuiz(item, place) {
   const selected = selectedOption(item)
   if (!selected) return
   const correct = selected === item.correctOptionId
+  const before = milestones(place.path, place.module)
   state.quizMode.set(item.contentId, 'result')
   act(() =>
     recordProgress({
@@ -47,6 +49,8 @@ function submitQuiz(item) {
   if (correct) {
     focusFirst('item-next', 'item-back', 'quiz-retry')
     announce(tr('correct', { score: item.score, outOf: item.score }))
+    acknowledge(place.path, place.module, before)
+    render()
   } else {
     focusFirst('quiz-retry')
     announce(`${tr('itemStatus.not_passed')}. ${best ? tr('bestScore', best) : ''}`)
@@ -69,7 +73,7 @@ function retryQuiz(item) {
   document.querySelector(`[data-testid^="quiz-option-"]`)?.focus()
 }
 
-export function quizBody(item, status) {
+export function quizBody(item, status, place) {
   const selected = selectedOption(item)
   let mode = state.quizMode.get(item.contentId)
   if (!mode) {
@@ -111,7 +115,7 @@ export function quizBody(item, status) {
       className: 'quiz',
       onsubmit: (ev) => {
         ev.preventDefault()
-        submitQuiz(item)
+        submitQuiz(item, place)
       },
     },
     h('fieldset', {}, h('legend', {}, item.question), options),
