@@ -49,7 +49,7 @@ from .core.sync_state import EngineStatus
 from .errors import ApiError, NetworkError, ProgressError, StorageFullError
 from .store.keys import KEY_PREFIX, SESSION_KEY
 from .store.session_format import read_session, write_session
-from .worker import SyncEngine
+from .worker import SyncEngine, token_subject
 
 __all__ = ["BrowserDriver", "failure_json", "start"]
 
@@ -74,15 +74,20 @@ JsListener = Callable[[str | None, str], Any]
 
 #: The longest stretch of history loading (ms) before the page gets the main thread back.
 HISTORY_SLICE_MS = 12
+#: How long the start waits for the host's getToken() before going on as the guest.
+HOST_TOKEN_TIMEOUT_S = 10.0
 
 
 class BrowserDriver:
     """Runs one :class:`SyncEngine` on the page: timers, tasks, DOM events, the JS listener."""
 
-    def __init__(self, api_base_url: str = "/api/v1") -> None:
+    def __init__(self, api_base_url: str = "/api/v1", get_token: Any = None) -> None:
         self.loop = asyncio.get_running_loop()
         self.storage = LocalStorage()
         self.clock = BrowserClock()
+        #: The host app's ``getToken`` (DESIGN §8), if it supplies the tokens: then the session
+        #: is the host's, never stored here, and the built-in login is not used.
+        self.get_token: Any = get_token if callable(get_token) else None  # JS null: none
         self.engine = SyncEngine(
             self.storage,
             FetchTransport(),
@@ -90,6 +95,7 @@ class BrowserDriver:
             base_url=api_base_url,
             lock=WebLock(),
             online=bool(js.navigator.onLine),
+            token_source=None if self.get_token is None else self._host_token,
         )
         self._listener: JsListener | None = None
         self._timer: Any = None
@@ -278,6 +284,23 @@ class BrowserDriver:
         self._arm()
         return self.status_json()
 
+    async def _host_token(self) -> str | None:
+        """The host's ``getToken()``: a token, or None (no one is signed in there)."""
+        value = await self.get_token()
+        return value if isinstance(value, str) and value else None
+
+    async def sign_in_with_host_token(self) -> str:
+        """``signIn()`` when the host supplies tokens: ask it, and become whom the token names
+        (or the guest, when it names no one); the status JSON, or ``{"error": ...}``."""
+        try:
+            token = await self._host_token()
+            await self.engine.use_token(token)
+        except Exception as exc:
+            js.console.warn(f"Learning progress: the host's token was not usable: {exc!r}")
+            return json.dumps({"error": {"code": "invalid_token", "status": None}})
+        self._arm()
+        return self.status_json()
+
     async def sign_in(self, email: str, password: str) -> str:
         """Log in, keep the session (a reload stays signed in), bootstrap; the status JSON, or
         ``{"error": failure_json(...)}`` when the login failed (details in the console)."""
@@ -298,15 +321,28 @@ class BrowserDriver:
         return self.status_json()
 
     async def resume(self) -> None:
-        """After a reload: become the stored session's user (the bootstrap goes on in a task)."""
-        session = read_session(self.storage)
-        if session is None:
-            return
-        task = self._spawn(self.engine.sign_in(session))
+        """After a reload: become the stored session's user (the bootstrap goes on in a task);
+        when the host supplies tokens, the user its token names."""
+        if self.get_token is not None:
+            try:  # a host that does not answer in time leaves the learner the guest, for now
+                token = await asyncio.wait_for(self._host_token(), HOST_TOKEN_TIMEOUT_S)
+                user = None if token is None else token_subject(token)
+            except Exception as exc:
+                js.console.warn(f"Learning progress: the host's token was not usable: {exc!r}")
+                return
+            if token is None:
+                return
+            task = self._spawn(self.engine.use_token(token))
+        else:
+            session = read_session(self.storage)
+            if session is None:
+                return
+            user = session.user_id
+            task = self._spawn(self.engine.sign_in(session))
         # Let the task run up to its first real wait (the lock or the network): by then the
         # user's stored log is loaded, so the page's first snapshot is the user's.
         for _ in range(10):
-            if self.engine.user_id == session.user_id or task.done():
+            if self.engine.user_id == user or task.done():
                 break
             await asyncio.sleep(0)
 
@@ -336,10 +372,10 @@ class BrowserDriver:
         self._handlers = []
 
 
-async def start(api_base_url: str = "/api/v1") -> BrowserDriver:
-    """Build the driver on the running loop, resume a stored session, take in the actions the
-    page queued meanwhile, refresh the cache."""
-    driver = BrowserDriver(api_base_url)
+async def start(api_base_url: str = "/api/v1", get_token: Any = None) -> BrowserDriver:
+    """Build the driver on the running loop, resume a stored session (or the host's, with
+    ``get_token``), take in the actions the page queued meanwhile, refresh the cache."""
+    driver = BrowserDriver(api_base_url, get_token)
     await driver.resume()
     driver.ingest_queue()  # after the resume: a signed-in user's actions are taken in as theirs
     driver.refresh_cache()

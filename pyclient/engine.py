@@ -94,6 +94,9 @@ class ProgressEngine:
         self._full_warning: str | None = None
         self.client_id = self.store.client_id(self._new_id)
         self._session: Session | None = None
+        #: Bumped at each sign-in and sign-out: a sync begun under another one is abandoned.
+        #: (A new token for the same user is no new identity: its sync goes on.)
+        self._identity = 0
         self._online = online
         self._last_stamp_ms = 0
         self._reset_identity_state()

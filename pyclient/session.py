@@ -54,6 +54,7 @@ class SyncRun:
     """One sync in progress: for whom, what it sends, what reached the server, its cursor."""
 
     session: Session
+    identity: int = 0  # the engine's identity (sign-in/sign-out count) it began under
     sending: list[str] = field(default_factory=list)
     sent: set[str] = field(default_factory=set)
     cursor: str | None = None
@@ -147,6 +148,7 @@ class SessionEngine(HistoryEngine):
         if self._session is not None and self._session.user_id != session.user_id:
             self.sign_out()
         self._session = session  # a sync still running for an older session is abandoned
+        self._identity += 1
         self._reset_identity_state()
         guest = self.store.read_events(None)
         self._load(session.user_id)
@@ -161,6 +163,7 @@ class SessionEngine(HistoryEngine):
     def sign_out(self) -> None:
         """Back to the guest log; the user's stored keys are left as they are."""
         self._session = None
+        self._identity += 1
         self._reset_identity_state()
         self._load(None)
         self._notify()
@@ -211,11 +214,11 @@ class SessionEngine(HistoryEngine):
         self._syncing = True
         self._debounce_at = self._retry_at = None
         self._notify()
-        return SyncRun(session)
+        return SyncRun(session, self._identity)
 
     def is_current(self, run: SyncRun) -> bool:
         """False once the identity changed while a sync awaited: drop its results."""
-        return self._session is run.session
+        return self._session is not None and run.identity == self._identity
 
     def bootstrap_pulled(self, run: SyncRun, events: Sequence[Event], cursor: str | None) -> None:
         """The whole remote log arrived: merge it, replay the queue, persist."""

@@ -56,6 +56,8 @@ def token_subject(token: str) -> str:
     sub = claims.get("sub") if isinstance(claims, dict) else None
     if not isinstance(sub, str) or not sub:
         raise ValueError("the token names no user (no sub)")
+    if ":" in sub or not sub.isprintable():  # it becomes part of storage keys (...:{userId})
+        raise ValueError("the token's user id cannot name a learner here")
     return sub
 
 
@@ -137,8 +139,8 @@ class SyncEngine(SessionEngine):
         if current is None or current.user_id != user:
             await self.sign_in(Session(user, token))
         elif token != current.token:
-            # The same user: a sync in flight goes on with the token it has (is_current compares
-            # sessions, so the new one must not make it look abandoned); later ones use this.
+            # The same user: no new identity (a sync in flight goes on, its next request with
+            # this token).
             self._session = replace(current, token=token)
             if self._session_expired:
                 self._session_expired = False
@@ -146,26 +148,30 @@ class SyncEngine(SessionEngine):
                 await self._trigger()
             self._notify()
 
-    async def _renewed(self, run: SyncRun) -> bool:
-        """After a 401: ask the host once for a token. True when it gave a new one for the
-        same user (retry now); an identity change (another user, or none) is adopted."""
+    async def _renewed(self, run: SyncRun, refused: str) -> bool:
+        """After a 401 for the token ``refused``: ask the host once for a token. True when the
+        session has a token other than the refused one now, for the same user (retry at once);
+        an identity change in the host app (another user, or none) is adopted."""
         if self.token_source is None:
             return False
         try:
             token = await self.token_source()
         except Exception:  # the host could not say: the session is expired, as without it
             return False
-        if token == run.session.token:
+        if not self.is_current(run):  # the identity changed while the host was asked
             return False
         try:
             user = None if token is None else token_subject(token)
         except ValueError:
             return False
-        if token is None or user != run.session.user_id:
+        session = self._session
+        assert session is not None  # is_current
+        if token is None or user != session.user_id:
             await self.use_token(token)  # signed out, or another user, in the host app
             return False
-        self._session = replace(run.session, token=token)
-        return True
+        if token != session.token:
+            session = self._session = replace(session, token=token)
+        return session.token != refused
 
     # ------------------------------------------------------------------ the worker
 
@@ -191,23 +197,28 @@ class SyncEngine(SessionEngine):
         if self.store.take_damaged(run.session.user_id):  # a segment was lost here: pull all
             self._sync = self._sync.model_copy(update={"last_synced_cursor": None})
             self._persist_sync(reset_cursor=True)
-        token = run.session.token
         expired: SessionExpiredError | None = None
+        used = [run.session.token]
+
+        def token() -> str:  # the session's token now: the host may renew it mid-sync
+            used[0] = self._session.token if self._session is not None else run.session.token
+            return used[0]
+
         try:
             async with self.lock.hold(sync_key(run.session.user_id)):
                 self._check(run)
                 self._reload()
                 now = self._now_iso()
                 if bootstrap:  # after a reload, what the stored cursor does not cover
-                    pulled = await self.api.pull(token, self._sync.last_synced_cursor)
+                    pulled = await self.api.pull(token(), self._sync.last_synced_cursor)
                     self._check(run)
                     self.bootstrap_pulled(run, pulled.events, pulled.cursor)
                 for batch in batch_events(self.start_push(run, now, manual=manual)):
-                    await self.api.put_progress(token, batch, now)
+                    await self.api.put_progress(token(), batch, now)
                     self._check(run)
                     self.batch_sent(run, batch)
                 if not bootstrap:
-                    pulled = await self.api.pull(token, self._sync.last_synced_cursor)
+                    pulled = await self.api.pull(token(), self._sync.last_synced_cursor)
                     self._check(run)
                     self.pulled(run, pulled.events, pulled.cursor)
                 self.finish_sync(run)
@@ -221,8 +232,8 @@ class SyncEngine(SessionEngine):
             self.end_sync(run)
         if expired is None or not self.is_current(run):
             return
-        if not renewed and await self._renewed(run):  # the host gave a new token: once more
-            self._sync = recover_interrupted(self._sync)  # what the 401 stopped goes again
+        self._sync = recover_interrupted(self._sync)  # what the 401 stopped is local again
+        if not renewed and await self._renewed(run, used[0]):  # a new token: once more
             await self._run(manual=manual, bootstrap=bootstrap, renewed=True)
         elif self.is_current(run):
             self.session_expired(expired)

@@ -149,6 +149,10 @@ def _user_id(claims: dict[str, Any]) -> str:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not 0 < len(sub) <= MAX_USER_ID_LENGTH:
         raise Unauthorized("invalid_token", "the token's subject is not a valid userId")
+    if ":" in sub or not sub.isprintable():
+        # A userId is part of the client's storage keys (``...:{userId}``), where ":" separates
+        # a log from its segments: "alice:segment:1" must not name another learner's segment.
+        raise Unauthorized("invalid_token", "the token's subject is not a valid userId")
     if not sub.isascii():
         try:  # a lone surrogate ("\ud800" in the claim) is no userId: nothing can store it
             sub.encode("utf-8")

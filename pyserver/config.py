@@ -205,15 +205,23 @@ def jwks_verifier() -> JwksVerifier | None:
     ``PYSERVER_JWT_ISSUER`` and ``PYSERVER_JWT_AUDIENCE`` are then required (a token the same
     provider issued for another application must not get in); ``PYSERVER_JWKS_REFRESH``
     (600 s) is how old the keys may get before they are fetched again, ``PYSERVER_JWKS_MIN_REFETCH``
-    (30 s) the least time between two fetches.
+    (30 s) the least time between two fetches, ``PYSERVER_JWT_LEEWAY`` (30 s) the clock skew
+    allowed on ``exp`` and ``nbf``.
     """
     from .jwks import JwksKeys, JwksVerifier
 
     url = (os.environ.get("PYSERVER_JWKS_URL") or "").strip()
     if not url:
         return None
-    if not url.startswith(("https://", "http://")):
-        raise ConfigError(f"PYSERVER_JWKS_URL must be an http(s) URL, not {url!r}")
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        # Over plain HTTP anyone on the way could hand the server a key and forge any user.
+        raise ConfigError(
+            f"PYSERVER_JWKS_URL must be an https URL (http only on this machine), not {url!r}"
+        )
     issuer = (os.environ.get("PYSERVER_JWT_ISSUER") or "").strip()
     audience = (os.environ.get("PYSERVER_JWT_AUDIENCE") or "").strip()
     if not issuer or not audience:
@@ -225,4 +233,5 @@ def jwks_verifier() -> JwksVerifier | None:
         refresh_every=_env_number("PYSERVER_JWKS_REFRESH", 600.0, minimum=1.0),
         min_refetch=_env_number("PYSERVER_JWKS_MIN_REFETCH", 30.0, minimum=0.0),
     )
-    return JwksVerifier(keys, issuer, audience)
+    leeway = _env_number("PYSERVER_JWT_LEEWAY", 30.0, minimum=0.0)
+    return JwksVerifier(keys, issuer, audience, leeway=leeway)

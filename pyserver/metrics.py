@@ -5,8 +5,9 @@ Metrics (each process has its own registry; scrape every process):
 
 - ``pyserver_http_requests_total{route, method, status}`` and
   ``pyserver_http_request_duration_seconds{route, method}`` (a histogram): every answer,
-  by route template (``/api/v1/learning/progress``; ``page`` for the built page's files), so
-  that the label values stay few whatever paths clients ask for;
+  by route template (``/api/v1/learning/progress``; ``page`` for the built page's files) and
+  method (``other`` for any but the usual seven), so that the label values stay few whatever
+  paths and methods clients send;
 - ``pyserver_events_stored_total`` (new events stored) and
   ``pyserver_event_copies_replaced_total`` (a differing copy that replaced a stored one);
 - ``pyserver_login_failures_total`` (wrong email or password) and
@@ -37,6 +38,8 @@ __all__ = ["Instrumented", "Metrics"]
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _FOLD_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0)
 access_log = logging.getLogger("pyserver.access")
+#: Method labels: these, and "other" for any token a client sends (label values stay few).
+_METHODS = frozenset(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
 
 
 class Metrics:
@@ -117,7 +120,7 @@ class Instrumented:
         finally:
             elapsed = time.perf_counter() - started
             route = _route_label(scope)
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in _METHODS else "other"
             self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route, method).observe(elapsed)
             if self.json_access_log:

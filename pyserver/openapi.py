@@ -16,6 +16,7 @@ from pyclient.core.models import ErrorEnvelope, GetProgressResponse, OkResponse,
 
 from .api_models import HealthResponse, LoginRequest, LoginResponse
 from .cursor import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
+from .request_body import LOGIN_MAX_BODY
 
 __all__ = ["build_openapi"]
 
@@ -180,6 +181,10 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "OK", "content": _json(refs["LoginResponse"])},
                         **_errors(refs, [400, 401, 404, 405, 413, 415, 422, 429, 500]),
+                        "413": {
+                            "description": f"A login body over {LOGIN_MAX_BODY // 1024} KiB",
+                            "content": _json(refs["ErrorEnvelope"]),
+                        },
                     },
                 },
             },

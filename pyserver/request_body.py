@@ -29,6 +29,7 @@ from .errors import ApiError
 
 __all__ = [
     "BODY_TIMEOUT",
+    "LOGIN_MAX_BODY",
     "InvalidJson",
     "is_ascii_digits",
     "parse_body",
@@ -46,6 +47,11 @@ _CLOSE = {"Connection": "close"}
 
 class InvalidJson(ValueError):
     """The body is not strict JSON."""
+
+
+#: A login body is an email and a password: 16 KiB is plenty, and keeps what is parsed on the
+#: event loop (login bodies are small, so they are not handed to a thread) small.
+LOGIN_MAX_BODY = 16 * 1024
 
 
 async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:

@@ -32,7 +32,7 @@ from .jwks import JwksVerifier
 from .login_limits import LoginLimiter
 from .metrics import Metrics
 from .openapi import build_openapi
-from .request_body import parse_body, read_json_body
+from .request_body import LOGIN_MAX_BODY, parse_body, read_json_body
 from .responses import json_response
 from .snapshots import SnapshotCache
 from .storage import QuotaExceeded, Storage
@@ -41,9 +41,6 @@ from .write_limits import WriteLimiter, quota_error
 __all__ = ["ProgressApi"]
 
 _PROGRESS_QUERY = frozenset(["since", "limit"])
-#: A login body is an email and a password: 16 KiB is plenty, and keeps what is parsed on the
-#: event loop (login bodies are small, so they are not handed to a thread) small.
-LOGIN_MAX_BODY = 16 * 1024
 
 
 class ProgressApi:
@@ -149,7 +146,7 @@ class ProgressApi:
     async def put_progress(self, request: Request) -> Response:
         user_id = await self._user(request)
         try:
-            self.write_limiter.admit_put(user_id)
+            await self.write_limiter.admit_put(user_id)
         except ApiError:
             self.metrics.throttled.labels("put").inc()
             raise

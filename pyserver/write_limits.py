@@ -14,6 +14,7 @@ quota on what a log holds and a per-user PUT rate (``config.WriteLimits``).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -21,12 +22,15 @@ from collections.abc import Callable
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
 
 from .config import WriteLimits, write_limits
-from .errors import ApiError
+from .errors import ApiError, ConfigError
 from .storage import Quota, QuotaExceeded
 
 __all__ = ["WriteLimiter", "quota_error"]
+
+log = logging.getLogger("pyserver")
 
 
 class WriteLimiter:
@@ -39,16 +43,31 @@ class WriteLimiter:
         self.quota = Quota(self.limits.quota_events, self.limits.quota_bytes)
         self.clock = clock
         self._rate: RateLimitItem | None = None
+        self._in_memory = self.limits.rate_storage.startswith("memory://")
         if self.limits.put_rate.strip().lower() != "none":
             self._rate = parse(self.limits.put_rate)
-            self._limiter = MovingWindowRateLimiter(storage_from_string(self.limits.rate_storage))
+            try:
+                storage = storage_from_string(self.limits.rate_storage)
+            except Exception as exc:  # an unknown scheme, or its client library is missing
+                raise ConfigError(f"PYSERVER_RATE_LIMIT_STORAGE: {exc}") from None
+            self._limiter = MovingWindowRateLimiter(storage)
 
-    def admit_put(self, user_id: str) -> None:
-        """Count one PUT of ``user_id``; 429 ``rate_limited`` when over the rate."""
-        if self._rate is None or self._limiter.hit(self._rate, "put", user_id):
+    async def admit_put(self, user_id: str) -> None:
+        """Count one PUT of ``user_id``; 429 ``rate_limited`` when over the rate. A shared
+        storage is asked from a thread (it is network I/O); if it cannot answer, the PUT is
+        let through (a rate limit that fails must not take writes down with it)."""
+        if self._rate is None:
             return
-        reset = self._limiter.get_window_stats(self._rate, "put", user_id).reset_time
-        wait = max(1, math.ceil(reset - self.clock()))
+        try:
+            if self._in_memory:
+                wait = self._count(user_id)
+            else:
+                wait = await run_in_threadpool(self._count, user_id)
+        except Exception as exc:
+            log.warning("the PUT rate limit's storage failed, the PUT is let through: %r", exc)
+            return
+        if wait is None:
+            return
         raise ApiError(
             429,
             "rate_limited",
@@ -56,6 +75,14 @@ class WriteLimiter:
             f"{self._rate.get_expiry()} s; try again in {wait} s",
             headers={"Retry-After": str(wait)},
         )
+
+    def _count(self, user_id: str) -> int | None:
+        """Count the PUT; ``None`` when admitted, else the seconds to wait."""
+        assert self._rate is not None
+        if self._limiter.hit(self._rate, "put", user_id):
+            return None
+        reset = self._limiter.get_window_stats(self._rate, "put", user_id).reset_time
+        return max(1, math.ceil(reset - self.clock()))
 
 
 def quota_error(exc: QuotaExceeded) -> ApiError:

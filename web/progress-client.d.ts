@@ -183,9 +183,11 @@ export interface ProgressClientOptions {
   /** The API's base URL (default `/api/v1`); login is `{apiBaseUrl}/auth/login`. */
   apiBaseUrl?: string
   /**
-   * Supplies tokens from the host app's own sign-in (DESIGN §8): called again once on a 401
-   * before the status becomes `session_expired`. Part of the contract, not yet called by this
-   * client: it signs in with `signIn` and keeps that session.
+   * Supplies tokens from the host app's own sign-in (DESIGN §8): a JWT whose `sub` names the
+   * learner, or null when no one is signed in there. Called at start, on `signIn()` with no
+   * arguments, and once more after a 401 before the status becomes `session_expired`. The
+   * session is then the host's (not stored by the client); another learner's token is a switch
+   * of user, null a sign-out.
    */
   getToken?: () => Promise<string | null>
   /**
@@ -220,9 +222,10 @@ export interface ProgressClient {
   /**
    * Signs in (POST `{apiBaseUrl}/auth/login`), keeps the session (a reload stays signed in),
    * merges the guest's progress and syncs; resolves with the status. A failed login rejects
-   * with a {@link SignInError}; any other failure with an Error.
+   * with a {@link SignInError}; any other failure with an Error. With `getToken`, call it with
+   * no arguments: the client asks the host for a token and becomes the learner it names.
    */
-  signIn(credentials: SignInCredentials): Promise<ProgressStatus>
+  signIn(credentials?: SignInCredentials): Promise<ProgressStatus>
   /** Back to the guest's progress on this device (the user's stays stored); resolves with the status. */
   signOut(): Promise<ProgressStatus>
   /** Syncs now (also retries events held by a permanent error); resolves with the status. */

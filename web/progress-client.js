@@ -170,13 +170,16 @@ function signInError({ code, status, retryAfterMs }) {
  * Boot Pyodide and pyclient, load the stored log (the signed-in user's when a session is
  * stored), and resolve with the client once its snapshot is ready. Rejects (and shows the error
  * on the page) when anything fails to load. `startAfter` (a promise): download and compile the
- * runtime at once, but start Python only once it settles.
+ * runtime at once, but start Python only once it settles. `getToken` (an async function
+ * returning a token or null): the host app signs learners in and supplies their tokens; the
+ * client asks it at start, on `signIn()`, and once more after a 401 before the session expires.
  */
-export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null } = {}) {
+export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null, getToken = null } = {}) {
+  if (getToken != null && typeof getToken !== 'function') throw new TypeError('getToken must be a function')
   let driver
   try {
     const { bridge } = await bootPython(startAfter)
-    driver = await bridge.start(apiBaseUrl)
+    driver = await bridge.start(apiBaseUrl, getToken ?? undefined)
     bridge.destroy?.()
     // An action the page queued while start() was finishing (./early-actions.js): taken in now,
     // with no await before the page gets the client and records through it.
@@ -263,8 +266,16 @@ export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter 
      * login rejects with an Error carrying `code` (the server's error code, e.g.
      * 'invalid_credentials' or 'rate_limited', or 'network'), `status` (HTTP, or null) and
      * `retryAfterMs` (how long the server asks to wait, or null), for the page to word.
+     * With `getToken`, `signIn()` (no arguments) asks the host for a token instead and becomes
+     * the user it names (another user: their own log, after the guest's progress is merged in
+     * as at any sign-in; no token: the guest).
      */
     async signIn({ email, password } = {}) {
+      if (getToken != null && email === undefined && password === undefined) {
+        const out = JSON.parse(await run(() => driver.sign_in_with_host_token()))
+        if (out && out.error) throw signInError(out.error)
+        return status
+      }
       const out = JSON.parse(await run(() => driver.sign_in(String(email ?? ''), String(password ?? ''))))
       if (out && out.error) throw signInError(out.error)
       return status

@@ -181,6 +181,8 @@ export async function embed(firstPaint: Promise<void>, log: (line: string) => vo
   } catch (error) {
     log(isSignInError(error) ? signInMessage(error) : `sign-in failed: ${String(error)}`)
   }
+  // With getToken (as created above), signIn() takes no credentials: the host's token decides.
+  log(describeStatus(await client.signIn()))
   log(describeStatus(await client.sync()))
   log(describeStatus(await client.historyVerified()))
   log(describeStatus(await client.signOut()))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable
+import types
+from collections.abc import Awaitable, Callable, Generator
 
 import pytest
 
@@ -14,7 +15,7 @@ from pyclient.adapters.cpython import MemoryStorage
 from pyclient.worker import token_subject
 
 from .engine_harness import Ids, stored_ids
-from .fakes import FakeClock, FakeServer, FakeTransport, drive
+from .fakes import FakeClock, FakeServer, FakeTransport, drive, start
 
 
 def jwt_for(user: str, n: int = 1) -> str:
@@ -155,3 +156,79 @@ def test_a_token_that_names_no_user_is_refused(token: str) -> None:
     with pytest.raises(ValueError):
         token_subject(token)
     assert token_subject(jwt_for("someone")) == "someone"
+    with pytest.raises(ValueError):
+        token_subject(jwt_for("alice:segment:1"))  # would name alice's storage keys
+
+
+@types.coroutine
+def _suspend() -> Generator[None]:
+    yield
+
+
+def test_a_new_token_during_a_sync_lets_that_sync_finish_and_later_ones_run() -> None:
+    engine, server, _, host = engine_with_host()
+    drive(engine.use_token(host.issue("u1", 1)))
+    first = engine.record_progress("lesson-1", "completed")
+    engine.api.transport.pause = lambda method, url: method == "PUT"  # type: ignore[attr-defined]
+    sync = engine.sync()
+    assert start(sync)  # the PUT is in flight
+    drive(engine.use_token(host.issue("u1", 2)))  # the host refreshes the token meanwhile
+    engine.api.transport.pause = None  # type: ignore[attr-defined]
+    drive(sync)
+    assert engine.status.state == "synced" and engine.sync_state.events[first].status == "synced"
+    second = engine.record_progress("lesson-2", "completed")
+    drive(engine.sync())
+    assert engine.status.state == "synced" and server.ids("u1") == [first, second]
+    assert server.requests[-1].headers["Authorization"] == f"Bearer {jwt_for('u1', 2)}"
+
+
+def test_a_sync_that_starts_while_the_host_is_asked_does_not_stall_syncing() -> None:
+    engine, server, _, host = engine_with_host()
+    old = host.issue("u1", 1)
+    drive(engine.use_token(old))
+    del server.tokens[old]
+    host.next = host.issue("u1", 2)
+
+    async def slow_source() -> str | None:
+        host.calls += 1
+        await _suspend()  # the host's token request takes a while
+        return host.next
+
+    engine.token_source = slow_source
+    event = engine.record_progress("lesson-1", "completed")
+    renewing = engine.sync()
+    assert start(renewing)  # PUT -> 401 -> asking the host
+    engine.api.transport.pause = lambda method, url: True  # type: ignore[attr-defined]
+    other = engine.on_visible()  # the tab becomes visible meanwhile: another sync starts
+    assert start(other)
+    engine.api.transport.pause = None  # type: ignore[attr-defined]
+    drive(renewing)
+    drive(other)
+    drive(engine.sync())
+    assert event in server.ids("u1") and engine.status.state == "synced"
+
+
+def test_a_token_the_host_gave_for_the_previous_user_is_not_used_for_the_next() -> None:
+    engine, server, _, host = engine_with_host()
+    old = host.issue("u1", 1)
+    drive(engine.use_token(old))
+    drive(engine.sync())
+    del server.tokens[old]
+    stale = host.issue("u1", 2)
+
+    async def slow_source() -> str | None:
+        await _suspend()
+        return stale  # the answer to a request made before the host switched users
+
+    engine.token_source = slow_source
+    theirs = engine.record_progress("lesson-2", "completed")
+    renewing = engine.sync()
+    assert start(renewing)  # 401 -> asking the host
+    server.events["u2"] = []
+    drive(engine.use_token(host.issue("u2", 1)))  # the host signed u2 in meanwhile
+    mine = engine.record_progress("lesson-9", "completed")
+    drive(renewing)
+    assert engine.user_id == "u2"
+    drive(engine.sync())
+    assert server.ids("u2") == [mine] and mine not in server.ids("u1")
+    assert theirs not in server.ids("u2")

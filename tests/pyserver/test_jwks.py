@@ -27,7 +27,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from pyserver import open_storage
 from pyserver.config import jwks_verifier
 from pyserver.errors import ConfigError
-from pyserver.jwks import LEEWAY, JwksKeys, JwksVerifier
+from pyserver.jwks import LEEWAY, FetchFailed, JwksKeys, JwksVerifier, KeyUnavailable, fetch_jwks
 from pyserver.storage import Storage
 
 from .conftest import LiveServer, token_for
@@ -169,15 +169,19 @@ def test_tokens_signed_with_each_algorithm_are_accepted(
         ({"aud": None}, "invalid_token"),
         ({"iss": None}, "invalid_token"),
         ({"sub": None}, "invalid_token"),
-        ({"exp": int(time.time()) - LEEWAY - 30}, "token_expired"),
+        ({"exp": ("from now", -LEEWAY - 30)}, "token_expired"),
         ({"exp": None}, "invalid_token"),
-        ({"nbf": int(time.time()) + LEEWAY + 60}, "invalid_token"),
+        ({"nbf": ("from now", LEEWAY + 60)}, "invalid_token"),
         ({"sub": "x" * 129}, "invalid_token"),
+        ({"sub": "alice:segment:1"}, "invalid_token"),
+        ({"sub": "line\nbreak"}, "invalid_token"),
     ],
 )
 def test_tokens_with_wrong_claims_are_refused(
     site: LiveServer, provider: Provider, claims: dict[str, Any], code: str
 ) -> None:
+    now = int(time.time())  # times are taken when the test runs, not when it is collected
+    claims = {k: now + v[1] if isinstance(v, tuple) else v for k, v in claims.items()}
     refused(get(site, provider.token(provider.keys[0], **claims)), 401, code)
 
 
@@ -295,3 +299,76 @@ def test_jwks_mode_is_configured_by_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PYSERVER_JWKS_URL", "file:///etc/passwd")
     with pytest.raises(ConfigError):
         jwks_verifier()
+
+
+def test_a_slow_refresh_never_holds_up_a_known_key(provider: Provider) -> None:
+    """The periodic refresh runs in the background: a known key answers at once meanwhile."""
+    release = threading.Event()
+    fetched: list[float] = []
+
+    def slow_fetch(url: str, timeout: float) -> list[Any]:
+        fetched.append(time.monotonic())
+        if len(fetched) > 1:
+            release.wait(10)  # the provider trickles its answer
+        return fetch_jwks(url, timeout)
+
+    now = [0.0]
+    keys = JwksKeys(provider.url, refresh_every=60, clock=lambda: now[0], fetch=slow_fetch)
+    kid = provider.keys[0].kid
+    assert keys.key(kid) is not None
+    now[0] += 120  # due for a refresh
+    started = time.monotonic()
+    for _ in range(5):
+        assert keys.cached(kid) is not None
+    assert time.monotonic() - started < 0.5
+    assert len(fetched) == 2  # one refresh started, not one per request
+    release.set()
+
+
+def test_what_is_no_key_set_keeps_the_known_keys(provider: Provider) -> None:
+    answers: list[Any] = [None, "not json", {"keys": []}]
+
+    def fetch(url: str, timeout: float) -> list[Any]:
+        answer = answers.pop(0)
+        if answer is None:
+            return fetch_jwks(url, timeout)
+        raise FetchFailed(f"no key set: {answer!r}")
+
+    now = [0.0]
+    keys = JwksKeys(provider.url, min_refetch=1, clock=lambda: now[0], fetch=fetch)
+    kid = provider.keys[1].kid
+    assert keys.key(kid) is not None
+    for _ in range(2):
+        now[0] += 5
+        with pytest.raises(KeyUnavailable):
+            keys.key("rotated-in")  # unknown, and the answer was no key set: maybe valid
+        assert keys.key(kid) is not None  # the known key still works
+
+
+def test_an_empty_key_set_or_no_answer_is_a_failed_fetch(provider: Provider) -> None:
+    provider.keys = []
+    with pytest.raises(FetchFailed):
+        fetch_jwks(provider.url, 1)  # {"keys": []}
+    with pytest.raises(FetchFailed):
+        fetch_jwks("http://127.0.0.1:9/none", 1)  # nothing listens
+
+
+def test_a_malformed_algorithm_is_a_401_not_a_500(site: LiveServer, provider: Provider) -> None:
+    claims = {"sub": "u", "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60}
+    for alg in (["RS256"], {"a": 1}, 7):
+        token = _unsigned({"alg": alg, "kid": provider.keys[0].kid}, claims) + ".x"
+        refused(get(site, token), 401, "invalid_token")
+
+
+def test_a_jwks_url_must_be_https_unless_it_is_this_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYSERVER_JWT_ISSUER", ISSUER)
+    monkeypatch.setenv("PYSERVER_JWT_AUDIENCE", AUDIENCE)
+    for url in ("http://id.example.test/jwks.json", "ftp://id.example.test/jwks.json"):
+        monkeypatch.setenv("PYSERVER_JWKS_URL", url)
+        with pytest.raises(ConfigError):
+            jwks_verifier()
+    for url in ("https://id.example.test/jwks.json", "http://127.0.0.1:8200/jwks.json"):
+        monkeypatch.setenv("PYSERVER_JWKS_URL", url)
+        assert jwks_verifier() is not None

@@ -203,3 +203,18 @@ def test_the_json_access_log_is_one_object_per_request(tmp_path: Path) -> None:
         assert set(record) == {"time", "method", "path", "status", "durationMs", "client"}
         assert record["client"] == "127.0.0.1" and record["durationMs"] >= 0
         assert "?" not in record["path"]
+
+
+def test_made_up_methods_do_not_make_new_label_values(server: LiveServer) -> None:
+    for i in range(5):
+        server.client.request(f"X{i}", "/api/v1/learning/progress")
+    samples = scrape(server.client)
+    methods = {
+        dict(labels).get("method")
+        for (name, labels) in samples
+        if name == "pyserver_http_requests_total"
+    }
+    assert not any(m and m.startswith("X") for m in methods)
+    catch_all = "/api/{rest:path}"  # the 405 is answered by the catch-all of API paths
+    label = {"route": catch_all, "method": "other", "status": "405"}
+    assert value(samples, "pyserver_http_requests_total", **label) == 5

@@ -283,3 +283,21 @@ def test_differing_copies_leave_the_copy_the_clients_keep(server: LiveServer, or
     since = server.client.get(PROGRESS, params={"since": before["cursor"]}, headers=headers)
     got = [e["eventId"] for e in since.json()["data"]["events"]]
     assert got == (["later"] if order == "kept first" else ["twin", "later"])
+
+
+def test_a_rate_limit_storage_that_cannot_be_used_is_a_config_error() -> None:
+    with pytest.raises(ConfigError):
+        WriteLimiter(WriteLimits(rate_storage="nosuchstore://here"))
+
+
+def test_a_failing_rate_limit_storage_lets_puts_through(server: LiveServer) -> None:
+    limiter = WriteLimiter(WriteLimits(put_rate="1 per minute"))
+
+    def broken(*args: object) -> bool:
+        raise ConnectionError("the shared store is down")
+
+    limiter._limiter.hit = broken  # type: ignore[method-assign]
+    server.app.state.api.write_limiter = limiter
+    for _ in range(3):
+        response = server.client.put(PROGRESS, json=put_body([]), headers=auth("through"))
+        assert response.status_code == 200
