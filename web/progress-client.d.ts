@@ -189,7 +189,7 @@ export interface ProgressClientOptions {
    * session is then the host's (not stored by the client); another learner's token is a switch
    * of user, null a sign-out.
    */
-  getToken?: () => Promise<string | null>
+  getToken?: (() => Promise<string | null>) | null
   /**
    * Download and compile the runtime at once, but start Python (a long main-thread task) only
    * once this promise settles, e.g. after the page's first paint.
