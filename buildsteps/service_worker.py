@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 from buildsteps import BuildError, log
@@ -37,6 +38,16 @@ def _workbox_version() -> str:
             "web/node_modules lacks workbox-build: delete web/node_modules/.build-stamp."
         )
     return str(json.loads(package.read_text())["version"])
+
+
+#: Files of the dist the page never loads, so never precached (scripts/generate-sw.mjs ignores
+#: the same): the client's TypeScript declarations, for host apps' builds.
+NOT_PRECACHED = (".d.ts",)
+
+
+def precached(files: Iterable[str]) -> list[str]:
+    """Which of the dist's ``files`` the service worker precaches."""
+    return [rel for rel in files if not rel.endswith(NOT_PRECACHED)]
 
 
 def generate_sw(dist: Path, files: list[str]) -> Path:
@@ -64,7 +75,7 @@ def generate_sw(dist: Path, files: list[str]) -> Path:
     if proc.returncode != 0:
         raise BuildError(f"generating the service worker failed:\n{proc.stdout[-2000:]}")
     entries = precache_entries(tmp.read_text(encoding="utf-8"))
-    want = {OFFLINE_INDEX if rel == "index.html" else rel for rel in files}
+    want = {OFFLINE_INDEX if rel == "index.html" else rel for rel in precached(files)}
     if set(entries) != want:
         missing, extra = sorted(want - set(entries)), sorted(set(entries) - want)
         raise BuildError(f"the service worker's precache differs: lacks {missing}, has {extra}.")

@@ -40,6 +40,7 @@ STATIC_MEDIA_TYPES = {
     ".js": "text/javascript",
     ".json": "application/json",
     ".whl": "application/zip",
+    ".ts": "text/plain",  # progress-client.d.ts, for host apps to read (not "video/mp2t")
     ".zip": "application/zip",
     ".html": "text/html",
     ".css": "text/css",

@@ -40,7 +40,7 @@ if (!app || !fs.existsSync(`${dist}/${app}/sw-network-routes.js`)) {
 const { count, size, warnings } = await generateSW({
   globDirectory: dist,
   globPatterns: ['**/*'],
-  globIgnores: ['**/*.br', '**/*.gz', 'sw.js', 'build.json'],
+  globIgnores: ['**/*.br', '**/*.gz', 'sw.js', 'build.json', '**/*.d.ts'],  // types: for host apps' builds, never the page
   swDest: out,
   dontCacheBustURLsMatching: new RegExp(hashed),
   manifestTransforms: [

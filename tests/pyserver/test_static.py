@@ -16,6 +16,7 @@ import brotli
 import httpx
 import pytest
 
+from pyserver import open_storage
 from pyserver.security import API_CSP, page_csp
 from pyserver.static import HASHED_PATH, IMMUTABLE
 
@@ -276,3 +277,19 @@ def test_a_rebuilt_dist_is_served_without_a_restart(tmp_path: Path) -> None:
         assert style_hash() in response.headers["content-security-policy"]
     finally:
         stop_server_process(server)
+
+
+def test_the_client_types_are_served_as_text(tmp_path: Path) -> None:
+    web = tmp_path / "web"
+    (web / "app-0123456789ab").mkdir(parents=True)
+    (web / "index.html").write_text("<!doctype html>")
+    (web / "app-0123456789ab" / "progress-client.d.ts").write_text("export {}\n")
+    storage = open_storage(f"sqlite:///{tmp_path / 'types.sqlite3'}")
+    live = LiveServer.start(storage, web_dir=web)
+    try:
+        response = live.client.get("/app-0123456789ab/progress-client.d.ts")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+    finally:
+        live.stop()
+        storage.close()
