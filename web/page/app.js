@@ -42,6 +42,10 @@ followRoutes()
 window.addEventListener('online', renderHeader)
 window.addEventListener('offline', renderHeader)
 $('locale-select').addEventListener('change', (ev) => setLocale(ev.target.value))
+$('progress-jump').addEventListener('click', () => {
+  $('progress').scrollIntoView({ block: 'start' })
+  $('progress-title').focus()
+})
 wireDialogs()
 render()
 

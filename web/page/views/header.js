@@ -44,6 +44,8 @@ export function renderHeader() {
   const label = $('account-label')
   label.textContent = signedIn ? tr('signedInAs', { who }) : tr('guest')
   label.dataset.userId = userId || ''
+  label.dataset.guest = signedIn ? 'false' : 'true'
+  label.title = label.textContent // shown whole on hover when the room kept for it cuts it
   $('sign-in-open').hidden = signedIn
   $('sign-in-open').disabled = !ready()
   $('sign-out').hidden = !signedIn

@@ -55,9 +55,10 @@ export function renderPanel({ snapshot, locale, content, ready, failed, pendingI
   section.setAttribute('aria-busy', loading ? 'true' : 'false')
 
   const path = snapshot.activePathId ? content?.pathById.get(snapshot.activePathId) : null
-  $('progress-path').textContent = path
-    ? `${path.title} · ${tr('itemsDone', pathProgress(snapshot, path, content.items))}`
-    : snapshot.activePathId || tr('none')
+  const done = path ? pathProgress(snapshot, path, content.items) : null
+  $('progress-path').textContent = path ? `${path.title} · ${tr('itemsDone', done)}` : snapshot.activePathId || tr('none')
+  // narrow screens, where the panel comes after the lesson: a button to it, with the count
+  $('progress-jump').textContent = done ? tr('progressJump', done) : tr('progressJumpPlain')
 
   const streak = snapshot.streak || {}
   const { current, text } = streakWords(locale, streak)
