@@ -25,6 +25,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { keptStorage } from '../web/kept-storage.js'
+import { settledFetch } from '../web/settled-fetch.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const opts = {}
@@ -151,7 +152,7 @@ const failure = (step, e) => {
   return { step, module: error.match(/No module named '([^']+)'/)?.[1] ?? null, error }
 }
 let bridge = null
-pyodide.registerJsModule('pyclient_js', { keptStorage }) // as web/progress-client.js does
+pyodide.registerJsModule('pyclient_js', { keptStorage, settledFetch }) // as web/progress-client.js does
 try {
   bridge = pyodide.pyimport('pyclient.bridge')
 } catch (e) {

@@ -95,35 +95,8 @@ def test_learner_flows(
     run_engine(engine_name, learner_flows, server, request, capsys)
 
 
-class RefusalLost(Exception):
-    """WebKitGTK's known failure: the refused PUT surfaces as Pyodide's unhandled rejection."""
-
-
-@pytest.mark.parametrize(
-    "engine_name",
-    [
-        "chromium",
-        "firefox-esr",
-        pytest.param(
-            "webkitgtk",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=RefusalLost,  # any other failure fails the test
-                reason="WebKitGTK: with the server stopped, the client's PUT is refused but the "
-                "refusal never reaches Python (an unhandled rejection: Pyodide's "
-                "_future_helper.set_exception raises 'TypeError: invalid exception object'), "
-                "so the push waits for its 30 s request timeout; the events do reach the "
-                "restarted server",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("engine_name", ENGINES)
 def test_offline_then_online(
     engine_name: str, server: LearningServer, request: pytest.FixtureRequest, capsys: Any
 ) -> None:
-    try:
-        run_engine(engine_name, offline_flow, server, request, capsys)
-    except AssertionError as exc:
-        if engine_name == "webkitgtk" and "invalid exception object" in str(exc):
-            raise RefusalLost(str(exc)) from exc
-        raise
+    run_engine(engine_name, offline_flow, server, request, capsys)

@@ -3,8 +3,9 @@ page's ``pyclient_js``).
 
 - :class:`LocalStorage`: ``window.localStorage``; ``QuotaExceededError`` (any refused
   ``setItem``) becomes :class:`~pyclient.errors.StorageFullError`.
-- :class:`FetchTransport`: ``pyodide.http.pyfetch`` with a timeout (cancelling aborts the
-  request through its AbortController); no answer becomes :class:`~pyclient.errors.NetworkError`.
+- :class:`FetchTransport`: ``fetch`` through ``settledFetch`` (web/settled-fetch.js), which
+  always resolves, with a timeout (an abort); no answer becomes
+  :class:`~pyclient.errors.NetworkError`.
 - :class:`BrowserClock`: ``Date.now()``.
 - :class:`WebLock`: ``navigator.locks.request(name, callback)`` held for the body of an
   ``async with``; where Web Locks do not exist, no lock.
@@ -18,9 +19,8 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import js
-import pyclient_js  # type: ignore[import-not-found]  # web/kept-storage.js, registered by the page
-from pyodide.ffi import JsException, create_once_callable
-from pyodide.http import pyfetch
+import pyclient_js  # type: ignore[import-not-found]  # web/kept-storage.js, settled-fetch.js
+from pyodide.ffi import JsException, create_once_callable, to_js
 
 from ..errors import NetworkError, StorageFullError
 from ..ports import HttpResponse
@@ -82,31 +82,34 @@ class LocalStorage:
 
 
 class FetchTransport:
-    """HTTP through ``fetch`` (``pyodide.http.pyfetch``), same origin unless told otherwise."""
+    """HTTP through ``fetch``, same origin unless told otherwise: ``settledFetch`` of the page's
+    ``pyclient_js`` (web/settled-fetch.js) resolves to the answer or to why there is none, so
+    a refused request is a :class:`~pyclient.errors.NetworkError` at once in every engine
+    (WebKit's rejection of a refused fetch cannot be raised in Python), and one without an
+    answer within ``timeout_s`` is aborted and one too."""
 
     def __init__(self, timeout_s: float = REQUEST_TIMEOUT_S) -> None:
         self.timeout_s = timeout_s
-
-    async def _send(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
-    ) -> HttpResponse:
-        options: dict[str, Any] = {"method": method, "headers": dict(headers), "cache": "no-store"}
-        if body is not None:
-            options["body"] = body.decode("utf-8")
-        response = await pyfetch(url, **options)
-        data = await response.bytes()
-        return HttpResponse(int(response.status), dict(response.headers), data)
 
     async def request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
     ) -> HttpResponse:
         try:
-            # A timeout cancels the fetch, and pyfetch aborts it through its AbortController.
-            return await asyncio.wait_for(self._send(method, url, headers, body), self.timeout_s)
-        except TimeoutError:
-            raise NetworkError(f"{method} {url}: no answer in {self.timeout_s:g} s") from None
-        except (JsException, OSError) as exc:  # offline, refused, aborted (pyfetch's AbortError)
+            result = await pyclient_js.settledFetch(
+                url,
+                method,
+                to_js(dict(headers), dict_converter=js.Object.fromEntries),
+                None if body is None else body.decode("utf-8"),
+                int(self.timeout_s * 1000),
+            )
+        except JsException as exc:  # settledFetch itself failed: still no answer
             raise NetworkError(f"{method} {url}: {exc}") from None
+        if not result.ok:
+            if result.timedOut:
+                raise NetworkError(f"{method} {url}: no answer in {self.timeout_s:g} s")
+            raise NetworkError(f"{method} {url}: {result.reason}")
+        answer_headers = {str(k): str(v) for k, v in result.headers.to_py()}
+        return HttpResponse(int(result.status), answer_headers, result.body.to_bytes())
 
 
 class BrowserClock:
