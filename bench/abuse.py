@@ -87,8 +87,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.reducer_workload import synthetic_events  # noqa: E402
+from bench.server import database  # noqa: E402
 from pyserver import TokenIssuer, create_user, open_storage  # noqa: E402
-from tests.pyserver.pgcluster import PostgresCluster, find_bindir  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 60
 EMAIL = "learner@example.com"
@@ -206,30 +206,12 @@ def recovery(port: int, limit: float) -> float | None:
     return None
 
 
-@contextmanager
-def database(backend: str, args: argparse.Namespace, workdir: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'abuse.sqlite3'}"
-        return
-    if args.postgres_url:
-        yield args.postgres_url
-        return
-    bindir = find_bindir()
-    if bindir is None:
-        raise SystemExit("PostgreSQL is not installed; pass --postgres-url or --backend sqlite")
-    cluster = PostgresCluster(bindir)
-    try:
-        yield cluster.start()
-    finally:
-        cluster.stop()
-
-
 def run_backend(
     backend: str, scenario: str, args: argparse.Namespace, workdir: Path
 ) -> dict[str, Any]:
     data_dir = workdir / f"{backend}-{len(list(workdir.iterdir()))}"
     data_dir.mkdir()
-    with database(backend, args, data_dir) as url:
+    with database(backend, args, data_dir / "abuse.sqlite3", durable=False) as url:
         storage = open_storage(url)
         create_user(storage, EMAIL, RIGHT)
         storage.close()
@@ -289,7 +271,7 @@ def run_snapshot(backend: str, args: argparse.Namespace, workdir: Path) -> dict[
     (a small log) GETs in a loop: B's latency, and how long A's burst took."""
     data_dir = workdir / f"{backend}-{len(list(workdir.iterdir()))}"
     data_dir.mkdir()
-    with database(backend, args, data_dir) as url:
+    with database(backend, args, data_dir / "abuse.sqlite3", durable=False) as url:
         storage = open_storage(url)
         token_a, token_b = _user(storage, "a@example.com"), _user(storage, "b@example.com")
         storage.close()
@@ -435,7 +417,7 @@ def run_disk(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str,
         events = [_largest(i) for i in range(len(events))]
     json_bytes = sum(len(json.dumps(e, separators=(",", ":")).encode()) for e in events)
     measure = _sqlite_bytes if backend == "sqlite" else _postgres_bytes
-    with database(backend, args, data_dir) as url:
+    with database(backend, args, data_dir / "abuse.sqlite3", durable=False) as url:
         storage = open_storage(url)
         token = _user(storage, "disk@example.com")
         storage.close()

@@ -262,9 +262,11 @@ def fold_case(url: str, data_dir: Path, count: int) -> tuple[float, float]:
 
 
 @contextmanager
-def database(backend: str, args: argparse.Namespace, sqlite_file: Path) -> Iterator[str]:
+def database(
+    backend: str, args: argparse.Namespace, sqlite_file: Path, *, durable: bool = True
+) -> Iterator[str]:
     """The URL of a database for `backend`: a SQLite file, --postgres-url, or a PostgreSQL
-    cluster of its own (stopped when the block ends)."""
+    cluster of its own (stopped when the block ends; ``durable``: fsync on)."""
     if backend == "sqlite":
         yield f"sqlite:///{sqlite_file}"
         return
@@ -274,7 +276,7 @@ def database(backend: str, args: argparse.Namespace, sqlite_file: Path) -> Itera
     bindir = find_bindir()
     if bindir is None:
         raise SystemExit("PostgreSQL is not installed: give --postgres-url or --backend sqlite")
-    cluster = PostgresCluster(bindir, durable=True)
+    cluster = PostgresCluster(bindir, durable=durable)
     try:
         yield cluster.start()
     finally:
