@@ -252,11 +252,19 @@ class Storage(Protocol):
 class AppendPlan:
     """What an append writes: ``rows`` ``(position, eventId, json)`` to insert (positions
     ``last + 1``, ``last + 2``, ... in the order of the request), the ``removed`` positions of
-    stored copies that rows replace, and what it adds to the user's usage."""
+    stored copies that rows replace, what it adds to the user's usage, and the position of
+    its last replacing row (``rewritten``, 0 for none)."""
 
     rows: list[tuple[int, str, str]]
     removed: list[int]
     added: Usage
+    rewritten: int = 0
+
+    def result(self) -> AppendResult:
+        """What the append did, once written (a plan with rows only)."""
+        return AppendResult(
+            stored=self.added.events, last_position=self.rows[-1][0], replaced=len(self.removed)
+        )
 
 
 def plan_append(
@@ -284,7 +292,7 @@ def plan_append(
             chosen[event_id] = body
     rows: list[tuple[int, str, str]] = []
     removed: list[int] = []
-    added_events = added_bytes = 0
+    added_events = added_bytes = rewritten = 0
     for position, (event_id, body) in enumerate(chosen.items(), start=last + 1):
         rows.append((position, event_id, body))
         added_bytes += len(body.encode())
@@ -294,7 +302,8 @@ def plan_append(
         else:
             removed.append(old[0])
             added_bytes -= len(old[1].encode())
-    return AppendPlan(rows, removed, Usage(added_events, added_bytes))
+            rewritten = position
+    return AppendPlan(rows, removed, Usage(added_events, added_bytes), rewritten)
 
 
 def check_quota(usage: Usage, plan: AppendPlan, quota: Quota | None) -> Usage:

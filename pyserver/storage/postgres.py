@@ -191,15 +191,12 @@ class PostgresStorage:
                 "AS t(p, e, b)",
                 (user_id, positions, event_ids, bodies),
             )
-            rewritten = max((p for p, e, _ in plan.rows if e in stored), default=0)
             conn.execute(
                 "UPDATE user_logs SET last_position = %s, event_count = %s, byte_count = %s, "
                 "rewritten_at = greatest(rewritten_at, %s) WHERE user_id = %s",
-                (position, after.events, after.bytes, rewritten, user_id),
+                (position, after.events, after.bytes, plan.rewritten, user_id),
             )
-        return AppendResult(
-            stored=plan.added.events, last_position=position, replaced=len(plan.removed)
-        )
+        return plan.result()
 
     def usage(self, user_id: str) -> Usage:
         row = (

@@ -221,18 +221,15 @@ class SqliteStorage:
                 "INSERT INTO events (user_id, position, event_id, body) VALUES (?, ?, ?, ?)",
                 [(user_id, *row) for row in plan.rows],
             )
-            rewritten = max((p for p, e, _ in plan.rows if e in stored), default=0)
             conn.execute(
                 "INSERT INTO user_logs (user_id, last_position, event_count, byte_count, "
                 "rewritten_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
                 "last_position = excluded.last_position, event_count = excluded.event_count, "
                 "byte_count = excluded.byte_count, "
                 "rewritten_at = max(user_logs.rewritten_at, excluded.rewritten_at)",
-                (user_id, position, after.events, after.bytes, rewritten),
+                (user_id, position, after.events, after.bytes, plan.rewritten),
             )
-            return AppendResult(
-                stored=plan.added.events, last_position=position, replaced=len(plan.removed)
-            )
+            return plan.result()
 
     def usage(self, user_id: str) -> Usage:
         row = (
