@@ -83,6 +83,18 @@ def learning_server(
         srv.stop()
 
 
+@pytest.fixture
+def own_learning_server(dist_web: Path, tmp_path: Path) -> Iterator[LearningServer]:
+    """`python -m pyserver serve --web dist/web --demo` for this test alone (it may stop and
+    start it)."""
+    srv = LearningServer(dist_web, tmp_path)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 @pytest.fixture(params=["static", "pyserver"])
 def any_server(request: pytest.FixtureRequest) -> RunningServer:
     """The page from the static server and from pyserver (what scripts/serve uses)."""

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -227,28 +225,18 @@ def test_cross_tab_progress_without_reload(
     assert progressed(events, QUIZ[1]).count("passed") == 1
 
 
-@pytest.fixture
-def restartable(dist_web: Path, tmp_path: Path) -> Iterator[LearningServer]:
-    srv = LearningServer(dist_web, tmp_path)
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
 def test_server_stopped_then_restarted_retries_and_loses_nothing(
-    restartable: LearningServer, context: Any
+    own_learning_server: LearningServer, context: Any
 ) -> None:
-    url = restartable.url
+    url = own_learning_server.url
     creds = ("restart@example.com", "restart-password")
-    restartable.add_user(*creds)
+    own_learning_server.add_user(*creds)
     page = new_page(context, url)
     sign_in_ui(page, *creds)
     onboard(page, PATH_A)
     wait_synced(page)
 
-    restartable.stop()
+    own_learning_server.stop()
     complete_lesson(page, PATH_A, *LESSON)
     page.click(tid("back-to-path"))
     page.click(tid(f"item-link-{QUIZ[0]}-{QUIZ[1]}"))
@@ -260,7 +248,7 @@ def test_server_stopped_then_restarted_retries_and_loses_nothing(
     assert pending >= 4
     save_screenshot(page, "learning-server-down")
 
-    restartable.start()
+    own_learning_server.start()
     wait_synced(page, timeout_ms=45_000)  # a scheduled retry, no click
     events, server_snap = server_state(url, *creds)
     assert progressed(events, LESSON[1]) == ["in_progress", "completed"]

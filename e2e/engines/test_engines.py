@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -32,16 +31,6 @@ ENGINES = ["chromium", "firefox-esr", "webkitgtk"]
 RUN_LIMIT_S = 300
 #: Starting the browser session alone.
 START_LIMIT_S = 90
-
-
-@pytest.fixture
-def server(dist_web: Path, tmp_path: Path) -> Iterator[LearningServer]:
-    srv = LearningServer(dist_web, tmp_path)
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def make_engine(name: str, request: pytest.FixtureRequest) -> Engine:
@@ -90,13 +79,19 @@ def run_engine(
 
 @pytest.mark.parametrize("engine_name", ENGINES)
 def test_learner_flows(
-    engine_name: str, server: LearningServer, request: pytest.FixtureRequest, capsys: Any
+    engine_name: str,
+    own_learning_server: LearningServer,
+    request: pytest.FixtureRequest,
+    capsys: Any,
 ) -> None:
-    run_engine(engine_name, learner_flows, server, request, capsys)
+    run_engine(engine_name, learner_flows, own_learning_server, request, capsys)
 
 
 @pytest.mark.parametrize("engine_name", ENGINES)
 def test_offline_then_online(
-    engine_name: str, server: LearningServer, request: pytest.FixtureRequest, capsys: Any
+    engine_name: str,
+    own_learning_server: LearningServer,
+    request: pytest.FixtureRequest,
+    capsys: Any,
 ) -> None:
-    run_engine(engine_name, offline_flow, server, request, capsys)
+    run_engine(engine_name, offline_flow, own_learning_server, request, capsys)
