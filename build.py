@@ -10,7 +10,8 @@ Steps (each a module of buildsteps/):
      the standard library cut down to what the page imports (stdlib); then the zips written
      again as stored_zips decides (stored members, so that the server's brotli compresses
      each archive as a whole);
-  5. pyodide-lock.json trimmed to what is shipped (pyodide_lock), plus a test lockfile;
+  5. pyodide-lock.json trimmed to what is shipped (pyodide_lock), plus a test lockfile; the
+     memory snapshot of the runtime with those packages imported, made in Node (memory_snapshot);
   6. dist/web/ laid out like a production static site (page): the page's modules and content,
      the runtime and each wheel under names of their contents (immutable), index.html and a
      progress-client.js shim as stable entry points, `.br`/`.gz` beside every compressible
@@ -24,6 +25,7 @@ Nothing here fetches anything at run time of the page: the dist is self-containe
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
@@ -38,6 +40,7 @@ from buildsteps.bytecode import precompile_python
 from buildsteps.files import write_if_changed
 from buildsteps.layout import CACHE, WEB
 from buildsteps.lockfile import write_lockfiles
+from buildsteps.memory_snapshot import make_memory_snapshot
 from buildsteps.page import assemble_test_runtime, assemble_web, plan_web
 from buildsteps.pyclient_wheel import build_pyclient_wheel
 from buildsteps.runtime import npm_ci
@@ -71,10 +74,20 @@ def main(argv: list[str] | None = None) -> int:
         stored = store_zips(compiled)
         stdlib, wheel, shipped = stored[0], stored[1], stored[2:]
         write_lockfiles(pkg_dir / "pyodide-lock.json", [wheel, *shipped], test_only)
+        lock = CACHE / "pyodide-lock.json"
+        snapshot = make_memory_snapshot(
+            pkg_dir,
+            stdlib,
+            lock,
+            [wheel, *shipped],
+            sorted(json.loads(lock.read_text())["packages"]),
+        )
 
         keys_js = CACHE / "storage-keys.js"
         write_if_changed(keys_js, storage_keys_js(read_keys()))
-        assemble_web(plan_web({"storage-keys.js": keys_js}, pkg_dir, stdlib, [wheel, *shipped]))
+        assemble_web(
+            plan_web({"storage-keys.js": keys_js}, pkg_dir, stdlib, [wheel, *shipped], snapshot)
+        )
         if test_only is not None:
             assemble_test_runtime([wheel, *shipped, *test_only])
     except BuildError as e:

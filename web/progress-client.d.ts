@@ -195,6 +195,11 @@ export interface ProgressClientOptions {
    * once this promise settles, e.g. after the page's first paint.
    */
   startAfter?: Promise<unknown> | null
+  /**
+   * How long a restore from the build's memory snapshot may take, once its files are here and
+   * the runtime is compiled, before the client starts the normal way instead (default 10 000 ms).
+   */
+  snapshotTimeoutMs?: number
 }
 
 /** The client `createProgressClient` resolves with (also `window.progressClient` on the page). */

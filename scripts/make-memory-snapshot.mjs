@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// Makes the page's Pyodide memory snapshot (web/memory-snapshot.js says what it is and how it
+// is restored): boots the runtime in Node, lays it out with the shipped wheels, imports the
+// given modules, and writes the heap and its metadata. Run by buildsteps/memory_snapshot.py
+// with TZ=UTC, so that nothing of the build machine's time zone is frozen into the heap.
+//
+//   node scripts/make-memory-snapshot.mjs RUNTIME_DIR STDLIB_ZIP LOCKFILE OUT_DIR \
+//        --wheel W.whl ... --import module ... --package name ...
+//
+// Writes OUT_DIR/heap.bin and OUT_DIR/meta.json.
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const { SNAPSHOT_FORMAT, sha256Hex, snapshotRuntime } = await import(
+  pathToFileURL(path.join(root, 'web', 'memory-snapshot.js')).href
+)
+
+const [runtimeDir, stdlib, lockfile, outDir, ...rest] = process.argv.slice(2)
+const wheelPaths = []
+const imports = []
+const packages = []
+for (let i = 0; i < rest.length; i += 2) {
+  const list = { '--wheel': wheelPaths, '--import': imports, '--package': packages }[rest[i]]
+  if (!list || rest[i + 1] === undefined) {
+    console.error(`make-memory-snapshot: unexpected argument ${rest[i]}`)
+    process.exit(2)
+  }
+  list.push(rest[i + 1])
+}
+if (process.env.TZ !== 'UTC') {
+  console.error('make-memory-snapshot: run with TZ=UTC (the heap keeps the time zone it was made in)')
+  process.exit(2)
+}
+// Nothing may come from the network.
+globalThis.fetch = ((realFetch) => async (url, ...args) => {
+  const u = String(url instanceof Request ? url.url : url)
+  if (/^https?:/i.test(u)) throw new Error(`make-memory-snapshot: refusing network fetch of ${u}`)
+  return realFetch(url, ...args)
+})(globalThis.fetch)
+
+const runtimeDirAbs = path.resolve(runtimeDir) + path.sep
+const runtimeURL = pathToFileURL(runtimeDirAbs)
+const wheels = wheelPaths.map((p) => new Uint8Array(fs.readFileSync(p)))
+const runtime = snapshotRuntime({ asmURL: new URL('pyodide.asm.mjs', runtimeURL).href, wheels, tableBase: null })
+const { loadPyodide } = await import(new URL('pyodide.mjs', runtimeURL).href)
+const t0 = performance.now()
+const pyodide = await Promise.race([
+  loadPyodide({
+    indexURL: runtimeDirAbs,
+    stdLibURL: path.resolve(stdlib),
+    lockFileURL: path.resolve(lockfile), // read, never used: the wheels are installed above
+    _makeSnapshot: true,
+    createPyodideModule: runtime.createPyodideModule,
+  }),
+  runtime.layout.then(() => new Promise(() => {})),
+])
+const layout = await runtime.layout
+pyodide.runPython(`
+import gc, importlib
+for name in ${JSON.stringify(imports)}:
+    importlib.import_module(name)
+del name
+gc.collect()
+`)
+const heap = pyodide.makeMemorySnapshot()
+const { format, buildId, sitePackages, tableBase, libs, engineEntries } = layout
+if (format !== SNAPSHOT_FORMAT) throw new Error('format mismatch')
+const meta = {
+  format,
+  pyodide: pyodide.version,
+  buildId,
+  sitePackages,
+  tableBase,
+  libs,
+  heap: { size: heap.byteLength, sha256: await sha256Hex(heap) },
+  wheels: await Promise.all(wheelPaths.map(async (p, i) => ({ name: path.basename(p), sha256: await sha256Hex(wheels[i]) }))),
+  packages,
+  imports,
+  made: { engine: `Node.js ${process.version}`, tableEntries: engineEntries, timeZone: 'UTC' },
+}
+fs.mkdirSync(outDir, { recursive: true })
+fs.writeFileSync(path.join(outDir, 'heap.bin'), heap)
+fs.writeFileSync(path.join(outDir, 'meta.json'), JSON.stringify(meta, null, 1) + '\n')
+console.log(
+  `make-memory-snapshot: ${(heap.byteLength / 1e6).toFixed(1)} MB heap, ${libs.length} libraries at table base ${tableBase}, ` +
+    `${imports.length} modules imported, in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+)
+process.exit(0)

@@ -1,0 +1,284 @@
+// Pyodide from a memory snapshot: the Wasm heap as it was at build time, after the page's
+// packages were installed and pydantic and pyclient imported (scripts/make-memory-snapshot.mjs
+// makes it in Node; buildsteps/memory_snapshot.py ships it). Restoring it skips Python's start,
+// the wheels' installation and the imports. The same code makes and restores, in Node and in
+// browsers, so that both runs lay the runtime out alike.
+//
+// It leans on Pyodide's private snapshot API (loadPyodide's _makeSnapshot / _loadSnapshot) and
+// on Emscripten internals of the pinned runtime, and fills the gaps that API leaves for a heap
+// holding packages:
+//   - the file system is not in the heap: site-packages is written again from the very wheels
+//     (stored zips) the normal boot installs, before the C runtime starts;
+//   - the heap points into pydantic_core's .so (its data, its function table slots): every .so
+//     is loaded in that same early hook, where memory is a deterministic bump, after the
+//     function table is padded to a fixed base (engines add a trampoline to it or not);
+//   - the heap is bigger than the memory the runtime starts with: grown before the copy;
+//   - CPython's call trampoline is this engine's, written back after the copy;
+//   - slot 6 of the JS references stays the live `pyodide.loadedPackages` in both runs.
+// Anything unexpected refuses the snapshot with a reason, and the caller boots normally.
+
+/** The snapshot's own format (bump it when what is made or checked here changes). */
+export const SNAPSHOT_FORMAT = 1
+const MAGIC = 0x706e7300 // Pyodide's snapshot header: "\0snp", an offset, the JSON length, padding, the build id
+const HEADER_BYTES = 48
+
+/** Why a snapshot was not used: 'missing', 'corrupt', 'mismatch' or 'timeout'. */
+export class SnapshotRefused extends Error {
+  constructor(reason, message, cause) {
+    super(message, cause ? { cause } : undefined)
+    this.name = 'SnapshotRefused'
+    this.reason = reason
+  }
+}
+
+/** The members of a zip whose members are stored, not deflated (build.py writes the wheels so). */
+export function storedZipMembers(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let end = -1
+  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
+    if (view.getUint32(i, true) === 0x06054b50) {
+      end = i
+      break
+    }
+  }
+  if (end < 0) throw new SnapshotRefused('corrupt', 'a wheel is not a zip archive')
+  const count = view.getUint16(end + 10, true)
+  let at = view.getUint32(end + 16, true)
+  const decoder = new TextDecoder()
+  const members = []
+  for (let n = 0; n < count; n++) {
+    if (view.getUint32(at, true) !== 0x02014b50) throw new SnapshotRefused('corrupt', 'a wheel has a broken directory')
+    const method = view.getUint16(at + 10, true)
+    const size = view.getUint32(at + 20, true)
+    const nameLength = view.getUint16(at + 28, true)
+    const extraLength = view.getUint16(at + 30, true)
+    const commentLength = view.getUint16(at + 32, true)
+    const local = view.getUint32(at + 42, true)
+    const name = decoder.decode(bytes.subarray(at + 46, at + 46 + nameLength))
+    at += 46 + nameLength + extraLength + commentLength
+    if (name.endsWith('/')) continue
+    if (method !== 0) throw new SnapshotRefused('mismatch', `${name} is compressed in its wheel (the build stores members)`)
+    const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true)
+    if (view.getUint32(local, true) !== 0x04034b50 || start + size > bytes.length) {
+      throw new SnapshotRefused('corrupt', `a wheel's ${name} is cut short`)
+    }
+    members.push([name, bytes.subarray(start, start + size)])
+  }
+  return members
+}
+
+/** The header of a Pyodide memory snapshot: { buildId, heapBytes }, or refused as corrupt. */
+export function snapshotHeader(bytes) {
+  if (bytes.byteLength < HEADER_BYTES) throw new SnapshotRefused('corrupt', 'the snapshot is cut short')
+  const words = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES)
+  if (words.getUint32(0, true) !== MAGIC) throw new SnapshotRefused('corrupt', 'the snapshot has no snapshot header')
+  const offset = words.getUint32(4, true)
+  let buildId = ''
+  for (let i = 0; i < 8; i++) buildId += words.getUint32(16 + 4 * i, true).toString(16).padStart(8, '0')
+  if (offset > bytes.byteLength) throw new SnapshotRefused('corrupt', 'the snapshot is cut short')
+  return { buildId, heapBytes: bytes.byteLength - offset }
+}
+
+/** Hex sha256 of bytes (WebCrypto, off the main thread where the engine can). */
+export async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+function dirname(path) {
+  return path.slice(0, path.lastIndexOf('/')) || '/'
+}
+
+/**
+ * A `createPyodideModule` for loadPyodide that lays the runtime out for a snapshot: installs
+ * `wheels` (stored zips, in order) into site-packages and loads their .so files at `tableBase`
+ * before the C runtime starts (`tableBase` null: a base of its own, when making). `layout` resolves with what was laid out, or rejects (the boot
+ * then never finishes: race it). With `expect` (a restore), a layout or runtime build other
+ * than the snapshot's is refused, and the heap copy is made to fit and to keep this engine's
+ * own state. `waitFor`: a promise to await first (the page's "start Python after the first
+ * paint"); `onStart`: called when the laying out starts (the runtime is compiled by then).
+ */
+export function snapshotRuntime({ asmURL, wheels, tableBase, expect = null, waitFor = null, onStart = null }) {
+  let laidOut, failed
+  const layout = new Promise((resolve, reject) => {
+    laidOut = resolve
+    failed = reject
+  })
+  layout.catch(() => null) // the caller races it; an early failure is not unhandled
+  const createPyodideModule = async (settings) => {
+    const { default: createModule } = await import(asmURL)
+    settings.preRun = [
+      ...(settings.preRun || []),
+      (Module) => {
+        Module.addRunDependency('memory-snapshot layout')
+        Promise.resolve(waitFor)
+          .catch(() => null)
+          .then(() => {
+            onStart?.()
+            return lay(Module, { wheels, tableBase, expect })
+          })
+          .then((result) => {
+            laidOut(result)
+            Module.removeRunDependency('memory-snapshot layout')
+          })
+          .catch((error) =>
+            failed(error instanceof SnapshotRefused ? error : new SnapshotRefused('mismatch', `the runtime could not be laid out: ${error?.message || error}`, error)),
+          )
+      },
+    ]
+    return createModule(settings)
+  }
+  return { createPyodideModule, layout }
+}
+
+async function lay(Module, { wheels, tableBase, expect }) {
+  const { FS, API } = Module
+  const buildId = API.config.BUILD_ID
+  if (expect && expect.buildId !== buildId) {
+    throw new SnapshotRefused('mismatch', `the snapshot is of another runtime build (${expect.buildId.slice(0, 12)}, this one is ${buildId.slice(0, 12)})`)
+  }
+  const site = API.sitePackages
+  const libraries = []
+  for (const wheel of wheels) {
+    for (const [name, data] of storedZipMembers(wheel)) {
+      const path = `${site}/${name}`
+      FS.mkdirTree(dirname(path))
+      FS.writeFile(path, data)
+      if (name.endsWith('.so')) libraries.push(path)
+    }
+  }
+  const table = Module.wasmTable
+  // Making: room above this engine's entries for engines that add some (a GC trampoline).
+  if (tableBase == null) tableBase = Math.ceil((table.length + 64) / 256) * 256
+  if (table.length > tableBase) {
+    throw new SnapshotRefused('mismatch', `the function table starts at ${table.length} entries, past the snapshot's base ${tableBase}`)
+  }
+  const engineEntries = table.length
+  table.grow(tableBase - table.length)
+  const libs = []
+  for (const path of libraries.sort()) {
+    const start = table.length
+    const flags = { loadAsync: true, global: false, nodelete: true, allowUndefined: true }
+    Module.preloadedWasm[path] = await Module.loadWebAssemblyModule(FS.readFile(path), flags, path, {})
+    await Module.loadDynamicLibrary(path, flags)
+    libs.push({ path, table: [start, table.length] })
+  }
+  const result = { format: SNAPSHOT_FORMAT, buildId, sitePackages: site, tableBase, libs }
+  if (expect) {
+    const want = JSON.stringify({ ...result, buildId: expect.buildId })
+    const got = JSON.stringify({ format: expect.format, buildId: expect.buildId, sitePackages: expect.sitePackages, tableBase: expect.tableBase, libs: expect.libs })
+    if (want !== got) throw new SnapshotRefused('mismatch', 'the runtime was laid out unlike the snapshot')
+  }
+  keepLoadedPackages(API)
+  if (expect) fitRestore(Module, API)
+  return { ...result, engineEntries }
+}
+
+// Slot 6 of the JS references is pyodide.loadedPackages, which Pyodide would restore as a new {}.
+function keepLoadedPackages(API) {
+  const expectedKeys = API.getExpectedKeys
+  API.getExpectedKeys = () => {
+    const keys = expectedKeys()
+    const live = API.public_api?.loadedPackages
+    if (live) keys[6] = live
+    return keys
+  }
+}
+
+// Grow the memory to the heap's size before the copy, and keep this engine's trampoline.
+function fitRestore(Module, API) {
+  const restore = API.restoreSnapshot
+  API.restoreSnapshot = (bytes) => {
+    const { heapBytes } = snapshotHeader(bytes)
+    if (Module.HEAP8.length < heapBytes && !Module.growMemory(heapBytes)) {
+      throw new SnapshotRefused('mismatch', `the memory cannot grow to the snapshot's ${heapBytes} bytes`)
+    }
+    const at = (Module.__PyRuntime + Module.HEAP32[Module.__PyEM_EMSCRIPTEN_TRAMPOLINE_OFFSET >>> 2]) >>> 2
+    const trampoline = Module.HEAP32[at]
+    const config = restore(bytes)
+    Module.HEAP32[at] = trampoline
+    return config
+  }
+}
+
+/**
+ * The time module's zone as a normal boot in this engine sets it: Emscripten's tzset (the
+ * offsets of 1 January and 1 July this year, named UTC+hhmm) and CPython's time module
+ * (altzone one hour before the standard offset).
+ */
+export function engineTimeZone(now = new Date()) {
+  const year = now.getFullYear()
+  const winter = new Date(year, 0, 1).getTimezoneOffset()
+  const summer = new Date(year, 6, 1).getTimezoneOffset()
+  const name = (offset) => {
+    const abs = Math.abs(offset)
+    return `UTC${offset >= 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`
+  }
+  const std = Math.max(winter, summer)
+  const names = summer < winter ? [name(winter), name(summer)] : [name(summer), name(winter)]
+  return { timezone: std * 60, altzone: std * 60 - 3600, daylight: Number(winter !== summer), tzname: names }
+}
+
+/** Python run right after a restore: what the build machine froze, made this learner's. */
+export function afterRestorePython(lang, zone = engineTimeZone()) {
+  return [
+    'import os, random, time',
+    'random.seed()', // the build's state would be every learner's
+    // the time zone (Pyodide has no time.tzset): the build machine's was UTC
+    `time.timezone, time.altzone, time.daylight = ${zone.timezone}, ${zone.altzone}, ${zone.daylight}`,
+    `time.tzname = (${JSON.stringify(zone.tzname[0])}, ${JSON.stringify(zone.tzname[1])})`,
+    `os.environ["LANG"] = ${JSON.stringify(lang)}`,
+    'del os, random, time',
+  ].join('\n')
+}
+
+/** The LANG a normal boot has (Emscripten's rule: the first preferred language, or C). */
+export function browserLang() {
+  const first = globalThis.navigator?.languages?.[0] || 'C'
+  return `${first.replace('-', '_')}.UTF-8`
+}
+
+/**
+ * Boot Pyodide from a snapshot: `heap` (the snapshot's bytes), `meta` (its metadata), `wheels`
+ * (the bytes of meta.wheels, in order). Checks before restoring (sizes, sha256, build, format)
+ * and refuses with a reason. The restore must finish within `timeoutMs` of the runtime being
+ * compiled and `waitFor` settled. `options`: the rest of loadPyodide's options.
+ */
+export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, wheels, timeoutMs, waitFor = null, options = {} }) {
+  if (!meta || meta.format !== SNAPSHOT_FORMAT) {
+    throw new SnapshotRefused('mismatch', `the snapshot's metadata is of format ${meta?.format}, this page reads ${SNAPSHOT_FORMAT}`)
+  }
+  if (heap.byteLength !== meta.heap.size) {
+    throw new SnapshotRefused('corrupt', `the snapshot has ${heap.byteLength} bytes, ${meta.heap.size} expected`)
+  }
+  const header = snapshotHeader(heap)
+  if (header.buildId !== meta.buildId) throw new SnapshotRefused('mismatch', 'the snapshot and its metadata name different runtime builds')
+  const digests = await Promise.all([heap, ...wheels].map(sha256Hex))
+  if (digests[0] !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
+  meta.wheels.forEach((w, i) => {
+    if (digests[i + 1] !== w.sha256) throw new SnapshotRefused('corrupt', `${w.name} does not match its sha256`)
+  })
+  let timer
+  let startTimer
+  const timeout = new Promise((_, reject) => {
+    startTimer = () => {
+      timer = setTimeout(() => reject(new SnapshotRefused('timeout', `the restore did not finish within ${timeoutMs} ms`)), timeoutMs)
+    }
+  })
+  const runtime = snapshotRuntime({ asmURL, wheels, tableBase: meta.tableBase, expect: meta, waitFor, onStart: startTimer })
+  try {
+    const pyodide = await Promise.race([
+      loadPyodide({ ...options, _loadSnapshot: heap, createPyodideModule: runtime.createPyodideModule }),
+      runtime.layout.then(() => new Promise(() => {})),
+      timeout,
+    ])
+    for (const name of meta.packages) pyodide.loadedPackages[name] = 'memory snapshot'
+    pyodide.runPython(afterRestorePython(browserLang()))
+    return pyodide
+  } catch (error) {
+    if (error instanceof SnapshotRefused) throw error
+    throw new SnapshotRefused('corrupt', `the snapshot could not be restored: ${error?.message || error}`, error)
+  } finally {
+    clearTimeout(timer)
+  }
+}

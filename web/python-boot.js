@@ -1,0 +1,167 @@
+// Pyodide and pyclient for the page, from this dist only: from the build's memory snapshot when
+// it is there and sound (./memory-snapshot.js), otherwise the normal way (the runtime, then the
+// wheels installed, then the imports). Either way the page learns which: <html
+// data-pyodide-boot="snapshot|normal">, with data-pyodide-boot-fallback="missing|corrupt|
+// mismatch|timeout" when the snapshot was not used, and the performance mark 'pyodide-boot'
+// (its detail: { boot, fallback }).
+
+import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR } from './build-files.js' // generated: the runtime's URLs
+import { keptStorage } from './kept-storage.js'
+import { SnapshotRefused, restoreFromSnapshot } from './memory-snapshot.js'
+import { settledFetch } from './settled-fetch.js'
+
+export class LoadError extends Error {
+  constructor(message, cause) {
+    super(message, cause ? { cause } : undefined)
+    this.name = 'ProgressClientLoadError'
+  }
+}
+
+const PACKAGES = ['pydantic', 'pyclient']
+/** How long a restore may take once its files are here and the runtime is compiled. */
+export const SNAPSHOT_TIMEOUT_MS = 10_000
+
+// After a failed loadPackage: say which shipped file is missing or does not match its sha256.
+async function diagnose(pyodide) {
+  const lock = await (await fetch(LOCKFILE_URL, { cache: 'no-store' })).json()
+  const causes = []
+  for (const [name, pkg] of Object.entries(lock.packages)) {
+    if (name in pyodide.loadedPackages) continue
+    const response = await fetch(new URL(pkg.file_name, PACKAGE_DIR), { cache: 'no-store' })
+    if (!response.ok) {
+      causes.push(`${pkg.file_name} is missing from the dist (HTTP ${response.status})`)
+      continue
+    }
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await response.arrayBuffer()))
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
+    if (hex !== pkg.sha256) causes.push(`${pkg.file_name} does not match its sha256 in pyodide-lock.json`)
+  }
+  return causes
+}
+
+/** Download the wheels now (immutable URLs: into the browser's cache) to install them later. */
+function prefetchWheels() {
+  fetch(LOCKFILE_URL)
+    .then((response) => response.json())
+    .then((lock) => {
+      for (const pkg of Object.values(lock.packages)) {
+        fetch(new URL(pkg.file_name, PACKAGE_DIR))
+          .then((response) => response.arrayBuffer())
+          .catch(() => null) // loadPackage below reports what is missing
+      }
+    })
+    .catch(() => null)
+}
+
+const loadOptions = () => ({
+  indexURL: RUNTIME_DIR.href,
+  // absolute URLs (DESIGN §7); the wheels' file names are relative to PACKAGE_DIR, which is
+  // also where a CDN fallback would look: nothing leaves this origin
+  lockFileURL: LOCKFILE_URL.href,
+  packageBaseUrl: PACKAGE_DIR.href,
+})
+
+/**
+ * Pyodide, then the packages. With `startAfter`, the runtime downloads and compiles at once and
+ * the wheels download, but Python's start and the packages' installation (the long tasks on the
+ * main thread) wait for it.
+ */
+async function normalBoot(loadPyodide, startAfter) {
+  if (startAfter) prefetchWheels()
+  const pyodide = await loadPyodide({
+    ...loadOptions(),
+    fsInit: startAfter ? () => Promise.resolve(startAfter).catch(() => null) : undefined,
+    // during the boot, unless it waits: linking pydantic_core is itself a long task
+    packages: startAfter ? [] : PACKAGES,
+  })
+  // Installs them (a no-op when they were installed during the boot) or says why it cannot.
+  const failures = []
+  await pyodide.loadPackage(PACKAGES, {
+    messageCallback: () => {},
+    errorCallback: (msg) => failures.push(msg),
+  })
+  const missing = PACKAGES.filter((p) => !(p in pyodide.loadedPackages))
+  if (failures.length || missing.length) {
+    const causes = await diagnose(pyodide).catch(() => [])
+    throw new LoadError(
+      `could not load the Python packages ${missing.join(', ') || PACKAGES.join(', ')}` +
+        (causes.length ? ` (${causes.join('; ')})` : '') +
+        (failures.length ? `: ${failures.join('; ')}` : ''),
+    )
+  }
+  return pyodide
+}
+
+async function fetchBytes(url) {
+  let response
+  try {
+    response = await fetch(url)
+  } catch (error) {
+    throw new SnapshotRefused('missing', `${url.pathname} could not be fetched`, error)
+  }
+  if (!response.ok) throw new SnapshotRefused('missing', `${url.pathname} answered HTTP ${response.status}`)
+  try {
+    return new Uint8Array(await response.arrayBuffer())
+  } catch (error) {
+    throw new SnapshotRefused('corrupt', `${url.pathname} was cut short`, error)
+  }
+}
+
+/** The snapshot's files (metadata, heap, the wheels it names), then the restore. */
+async function snapshotBoot(loadPyodide, startAfter, timeoutMs) {
+  if (SNAPSHOT_DIR === null) throw new SnapshotRefused('missing', 'this build has no memory snapshot')
+  const heap = fetchBytes(new URL('heap.bin', SNAPSHOT_DIR))
+  heap.catch(() => null) // awaited below, unless the metadata fails first
+  const stdlib = fetch(new URL('python_stdlib.zip', RUNTIME_DIR)).then((r) => r.arrayBuffer()).catch(() => null)
+  let meta
+  try {
+    meta = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL('meta.json', SNAPSHOT_DIR))))
+  } catch (error) {
+    throw error instanceof SnapshotRefused ? error : new SnapshotRefused('corrupt', 'the snapshot metadata is not JSON', error)
+  }
+  if (!Array.isArray(meta?.wheels)) throw new SnapshotRefused('corrupt', 'the snapshot metadata names no wheels')
+  const wheels = await Promise.all(meta.wheels.map((w) => fetchBytes(new URL(w.file, PACKAGE_DIR))))
+  return restoreFromSnapshot({
+    loadPyodide,
+    asmURL: new URL('pyodide.asm.mjs', RUNTIME_DIR).href,
+    heap: await heap,
+    meta,
+    wheels,
+    timeoutMs,
+    // the timer starts once the page lets Python start and the standard library is here (in
+    // the HTTP cache, where the runtime's own fetch of it finds it)
+    waitFor: Promise.all([startAfter, stdlib]),
+    options: loadOptions(),
+  })
+}
+
+function report(boot, fallback) {
+  const root = globalThis.document?.documentElement
+  if (root) {
+    root.dataset.pyodideBoot = boot
+    if (fallback) root.dataset.pyodideBootFallback = fallback
+  }
+  performance.mark?.('pyodide-boot', { detail: { boot, fallback } })
+}
+
+/** Pyodide with the page's packages, and pyclient's bridge: { pyodide, bridge, boot }. */
+export async function bootPython(startAfter, { snapshotTimeoutMs = SNAPSHOT_TIMEOUT_MS } = {}) {
+  const { loadPyodide } = await import(new URL('pyodide.mjs', RUNTIME_DIR).href)
+  let pyodide = null
+  let fallback = null
+  try {
+    pyodide = await snapshotBoot(loadPyodide, startAfter, snapshotTimeoutMs)
+  } catch (error) {
+    fallback = error instanceof SnapshotRefused ? error.reason : 'corrupt'
+    console.info(`Learning progress: starting without the memory snapshot (${fallback}): ${error?.message || error}`)
+    pyodide = await normalBoot(loadPyodide, startAfter)
+  }
+  const boot = fallback ? 'normal' : 'snapshot'
+  report(boot, fallback)
+  performance.mark?.('pyodide-ready')
+  // What pyclient's ports take from JS (pyclient/adapters/pyodide.py), as an importable module.
+  pyodide.registerJsModule('pyclient_js', { keptStorage, settledFetch })
+  const bridge = pyodide.pyimport('pyclient.bridge')
+  performance.mark?.('pyclient-ready')
+  return { pyodide, bridge, boot }
+}
