@@ -3,11 +3,20 @@
 // very runtime and wheels that build.py put in dist/ (the runtime directory dist/web/build.json
 // names, dist/pyodide-test for the wheels plus pytest and hypothesis).
 //
-//   node scripts/pyodide-tests.mjs [--out result.json] [-- extra pytest args]
+//   node scripts/pyodide-tests.mjs [--memory-snapshot [--state-only]] [--out result.json] [-- extra pytest args]
 //
-// Exit status: pytest's. With --out, writes {"pytest_exit": n, "vectors": {name: canonical}}
-// where `canonical` is canonical_json(reduce_events(parse_events(json.dumps(vector["events"])))).
-// tests/test_pyodide_runtime.py runs this and compares the vectors with CPython byte for byte.
+// Exit status: pytest's. With --out, writes {"pytest_exit": n, "vectors": {name: canonical},
+// "boot": ..., "state": {...}} where `canonical` is
+// canonical_json(reduce_events(parse_events(json.dumps(vector["events"])))) and `state` what
+// Python holds right after the boot (time zone, LANG, a random number, whether pyclient was
+// already imported). tests/test_pyodide_runtime.py runs this and compares the vectors with
+// CPython byte for byte.
+//
+// --memory-snapshot: boot as the page does when it can, by restoring the dist's memory snapshot
+// (web/memory-snapshot.js) instead of booting and installing the wheels; pytest and hypothesis
+// are then installed on top, and the npm package's whole standard library is put after the
+// shipped one on sys.path (the restored interpreter already knows the shipped one's contents).
+// --state-only: only the state, no tests.
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -15,9 +24,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
 let outFile = null
+let fromSnapshot = false
+let stateOnly = false
 const pytestArgs = []
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--out') outFile = path.resolve(args[++i])
+  else if (args[i] === '--memory-snapshot') fromSnapshot = true
+  else if (args[i] === '--state-only') stateOnly = true
   else if (args[i] === '--') pytestArgs.push(...args.slice(i + 1)), (i = args.length)
   else pytestArgs.push(args[i])
 }
@@ -35,7 +48,8 @@ if (!fs.existsSync(buildJson)) {
   console.error('pyodide-tests: dist/web/build.json is missing: run build.py first.')
   process.exit(2)
 }
-const runtimeDir = path.join(root, 'dist', 'web', JSON.parse(fs.readFileSync(buildJson, 'utf8')).runtime) + path.sep
+const build = JSON.parse(fs.readFileSync(buildJson, 'utf8'))
+const runtimeDir = path.join(root, 'dist', 'web', build.runtime) + path.sep
 const testDist = path.join(root, 'dist', 'pyodide-test') + path.sep
 for (const p of [path.join(runtimeDir, 'pyodide.mjs'), path.join(testDist, 'pyodide-lock.json')]) {
   if (!fs.existsSync(p)) {
@@ -43,20 +57,71 @@ for (const p of [path.join(runtimeDir, 'pyodide.mjs'), path.join(testDist, 'pyod
     process.exit(2)
   }
 }
-
-const { loadPyodide } = await import(pathToFileURL(path.join(runtimeDir, 'pyodide.mjs')).href)
-const t0 = performance.now()
-const pyodide = await loadPyodide({
+// The page ships a standard library cut down to what the client imports; pytest and hypothesis
+// need more, so the tests run on the npm package's whole library.
+const fullStdlib = path.join(root, 'web', 'node_modules', 'pyodide', 'python_stdlib.zip')
+const options = {
   indexURL: runtimeDir,
-  // The page ships a standard library cut down to what the client imports; pytest and
-  // hypothesis need more, so the tests run on the npm package's whole library.
-  stdLibURL: path.join(root, 'web', 'node_modules', 'pyodide', 'python_stdlib.zip'),
   lockFileURL: path.join(testDist, 'pyodide-lock.json'),
   packageBaseUrl: testDist,
   packageCacheDir: testDist,
   stdout: (s) => process.stdout.write(s + '\n'),
   stderr: (s) => process.stderr.write(s + '\n'),
+}
+
+const { loadPyodide } = await import(pathToFileURL(path.join(runtimeDir, 'pyodide.mjs')).href)
+const t0 = performance.now()
+let pyodide
+if (fromSnapshot) {
+  if (!build.memorySnapshot) {
+    console.error('pyodide-tests: this build has no memory snapshot (dist/web/build.json).')
+    process.exit(2)
+  }
+  const { restoreFromSnapshot } = await import(pathToFileURL(path.join(root, 'web', 'memory-snapshot.js')).href)
+  const snapshotDir = path.join(root, 'dist', 'web', build.memorySnapshot)
+  const meta = JSON.parse(fs.readFileSync(path.join(snapshotDir, 'meta.json'), 'utf8'))
+  const read = (p) => new Uint8Array(fs.readFileSync(p))
+  pyodide = await restoreFromSnapshot({
+    loadPyodide,
+    asmURL: pathToFileURL(path.join(runtimeDir, 'pyodide.asm.mjs')).href,
+    heap: read(path.join(snapshotDir, meta.heap.file)),
+    meta,
+    wheels: meta.wheels.map((w) => read(path.join(root, 'dist', 'web', build.packages, w.file))),
+    timeoutMs: 60_000,
+    options,
+  })
+  pyodide.FS.writeFile('/lib/python-full-stdlib.zip', fs.readFileSync(fullStdlib))
+  pyodide.runPython(`
+import sys
+def _whole_stdlib(full="/lib/python-full-stdlib.zip", shipped="/lib/python314.zip"):
+    sys.path.append(full)
+    for module in list(sys.modules.values()):  # packages imported before: their other modules
+        paths = getattr(module, "__path__", None)
+        if isinstance(paths, list):
+            paths += [p.replace(shipped, full, 1) for p in paths if p.startswith(shipped + "/")]
+_whole_stdlib()
+del _whole_stdlib
+`)
+} else {
+  pyodide = await loadPyodide({ ...options, stdLibURL: fullStdlib })
+}
+const state = JSON.parse(
+  pyodide.runPython(`
+import json, os, random, sys, time
+json.dumps({
+    "preimported": "pyclient.worker" in sys.modules and "pydantic" in sys.modules,
+    "timezone": [time.timezone, time.altzone, time.daylight, list(time.tzname)],
+    "lang": os.environ.get("LANG"),
+    "random": random.random(),
 })
+`),
+)
+if (stateOnly) {
+  const out = JSON.stringify({ boot: fromSnapshot ? 'snapshot' : 'normal', state })
+  if (outFile) fs.writeFileSync(outFile, out)
+  else console.log(out)
+  process.exit(0)
+}
 const loadErrors = []
 await pyodide.loadPackage(['pydantic', 'pyclient', 'pytest', 'hypothesis'], {
   messageCallback: () => {},
@@ -123,6 +188,7 @@ for f in sorted(glob.glob("tests/vectors/*.json")):
 print(f"pyodide-tests: {len(vectors)} vectors reduced in Pyodide ({sys.version.split()[0]})")
 json.dumps({"pytest_exit": exit_code, "vectors": vectors, "python": sys.version})
 `)
+  result = JSON.stringify({ ...JSON.parse(result), boot: fromSnapshot ? 'snapshot' : 'normal', state })
 } catch (e) {
   console.error(`pyodide-tests: Python failed inside Pyodide:\n${e.message}`)
   process.exit(3)

@@ -4,11 +4,14 @@ scripts/pyodide-tests.mjs boots the very runtime and wheels that build.py ships 
 directory dist/web/build.json names, plus pytest and hypothesis from dist/pyodide-test), runs
 tests/pyclient with pytest inside Pyodide, and reduces every vector there. Here, in CPython, we
 check that all passed and that each vector's canonical snapshot is byte-identical to CPython's.
+Each twice: booted normally, and restored from the dist's memory snapshot as the page boots
+(web/memory-snapshot.js), whose frozen state is checked to be the learner's own.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -25,13 +28,17 @@ VECTORS = sorted((ROOT / "tests" / "vectors").glob("*.json"))
 pytestmark = pytest.mark.pyodide
 
 
-@pytest.fixture(scope="module")
-def pyodide_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def _node() -> str:
     node = shutil.which("node")
     if node is None:
         pytest.fail(
             "node is missing: install Node.js 18 or newer (Debian: apt-get install -y nodejs npm)."
         )
+    return node
+
+
+@pytest.fixture(scope="module")
+def built() -> None:
     build = subprocess.run(
         [sys.executable, str(ROOT / "build.py")],
         cwd=ROOT,
@@ -40,20 +47,35 @@ def pyodide_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         check=False,
     )
     assert build.returncode == 0, f"build.py failed:\n{build.stdout}\n{build.stderr}"
-    out = tmp_path_factory.mktemp("pyodide") / "result.json"
+
+
+def _run(out: Path, *flags: str, tz: str = "UTC") -> dict[str, Any]:
     proc = subprocess.run(
-        [node, str(ROOT / "scripts" / "pyodide-tests.mjs"), "--out", str(out)],
+        [_node(), str(ROOT / "scripts" / "pyodide-tests.mjs"), *flags, "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=900,
         check=False,
+        env={**os.environ, "TZ": tz},
     )
     log = f"--- stdout ---\n{proc.stdout[-20000:]}\n--- stderr ---\n{proc.stderr[-5000:]}"
     assert out.exists(), f"the Pyodide runner produced no result (exit {proc.returncode}):\n{log}"
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     result["log"] = log
     result["exit"] = proc.returncode
+    return result
+
+
+BOOTS = {"normal": (), "snapshot": ("--memory-snapshot",)}
+
+
+@pytest.fixture(scope="module", params=sorted(BOOTS))
+def pyodide_run(
+    request: pytest.FixtureRequest, built: None, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    result = _run(tmp_path_factory.mktemp("pyodide") / "result.json", *BOOTS[request.param])
+    assert result.get("boot") == request.param, result["log"]
     return result
 
 
@@ -82,3 +104,28 @@ def test_canonical_snapshot_is_byte_identical_to_cpython(
     assert in_pyodide.encode() == cpython.encode()
     if isinstance(vector.get("snapshot"), dict):
         assert in_pyodide == canonical_json(vector["snapshot"])
+
+
+def test_the_snapshot_boot_restores_the_imported_client(pyodide_run: dict[str, Any]) -> None:
+    # pydantic and pyclient are in the restored heap; a normal boot has imported neither yet
+    assert pyodide_run["state"]["preimported"] is (pyodide_run["boot"] == "snapshot")
+
+
+def test_a_restored_interpreter_has_this_machines_time_zone_and_fresh_randomness(
+    built: None, tmp_path: Path
+) -> None:
+    # the snapshot is made in UTC; restored elsewhere, it must see that zone as a normal boot does
+    zone = "America/New_York"
+    normal = _run(tmp_path / "normal.json", "--state-only", tz=zone)
+    first, second = (
+        _run(tmp_path / f"snapshot-{n}.json", "--memory-snapshot", "--state-only", tz=zone)
+        for n in (1, 2)
+    )
+    for run in (normal, first, second):
+        assert run["exit"] == 0, run["log"]
+    assert first["boot"] == second["boot"] == "snapshot"
+    assert normal["state"]["timezone"] == [18000, 14400, 1, ["UTC-0500", "UTC-0400"]]
+    assert first["state"]["timezone"] == normal["state"]["timezone"]
+    assert first["state"]["lang"] == normal["state"]["lang"]
+    # reseeded after each restore: not the state frozen in the heap
+    assert first["state"]["random"] != second["state"]["random"]
