@@ -1,0 +1,72 @@
+"""The memory snapshot as the build ships it: named in build.json and in the page's build-files.js,
+its metadata true to the heap, the runtime and the shipped wheels, precompressed and precached
+(test_dist's re-run checks that it is not made again when nothing changed)."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+
+from buildsteps.files import HASHED_PATH, sha256_file
+from buildsteps.layout import PYODIDE_VERSION
+from buildsteps.memory_snapshot import IMPORTS
+from buildsteps.service_worker import precache_entries
+
+from .conftest import Build
+
+
+def _meta(build: Build) -> dict:  # type: ignore[type-arg]
+    return json.loads((build.web / build.manifest["memorySnapshot"] / "meta.json").read_text())
+
+
+def test_the_build_ships_a_snapshot_the_page_finds(build: Build) -> None:
+    name = build.manifest["memorySnapshot"]
+    assert re.fullmatch(r"snapshot-[0-9a-f]{12}", name)
+    assert re.search(HASHED_PATH, f"{name}/heap.bin")  # immutable, like the runtime
+    files_js = (build.web / build.manifest["app"] / "build-files.js").read_text()
+    assert f"export const SNAPSHOT_DIR = new URL('../{name}/', import.meta.url)" in files_js
+    assert {f"{name}/heap.bin", f"{name}/meta.json"} <= set(build.manifest["files"])
+
+
+def test_the_metadata_is_true_to_the_heap_and_the_runtime(build: Build) -> None:
+    meta = _meta(build)
+    heap = build.web / build.manifest["memorySnapshot"] / meta["heap"]["file"]
+    assert meta["format"] == 1 and meta["pyodide"] == PYODIDE_VERSION
+    assert meta["heap"] == {
+        "file": "heap.bin",
+        "size": heap.stat().st_size,
+        "sha256": sha256_file(heap),
+    }
+    with heap.open("rb") as f:
+        header = f.read(48)
+    magic, _offset, _json_length = struct.unpack_from("<III", header)
+    build_id = "".join(f"{w:08x}" for w in struct.unpack_from("<8I", header, 16))
+    assert magic == 0x706E7300 and build_id == meta["buildId"]
+    runtime_js = (build.web / build.manifest["runtime"] / "pyodide.mjs").read_text()
+    assert f'BUILD_ID:"{meta["buildId"]}"' in runtime_js  # this very runtime's build
+    assert meta["made"]["timeZone"] == "UTC"
+    assert meta["imports"] == list(IMPORTS)
+    assert meta["libs"] and all(lib["path"].endswith(".so") for lib in meta["libs"])
+    assert meta["tableBase"] == meta["libs"][0]["table"][0] > meta["made"]["tableEntries"]
+
+
+def test_the_metadata_names_exactly_the_shipped_wheels(build: Build) -> None:
+    meta = _meta(build)
+    packages = build.web / build.manifest["packages"]
+    lock = json.loads((build.web / build.manifest["lockfile"]).read_text())
+    assert sorted(meta["packages"]) == sorted(lock["packages"])
+    assert sorted(w["file"] for w in meta["wheels"]) == sorted(
+        p["file_name"] for p in lock["packages"].values()
+    )
+    for wheel in meta["wheels"]:
+        assert sha256_file(packages / wheel["file"]) == wheel["sha256"], wheel["file"]
+
+
+def test_the_snapshot_is_precompressed_and_precached(build: Build) -> None:
+    name = build.manifest["memorySnapshot"]
+    sizes = build.manifest["files"][f"{name}/heap.bin"]
+    assert sizes["br"] < sizes["identity"] / 4 and sizes["gzip"] < sizes["identity"] / 3
+    entries = precache_entries((build.web / "sw.js").read_text())
+    assert entries.get(f"{name}/heap.bin", "absent") is None
+    assert entries.get(f"{name}/meta.json", "absent") is None
