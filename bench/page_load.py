@@ -1,23 +1,35 @@
-"""Cold page loads of the learning page in system Chromium, beside a bare Pyodide page.
+"""Page loads of the learning page in system Chromium, booted normally and from the build's
+memory snapshot, beside a bare Pyodide page.
 
-    .venv/bin/python bench/page_load.py [--runs 5] [--sizes 0,1000,10000]
+    .venv/bin/python bench/page_load.py [--runs 5] [--sizes 0,10000,50000]
 
-For each stored-log size, every run uses a fresh browser context (no HTTP cache, no compiled
-wasm cache): the log and a matching snapshot cache are put in localStorage from a blank page of
-the same origin, then the page is loaded and timed from navigation start:
+For each stored-log size the page is loaded two ways, each from its own origin: as built (it
+boots from the memory snapshot, web/python-boot.js) and with build-files.js naming no snapshot
+(the normal boot: the runtime, the wheels installed, the imports). Each is timed
+  cold   a fresh browser context (no HTTP cache, no compiled wasm cache, no service worker):
+         the log and a matching snapshot cache are put in localStorage from a blank page of the
+         same origin, then the page is loaded;
+  warm   the same context loaded again once the first load is ready and its service worker (the
+         page registers one when idle) is active: a returning learner.
+Times from navigation start:
   cached paint   the cached snapshot is on screen (max of the inline script's mark and FCP)
-  pyodide ready  loadPyodide() resolved (the page has it fetch and install its wheels too)
+  pyodide ready  Pyodide is up with the packages (restored, or booted and installed)
   client ready   pyclient loaded, the log reduced, the recomputed snapshot rendered
-Two bare pages only run loadPyodide(): one with this dist's runtime (whose standard library
-build.py ships precompiled), one with the npm package's runtime as it comes (sources only, so
-every boot compiles what it imports). Runs are interleaved. Medians.
-Targets: cached paint <= 150 ms; client ready <= 1.25 x bare boot at 10k events.
+Two bare pages only run loadPyodide(), cold and warm likewise: one with this dist's runtime
+(whose standard library build.py ships precompiled), one with the npm package's runtime as it
+comes (sources only, so every boot compiles what it imports). Runs are interleaved. Medians;
+ratios are medians over rounds of client ready / bare ready in the same round and state.
+Also printed: what the snapshot adds to a first visit's download (its files' brotli sizes: the
+service worker precaches them whichever boot the page took).
+Targets: cached paint <= 150 ms; client ready <= 1.25 x bare boot at 10k events (normal boot);
+booted from the snapshot, warm: client ready <= 1.0 x bare boot.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -66,6 +78,7 @@ METRICS_JS = """() => {
     pyodide_ready: mark('pyodide-ready'),
     client_ready: mark('progress-ready'),
     bare_ready: mark('bare-ready'),
+    boot: document.documentElement.dataset.pyodideBoot || null,
   }
 }"""
 
@@ -77,15 +90,23 @@ def storage_for(count: int) -> dict[str, str]:
     return client_storage(events, None, "bench-client")  # stored as the client stores them
 
 
-def one_load(browser: Any, base: str, storage: dict[str, str] | str) -> dict[str, float]:
+def _load(page: Any, url: str, ready: str) -> None:
+    page.goto(url)
+    page.wait_for_function(ready, timeout=120_000)
+    err = page.evaluate("document.documentElement.dataset.progressError || null")
+    if err:
+        raise RuntimeError(f"page failed: {err}")
+
+
+def one_load(
+    browser: Any, base: str, storage: dict[str, str] | str, warm: bool = False
+) -> dict[str, Any]:
+    """A load's marks: cold in a fresh context, or `warm`: that context's second load."""
     ctx = browser.new_context()
     try:
         page = ctx.new_page()
         if isinstance(storage, str):  # a bare page
-            page.goto(base + storage)
-            page.wait_for_function(
-                "() => document.documentElement.dataset.bareReady === 'true'", timeout=120_000
-            )
+            url, ready = base + storage, READY_BARE
         else:
             page.goto(base + "bench-blank.html")
             page.evaluate(
@@ -93,25 +114,40 @@ def one_load(browser: Any, base: str, storage: dict[str, str] | str) -> dict[str
                 " for (const [k, v] of Object.entries(items)) localStorage.setItem(k, v) }",
                 storage,
             )
-            page.goto(base)
-            page.wait_for_function(
-                "() => document.documentElement.dataset.progressReady === 'true'"
-                " || !!document.documentElement.dataset.progressError",
-                timeout=120_000,
-            )
-            err = page.evaluate("document.documentElement.dataset.progressError || null")
-            if err:
-                raise RuntimeError(f"page failed: {err}")
-        metrics: dict[str, float] = page.evaluate(METRICS_JS)
+            url, ready = base, READY_PAGE
+        _load(page, url, ready)
+        if warm:
+            if not isinstance(storage, str):
+                page.wait_for_function(SW_ACTIVE, timeout=120_000)
+            _load(page, url, ready)
+        metrics: dict[str, Any] = page.evaluate(METRICS_JS)
         return metrics
     finally:
         ctx.close()
 
 
+READY_BARE = "() => document.documentElement.dataset.bareReady === 'true'"
+READY_PAGE = (
+    "() => document.documentElement.dataset.progressReady === 'true'"
+    " || !!document.documentElement.dataset.progressError"
+)
+# the page registers its service worker once idle after ready; a warm load comes after it is
+# active and has precached the build
+SW_ACTIVE = "async () => !!(await navigator.serviceWorker.getRegistration())?.active"
+
+
+def _no_snapshot_files_js(web: Path, app: str) -> bytes:
+    """The build's build-files.js naming no memory snapshot: the page boots normally."""
+    text = (web / app / "build-files.js").read_text()
+    text, n = re.subn(r"export const SNAPSHOT_DIR = .*", "export const SNAPSHOT_DIR = null", text)
+    assert n == 1, "build-files.js names no SNAPSHOT_DIR"
+    return text.encode()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--sizes", default="0,1000,10000")
+    parser.add_argument("--sizes", default="0,10000,50000")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     build = subprocess.run(
@@ -122,13 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     stores = {n: storage_for(n) for n in sizes}
-    results: dict[str, list[dict[str, float]]] = {
-        "bare": [],
-        "stock": [],
-        **{str(n): [] for n in sizes},
-    }
+    web = ROOT / "dist" / "web"
     stock_dir = ROOT / "web" / "node_modules" / "pyodide"
-    build_json = json.loads((ROOT / "dist" / "web" / "build.json").read_text())
+    build_json = json.loads((web / "build.json").read_text())
+    if not build_json.get("memorySnapshot"):
+        print("this build has no memory snapshot", file=sys.stderr)
+        return 1
     js = "text/javascript"
     extra = {
         "/bench-bare.html": ("text/html", BARE.replace("SCRIPT", "bench-bare.js").encode()),
@@ -151,73 +186,118 @@ def main(argv: list[str] | None = None) -> int:
             for name, ctype in STOCK_FILES.items()
         },
     }
-    with StaticServer(ROOT / "dist" / "web", extra=extra) as srv, sync_playwright() as p:
+    normal_extra = {
+        **extra,
+        f"/{build_json['app']}/build-files.js": (js, _no_snapshot_files_js(web, build_json["app"])),
+    }
+    kinds = [(boot, state) for boot in ("normal", "snapshot") for state in ("cold", "warm")]
+    results: dict[str, list[dict[str, Any]]] = {
+        f"{bare} {state}": [] for bare in ("bare", "stock") for state in ("cold", "warm")
+    }
+    results.update({f"{n} {boot} {state}": [] for n in sizes for boot, state in kinds})
+    with (
+        StaticServer(web, extra=extra) as srv,
+        StaticServer(web, extra=normal_extra) as normal_srv,
+        sync_playwright() as p,
+    ):
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         one_load(browser, srv.url, "bench-bare.html")  # warm the OS file cache once
+        one_load(browser, srv.url, stores[sizes[0]])
         for run in range(args.runs):
-            results["bare"].append(one_load(browser, srv.url, "bench-bare.html"))
-            results["stock"].append(one_load(browser, srv.url, "bench-stock.html"))
-            for n in sizes:
-                results[str(n)].append(one_load(browser, srv.url, stores[n]))
+            for state in ("cold", "warm"):
+                warm = state == "warm"
+                for which, page in (("bare", "bench-bare.html"), ("stock", "bench-stock.html")):
+                    results[f"{which} {state}"].append(one_load(browser, srv.url, page, warm))
+                for n in sizes:
+                    for boot, base in (("normal", normal_srv.url), ("snapshot", srv.url)):
+                        row = one_load(browser, base, stores[n], warm)
+                        if row["boot"] != boot:
+                            raise RuntimeError(f"{n} {boot} {state}: the page booted {row['boot']}")
+                        results[f"{n} {boot} {state}"].append(row)
             print(f"run {run + 1}/{args.runs} done", file=sys.stderr, flush=True)
         browser.close()
 
-    def med(rows: list[dict[str, float]], key: str) -> float | None:
+    def med(rows: list[dict[str, Any]], key: str) -> float:
         values = [r[key] for r in rows if r.get(key) is not None]
-        return statistics.median(values) if values else None
+        assert values, key
+        return float(statistics.median(values))
 
-    bare = med(results["bare"], "bare_ready")
-    assert bare is not None
-
-    stock = med(results["stock"], "bare_ready")
-    assert stock is not None
-
-    def paired_ratio(n: int, baseline: str = "bare") -> float:
+    def paired_ratio(key: str, baseline: str) -> float:
         # each round loads the bare pages and every size back to back: the per-round ratio
         # cancels most of the machine's load drift between rounds
-        pairs = zip(results[str(n)], results[baseline], strict=True)
-        return statistics.median(r["client_ready"] / b["bare_ready"] for r, b in pairs)
+        pairs = zip(results[key], results[baseline], strict=True)
+        return float(statistics.median(r["client_ready"] / b["bare_ready"] for r, b in pairs))
 
-    print(f"\nCold loads, medians of {args.runs} (ms from navigation start), Chromium, 2 cores")
-    print(
-        f"{'stored events':>15} | {'cached paint':>12} | {'pyodide ready':>13} | "
-        f"{'client ready':>12} | {'ready / bare':>12} | {'ready / stock':>13}"
+    print(f"\nPage loads, medians of {args.runs} (ms from navigation start), Chromium, 2 cores")
+    head = (
+        f"{'stored events':>13} | {'boot':>8} | {'state':>5} | {'cached paint':>12} | "
+        f"{'pyodide ready':>13} | {'client ready':>12} | {'ready / bare':>12} | "
+        f"{'ready / stock':>13}"
     )
-    print("-" * 93)
-    print(
-        f"{'bare, this dist':>15} | {'-':>12} | {bare:13.0f} | {'-':>12} | {'1.00':>12} | "
-        f"{bare / stock:13.2f}"
-    )
-    print(
-        f"{'bare, npm as is':>15} | {'-':>12} | {stock:13.0f} | {'-':>12} | "
-        f"{stock / bare:12.2f} | {'1.00':>13}"
-    )
-    verdicts = []
-    for n in sizes:
-        rows = results[str(n)]
-        paint, py, ready = (
-            med(rows, "cached_paint"),
-            med(rows, "pyodide_ready"),
-            med(rows, "client_ready"),
+    print(head)
+    print("-" * len(head))
+    for state in ("cold", "warm"):
+        bare, stock = (
+            med(results[f"bare {state}"], "bare_ready"),
+            med(results[f"stock {state}"], "bare_ready"),
         )
-        assert paint is not None and py is not None and ready is not None
-        ratio, ratio_stock = paired_ratio(n), paired_ratio(n, "stock")
         print(
-            f"{n:>15,} | {paint:12.0f} | {py:13.0f} | {ready:12.0f} | {ratio:12.2f} | "
-            f"{ratio_stock:13.2f}"
+            f"{'bare':>13} | {'this dist':>8} | {state:>5} | {'-':>12} | {bare:13.0f} | "
+            f"{'-':>12} | {'1.00':>12} | {bare / stock:13.2f}"
         )
-        verdicts.append(
-            f"cached paint at {n:,} events: {paint:.0f} ms "
-            f"({'met' if paint <= 150 else 'NOT met'}: <= 150 ms)"
+        print(
+            f"{'bare':>13} | {'npm':>8} | {state:>5} | {'-':>12} | {stock:13.0f} | "
+            f"{'-':>12} | {stock / bare:12.2f} | {'1.00':>13}"
         )
-        if n == max(sizes):
-            verdicts.append(
-                f"client ready at {n:,} events: {ratio:.2f} x a bare boot of this dist's runtime "
-                f"({'met' if ratio <= 1.25 else 'NOT met'}: <= 1.25 x), {ratio_stock:.2f} x a "
-                f"bare boot of the npm runtime as it comes "
-                f"({'met' if ratio_stock <= 1.25 else 'NOT met'})"
+    verdicts = []
+    ratios: dict[str, float] = {}
+    for n in sizes:
+        for boot, state in kinds:
+            key = f"{n} {boot} {state}"
+            rows = results[key]
+            paint, py, ready = (
+                med(rows, "cached_paint"),
+                med(rows, "pyodide_ready"),
+                med(rows, "client_ready"),
             )
-    print("(ratios: median over rounds of client ready / bare ready in the same round)")
+            ratio = ratios[key] = paired_ratio(key, f"bare {state}")
+            ratio_stock = paired_ratio(key, f"stock {state}")
+            print(
+                f"{n:>13,} | {boot:>8} | {state:>5} | {paint:12.0f} | {py:13.0f} | {ready:12.0f} | "
+                f"{ratio:12.2f} | {ratio_stock:13.2f}"
+            )
+            if boot == "normal" and state == "cold":
+                verdicts.append(
+                    f"cached paint at {n:,} events: {paint:.0f} ms "
+                    f"({'met' if paint <= 150 else 'NOT met'}: <= 150 ms)"
+                )
+    print("(ratios: median over rounds of client ready / bare ready in the same round and state)")
+    for n in sizes:
+        if n == 10_000:
+            r = ratios[f"{n} normal cold"]
+            verdicts.append(
+                f"client ready at {n:,} events, normal boot, cold: {r:.2f} x a bare boot "
+                f"({'met' if r <= 1.25 else 'NOT met'}: <= 1.25 x)"
+            )
+        for state in ("cold", "warm"):
+            r = ratios[f"{n} snapshot {state}"]
+            before = ratios[f"{n} normal {state}"]
+            target = f" ({'met' if r <= 1.0 else 'NOT met'}: <= 1.0 x)" if state == "warm" else ""
+            verdicts.append(
+                f"client ready at {n:,} events from the snapshot, {state}: {r:.2f} x a bare boot"
+                f"{target}, normal boot {before:.2f} x"
+            )
+    snap = build_json["memorySnapshot"]
+    sizes_br = {
+        rel: f.get("br", f["identity"])
+        for rel, f in build_json["files"].items()
+        if rel.startswith(snap + "/")
+    }
+    total = sum(sizes_br.values())
+    parts = ", ".join(
+        f"{rel.split('/')[-1]} {b / 1e6:.2f} MB" for rel, b in sorted(sizes_br.items())
+    )
+    verdicts.append(f"a first visit downloads {total / 1e6:.2f} MB more, brotli ({parts})")
     print()
     for v in verdicts:
         print(v)
