@@ -272,6 +272,8 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, whe
       runtime.layout.then(() => new Promise(() => {})),
       timeout,
     ])
+    // Pyodide keeps its options: let the 38 MB of the snapshot's bytes go
+    if (pyodide._api?.config) pyodide._api.config._loadSnapshot = null
     for (const name of meta.packages) pyodide.loadedPackages[name] = 'memory snapshot'
     pyodide.runPython(afterRestorePython(browserLang()))
     return pyodide
