@@ -1,0 +1,332 @@
+"""The page's Pyodide boot from the build's memory snapshot (web/memory-snapshot.js,
+web/python-boot.js), in Chromium against a real `python -m pyserver serve --web dist/web --demo`:
+
+- as built, the page boots from the snapshot (``<html data-pyodide-boot="snapshot">``, no
+  fallback, the 'pyodide-boot' mark) and Python works: a lesson completed on the page is in the
+  client's snapshot, and is read back from storage after a reload (from the snapshot again); a
+  second learner gets a client id of their own;
+- a snapshot the page must not use is refused for its reason, said on the page, in the mark and
+  in the console, and the page boots the normal way, Python working all the same: the heap
+  missing (404), corrupt (bytes flipped in the middle, or cut to half), of another runtime build
+  (the build id changed in the metadata and in the heap's header alike, the heap's sha256
+  updated), laid out for another function table (a table base below the engine's table), or
+  slower than the page's time limit (``<html data-snapshot-timeout-ms="1">``).
+
+The broken answers are the server's real ones changed in flight (``page.route``), sent without a
+content encoding (the snapshot's files through a local relay, ``Relay``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e.browsing import PageLog, new_page, open_page, provoked_only, wait_ready
+from e2e.course import LESSON, PATH_A, complete_lesson, onboard, snapshot
+from e2e.servers import LearningServer
+
+pytestmark = pytest.mark.browser
+
+BOOT = """() => ({
+  boot: document.documentElement.dataset.pyodideBoot ?? null,
+  fallback: document.documentElement.dataset.pyodideBootFallback ?? null,
+  marks: performance.getEntriesByName('pyodide-boot', 'mark').map((m) => m.detail),
+})"""
+FALLBACK_INFO = "Learning progress: starting without the memory snapshot"
+#: Where a Pyodide snapshot's header keeps the runtime's build id: 8 little-endian uint32 words.
+BUILD_ID_AT = 16
+OTHER_BUILD_ID = hashlib.sha256(b"another runtime build").hexdigest()
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+class Relay:
+    """A local HTTP server that sends each answer it is given once: a changed answer reaches the
+    page through it (``route.continue_`` to its URL, which the page does not see), since
+    Chromium takes a body handed to ``route.fulfill`` slowly (some 12 s for the heap's 38 MB).
+    Not a page's own document, which would then be of the relay's origin; and a page whose
+    document was fulfilled may not reach the relay (Chromium refuses its requests to a loopback
+    address), so a test changes either its document or what it fetches."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, tuple[dict[str, str], bytes]] = {}
+        answers = self.answers
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                headers, body = answers.pop(self.path)
+                self.send_response_only(200)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def add(self, headers: dict[str, str], body: bytes) -> str:
+        path = f"/answer-{len(self.answers)}"
+        self.answers[path] = (headers, body)
+        return self.url + path
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def relay() -> Iterator[Relay]:
+    server = Relay()
+    yield server
+    server.close()
+
+
+@dataclass
+class Snapshot:
+    """The dist's memory snapshot on the test's server."""
+
+    name: str  # snapshot-<hash>
+    dir: Path
+    server_url: str
+
+    def url(self, file: str) -> str:
+        return f"{self.server_url}{self.name}/{file}"
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return json.loads((self.dir / "meta.json").read_text())  # type: ignore[no-any-return]
+
+    @property
+    def heap(self) -> bytes:
+        return (self.dir / "heap.bin").read_bytes()
+
+
+@dataclass
+class Answers:
+    """A page's requests answered otherwise than by the server (``page.route``), and which of
+    them the page asked for."""
+
+    page: Any
+    snap: Snapshot
+    relay: Relay
+    routed: set[str] = field(default_factory=set)
+    answered: set[str] = field(default_factory=set)
+
+    def missing(self, url: str) -> None:
+        """`url` answers 404."""
+
+        def handle(route: Any) -> None:
+            route.fulfill(status=404, content_type="text/plain", body="not found")
+            self.answered.add(url)
+
+        self.routed.add(url)
+        self.page.route(url, handle)
+
+    def changed(self, url: str, change: Callable[[bytes], bytes]) -> None:
+        """`url` answers the server's answer with its body changed by `change` (and its
+        Content-Length with it), without a content encoding."""
+
+        def handle(route: Any) -> None:
+            response = route.fetch()
+            assert response.status == 200, f"{url}: HTTP {response.status}"
+            body = change(response.body())  # decoded, whatever encoding the server chose
+            drop = {"content-encoding", "content-length", "transfer-encoding", "date", "server"}
+            headers = {k: v for k, v in response.headers.items() if k.lower() not in drop}
+            headers["content-length"] = str(len(body))
+            if route.request.resource_type == "document":  # relayed, of the relay's origin
+                route.fulfill(status=200, headers=headers, body=body)
+            else:
+                route.continue_(url=self.relay.add(headers, body))
+            self.answered.add(url)
+
+        self.routed.add(url)
+        self.page.route(url, handle)
+
+    def changed_meta(self, change: Callable[[dict[str, Any]], None]) -> None:
+        def edit(body: bytes) -> bytes:
+            meta = json.loads(body)
+            change(meta)
+            return json.dumps(meta).encode()
+
+        self.changed(self.snap.url("meta.json"), edit)
+
+
+@pytest.fixture
+def answers(dist_web: Path, learning_server: LearningServer, relay: Relay, page: Any) -> Answers:
+    name = json.loads((dist_web / "build.json").read_text())["memorySnapshot"]
+    return Answers(page, Snapshot(name, dist_web / name, learning_server.url), relay)
+
+
+def header_build_id(heap: bytes) -> str:
+    return "".join(f"{w:08x}" for w in struct.unpack_from("<8I", heap, BUILD_ID_AT))
+
+
+def with_build_id(heap: bytes, build_id: str) -> bytes:
+    data = bytearray(heap)
+    words = [int(build_id[i : i + 8], 16) for i in range(0, 64, 8)]
+    struct.pack_into("<8I", data, BUILD_ID_AT, *words)
+    return bytes(data)
+
+
+def heap_missing(a: Answers) -> None:
+    a.missing(a.snap.url("heap.bin"))
+
+
+def heap_flipped(a: Answers) -> None:
+    def flip(heap: bytes) -> bytes:
+        data = bytearray(heap)
+        for i in range(len(data) // 2, len(data) // 2 + 64):
+            data[i] ^= 0xFF
+        return bytes(data)
+
+    a.changed(a.snap.url("heap.bin"), flip)
+
+
+def heap_cut(a: Answers) -> None:
+    a.changed(a.snap.url("heap.bin"), lambda heap: heap[: len(heap) // 2])
+
+
+def another_build(a: Answers) -> None:
+    """The snapshot of another runtime build: its id in the heap's header and in the metadata,
+    the heap's sha256 updated, so that only the check against the loaded runtime refuses it."""
+    heap = a.snap.heap
+    assert header_build_id(heap) == a.snap.meta["buildId"], "the heap's header is not as expected"
+    other_sha256 = hashlib.sha256(with_build_id(heap, OTHER_BUILD_ID)).hexdigest()
+
+    def other_heap(body: bytes) -> bytes:
+        assert body == heap, "the server's heap.bin is not the dist's"
+        return with_build_id(body, OTHER_BUILD_ID)
+
+    def other_meta(meta: dict[str, Any]) -> None:
+        meta["buildId"] = OTHER_BUILD_ID
+        meta["heap"]["sha256"] = other_sha256
+
+    a.changed(a.snap.url("heap.bin"), other_heap)
+    a.changed_meta(other_meta)
+
+
+def low_table_base(a: Answers) -> None:
+    a.changed_meta(lambda meta: meta.update(tableBase=100))
+
+
+def one_ms_limit(a: Answers) -> None:
+    def limit(html: bytes) -> bytes:
+        out, n = re.subn(rb"<html\b", b'<html data-snapshot-timeout-ms="1"', html, count=1)
+        assert n == 1, "the page has no <html> tag"
+        return out
+
+    a.changed(a.snap.server_url, limit)
+
+
+def learner_completes_a_lesson(page: Any) -> None:
+    """A lesson completed on the page, through the Python client, and in its snapshot."""
+    onboard(page, PATH_A)
+    complete_lesson(page, PATH_A, *LESSON)
+    page.wait_for_function(
+        "(id) => window.progressClient.snapshot.content[id]?.status === 'completed'", arg=LESSON[1]
+    )
+    assert snapshot(page)["onboarding"]["pathId"] == PATH_A
+
+
+def test_the_page_boots_from_the_memory_snapshot(
+    learning_server: LearningServer, browser: Any, page: Any, page_log: PageLog
+) -> None:
+    open_page(page, learning_server.url)
+    snapshot_boot = {"boot": "snapshot", "fallback": None}
+    assert page.evaluate(BOOT) == {**snapshot_boot, "marks": [snapshot_boot]}
+    learner_completes_a_lesson(page)
+    event_id = page.evaluate(
+        "window.progressClient.recordProgress({contentId: 'lesson-e2e', status: 'completed',"
+        " score: 80, contentVersion: 'v2'})"
+    )
+    assert UUID.fullmatch(event_id), event_id
+    item = snapshot(page)["content"]["lesson-e2e"]
+    assert (item["status"], item["score"], item["contentVersion"]) == ("completed", 80, "v2")
+
+    # the next load boots from the snapshot too, and Python reads the stored log back
+    page.reload()
+    wait_ready(page)
+    assert page.evaluate(BOOT) == {**snapshot_boot, "marks": [snapshot_boot]}
+    content = snapshot(page)["content"]
+    assert content[LESSON[1]]["status"] == "completed"
+    assert content["lesson-e2e"]["score"] == 80
+
+    # nothing of the first learner is in the heap: another gets a client of their own
+    other = browser.new_context(viewport={"width": 1000, "height": 700})
+    try:
+        other_page = new_page(other, learning_server.url)
+        assert other_page.evaluate(BOOT)["boot"] == "snapshot"
+        assert snapshot(other_page)["content"] == {}
+        ids = [p.evaluate("window.progressClient.clientId") for p in (page, other_page)]
+        assert all(UUID.fullmatch(i) for i in ids) and ids[0] != ids[1], ids
+    finally:
+        other.close()
+
+    assert not [t for _, t in page_log.console if FALLBACK_INFO in t]
+    assert page_log.external_requests() == []
+    assert page_log.errors() == []
+
+
+@pytest.mark.parametrize(
+    ("serve", "reason", "why"),
+    [
+        pytest.param(heap_missing, "missing", r"{dir}/heap\.bin answered HTTP 404", id="missing"),
+        pytest.param(
+            heap_flipped, "corrupt", r"the snapshot does not match its sha256", id="corrupt-flipped"
+        ),
+        pytest.param(
+            heap_cut, "corrupt", r"the snapshot has {half} bytes, {size} expected", id="corrupt-cut"
+        ),
+        pytest.param(
+            another_build,
+            "mismatch",
+            r"the snapshot is of another runtime build \({other}, this one is {build}\)",
+            id="mismatch-build",
+        ),
+        pytest.param(
+            low_table_base,
+            "mismatch",
+            r"the function table starts at \d+ entries, past the snapshot's base 100",
+            id="mismatch-layout",
+        ),
+        pytest.param(
+            one_ms_limit, "timeout", r"the restore did not finish within 1 ms", id="timeout"
+        ),
+    ],
+)
+def test_a_snapshot_the_page_cannot_use_falls_back_to_the_normal_boot(
+    serve: Callable[[Answers], None], reason: str, why: str, answers: Answers, page_log: PageLog
+) -> None:
+    page, snap = answers.page, answers.snap
+    serve(answers)
+    open_page(page, snap.server_url)
+    assert answers.answered == answers.routed, "a changed answer was never asked for"
+    normal_boot = {"boot": "normal", "fallback": reason}
+    assert page.evaluate(BOOT) == {**normal_boot, "marks": [normal_boot]}
+    said = [(kind, t) for kind, t in page_log.console if FALLBACK_INFO in t]
+    assert [kind for kind, _ in said] == ["info"], said
+    size = snap.meta["heap"]["size"]
+    values = {"dir": f"/{snap.name}", "size": size, "half": size // 2,
+              "other": OTHER_BUILD_ID[:12], "build": snap.meta["buildId"][:12]}  # fmt: skip
+    pattern = why.format(**{k: re.escape(str(v)) for k, v in values.items()})
+    assert re.fullmatch(f"{re.escape(FALLBACK_INFO)} \\({reason}\\): {pattern}", said[0][1]), said
+
+    learner_completes_a_lesson(page)
+    assert page_log.external_requests() == []
+    if reason == "missing":
+        provoked_only(page_log, 404)
+    else:
+        assert page_log.errors() == []
