@@ -98,8 +98,12 @@ function dirname(path) {
  * own state. `waitFor`: a promise to await first (the page's "start Python after the first
  * paint"); `onStart`: called when the laying out starts (the runtime is compiled by then).
  */
-export function snapshotRuntime({ asmURL, wheels, tableBase, expect = null, waitFor = null, onStart = null }) {
+export function snapshotRuntime({ asmURL, wheels, tableBase, expect = null, waitFor = null, onStart = null, timeoutMs = Infinity }) {
   let laidOut, failed
+  // Past its deadline (`timeoutMs` after the laying out starts) or after abort(), a restore
+  // stops at its next step, instead of running on beside the boot that replaces it. Checked
+  // between steps as well as by the caller's timer: the steps may hold the event loop.
+  const state = { aborted: false, deadline: Infinity, timeoutMs }
   const layout = new Promise((resolve, reject) => {
     laidOut = resolve
     failed = reject
@@ -114,8 +118,9 @@ export function snapshotRuntime({ asmURL, wheels, tableBase, expect = null, wait
         Promise.resolve(waitFor)
           .catch(() => null)
           .then(() => {
+            state.deadline = performance.now() + timeoutMs
             onStart?.()
-            return lay(Module, { wheels, tableBase, expect })
+            return lay(Module, { wheels, tableBase, expect, state })
           })
           .then((result) => {
             laidOut(result)
@@ -126,12 +131,21 @@ export function snapshotRuntime({ asmURL, wheels, tableBase, expect = null, wait
           )
       },
     ]
+    checkGoing(state)
     return createModule(settings)
   }
-  return { createPyodideModule, layout }
+  return { createPyodideModule, layout, abort: () => (state.aborted = true) }
 }
 
-async function lay(Module, { wheels, tableBase, expect }) {
+function checkGoing(state) {
+  if (state.aborted || performance.now() > state.deadline) {
+    state.aborted = true
+    throw new SnapshotRefused('timeout', `the restore did not finish within ${state.timeoutMs} ms`)
+  }
+}
+
+async function lay(Module, { wheels, tableBase, expect, state }) {
+  checkGoing(state)
   const { FS, API } = Module
   const buildId = API.config.BUILD_ID
   if (expect && expect.buildId !== buildId) {
@@ -159,6 +173,7 @@ async function lay(Module, { wheels, tableBase, expect }) {
   for (const path of libraries.sort()) {
     const start = table.length
     const flags = { loadAsync: true, global: false, nodelete: true, allowUndefined: true }
+    checkGoing(state)
     Module.preloadedWasm[path] = await Module.loadWebAssemblyModule(FS.readFile(path), flags, path, {})
     await Module.loadDynamicLibrary(path, flags)
     libs.push({ path, table: [start, table.length] })
@@ -170,7 +185,8 @@ async function lay(Module, { wheels, tableBase, expect }) {
     if (want !== got) throw new SnapshotRefused('mismatch', 'the runtime was laid out unlike the snapshot')
   }
   keepLoadedPackages(API)
-  if (expect) fitRestore(Module, API)
+  if (expect) fitRestore(Module, API, state)
+  checkGoing(state)
   return { ...result, engineEntries }
 }
 
@@ -186,9 +202,10 @@ function keepLoadedPackages(API) {
 }
 
 // Grow the memory to the heap's size before the copy, and keep this engine's trampoline.
-function fitRestore(Module, API) {
+function fitRestore(Module, API, state) {
   const restore = API.restoreSnapshot
   API.restoreSnapshot = (bytes) => {
+    checkGoing(state)
     const { heapBytes } = snapshotHeader(bytes)
     if (Module.HEAP8.length < heapBytes && !Module.growMemory(heapBytes)) {
       throw new SnapshotRefused('mismatch', `the memory cannot grow to the snapshot's ${heapBytes} bytes`)
@@ -262,10 +279,13 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, whe
   let startTimer
   const timeout = new Promise((_, reject) => {
     startTimer = () => {
-      timer = setTimeout(() => reject(new SnapshotRefused('timeout', `the restore did not finish within ${timeoutMs} ms`)), timeoutMs)
+      timer = setTimeout(() => {
+        runtime.abort()
+        reject(new SnapshotRefused('timeout', `the restore did not finish within ${timeoutMs} ms`))
+      }, timeoutMs)
     }
   })
-  const runtime = snapshotRuntime({ asmURL, wheels, tableBase: meta.tableBase, expect: meta, waitFor, onStart: startTimer })
+  const runtime = snapshotRuntime({ asmURL, wheels, tableBase: meta.tableBase, expect: meta, waitFor, onStart: startTimer, timeoutMs })
   try {
     const pyodide = await Promise.race([
       loadPyodide({ ...options, _loadSnapshot: heap, createPyodideModule: runtime.createPyodideModule }),
