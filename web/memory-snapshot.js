@@ -111,6 +111,10 @@ export function snapshotRuntime({ asmURL, wheels, tableBase, expect = null, wait
   layout.catch(() => null) // the caller races it; an early failure is not unhandled
   const createPyodideModule = async (settings) => {
     const { default: createModule } = await import(asmURL)
+    const instantiateWasm = settings.instantiateWasm
+    if (instantiateWasm) {
+      settings.instantiateWasm = (imports, done) => instantiateWasm(imports, (instance, module) => done(withTableFunctions(instance), module))
+    }
     settings.preRun = [
       ...(settings.preRun || []),
       (Module) => {
@@ -144,6 +148,32 @@ function checkGoing(state) {
   }
 }
 
+// Emscripten gives every exported function a table slot (its address) unless the function is
+// already in the table, which it finds by identity (table.get(i) === the export). WebKit hands out
+// another object from the table than from the exports for the same function, so there 972
+// exports got a second slot, interleaved with the others: every slot from the first of them on
+// was not where the snapshot's maker had it (the table past the snapshot's base, refused). Handing Emscripten the table's own object for each
+// export the table holds (found by name: a Wasm function's name is its index in the module) gives
+// every engine the same slots; where they are identical already, nothing changes.
+function withTableFunctions(instance) {
+  const exports = instance?.exports
+  const table = exports?.__indirect_function_table
+  if (!(table instanceof WebAssembly.Table)) return instance
+  const inTable = new Map()
+  for (let i = 0; i < table.length; i++) {
+    const func = table.get(i)
+    if (typeof func === 'function' && /^\d+$/.test(func.name) && !inTable.has(func.name)) inTable.set(func.name, func)
+  }
+  let replaced = 0
+  const same = {}
+  for (const [key, value] of Object.entries(exports)) {
+    const own = typeof value === 'function' ? inTable.get(value.name) : undefined
+    if (own && own !== value) replaced++
+    same[key] = own ?? value
+  }
+  return replaced ? { exports: same } : instance
+}
+
 async function lay(Module, { wheels, tableBase, expect, state }) {
   checkGoing(state)
   const { FS, API } = Module
@@ -168,6 +198,14 @@ async function lay(Module, { wheels, tableBase, expect, state }) {
     throw new SnapshotRefused('mismatch', `the function table starts at ${table.length} entries, past the snapshot's base ${tableBase}`)
   }
   const engineEntries = table.length
+  // The heap holds the maker's slot numbers: this engine's entries must be the maker's, give or
+  // take the one trampoline an engine with Wasm GC appends after them. A count under the base
+  // alone would let shifted slots through (WebKit's, without withTableFunctions, had the base
+  // been higher), and the restored heap would call the wrong functions.
+  const madeEntries = expect?.made?.tableEntries
+  if (expect && !(Math.abs(engineEntries - madeEntries) <= 1)) {
+    throw new SnapshotRefused('mismatch', `the function table starts at ${engineEntries} entries, the snapshot's maker had ${madeEntries}`)
+  }
   table.grow(tableBase - table.length)
   const libs = []
   for (const path of libraries.sort()) {
