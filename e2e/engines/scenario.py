@@ -82,10 +82,24 @@ def wait_settled(tab: Tab, timeout_s: float = 30) -> dict[str, Any]:
     return tab.wait_status("status.state === 'synced' && status.pending === 0", timeout_s)
 
 
+def booted_from_snapshot(tab: Tab) -> None:
+    """The page started Python from the build's memory snapshot, not the normal boot it falls
+    back to (web/python-boot.js): data-pyodide-boot, and the reason when it fell back."""
+    boot = tab.eval(
+        "[document.documentElement.dataset.pyodideBoot ?? null,"
+        " document.documentElement.dataset.pyodideBootFallback ?? null]"
+    )
+    assert boot == ["snapshot", None], (
+        f"{tab.engine.name} tab {tab.number}: booted {boot[0]!r}, not from the memory snapshot"
+        f" (fallback reason: {boot[1]!r})"
+    )
+
+
 # the steps ------------------------------------------------------------------------------------
 def load(run: Run) -> Tab:
     tab = run.engine.open_tab(run.server.url)
     tab.wait_ready()
+    booted_from_snapshot(tab)
     status = tab.status()
     assert status["state"] == "local" and status["userId"] is None, status
     assert tab.snapshot()["content"] == {}
@@ -135,6 +149,7 @@ def quiz_wrong_then_right(tab: Tab) -> None:
 def reload_persists(tab: Tab) -> None:
     before = tab.snapshot()
     tab.reload()
+    booted_from_snapshot(tab)
     after = tab.snapshot()
     assert after == before, (before, after)
     assert after["content"][LESSON[1]]["status"] == "completed"
@@ -169,6 +184,7 @@ def two_tabs(run: Run, first: Tab) -> None:
     user_id = first.status()["userId"]
     second = run.engine.open_tab(run.server.url)
     second.wait_ready()
+    booted_from_snapshot(second)
     status = second.wait_status(f"status.userId === '{user_id}'")  # the same profile: signed in
     assert status["state"] in {"synced", "syncing"}, status
     assert second.snapshot()["content"] == first.snapshot()["content"]
