@@ -87,8 +87,17 @@ def test_cached_snapshot_is_painted_before_pyodide_is_ready(server, context, pag
         f" localStorage.setItem('learning_progress_events', {log_js});"
         " sessionStorage.setItem('seeded', '1') }"
     )
-    held = []
-    page.route("**/pyodide.asm.wasm", lambda route: held.append(route))
+    held: list = []
+    released = []
+
+    def hold(route) -> None:
+        # (the page may ask for it again, from Pyodide itself once it has the memory snapshot)
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/pyodide.asm.wasm", hold)
     page.goto(server.url, wait_until="domcontentloaded")
     page.wait_for_selector("li[data-content-id='lesson-cached']", timeout=10_000)
     page.wait_for_timeout(300)
@@ -98,6 +107,7 @@ def test_cached_snapshot_is_painted_before_pyodide_is_ready(server, context, pag
     assert page.evaluate("document.documentElement.dataset.progressCachedPaint") == "true"
     assert page.get_attribute("li[data-content-id='lesson-cached']", "data-status") == "in_progress"
     assert page.evaluate("document.getElementById('progress').classList.contains('loading')")
+    released.append(True)
     for route in held:
         route.continue_()
     wait_ready(page)

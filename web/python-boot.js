@@ -112,7 +112,14 @@ async function snapshotBoot(loadPyodide, startAfter, timeoutMs) {
   if (SNAPSHOT_DIR === null) throw new SnapshotRefused('missing', 'this build has no memory snapshot')
   const heap = fetchBytes(new URL('heap.bin', SNAPSHOT_DIR))
   heap.catch(() => null) // awaited below, unless the metadata fails first
-  const stdlib = fetch(new URL('python_stdlib.zip', RUNTIME_DIR)).then((r) => r.arrayBuffer()).catch(() => null)
+  // The runtime downloads meanwhile (into the HTTP cache, where its own fetches find it): it is
+  // needed whichever way Python starts.
+  const runtime = ['pyodide.asm.wasm', 'python_stdlib.zip'].map((name) =>
+    fetch(new URL(name, RUNTIME_DIR))
+      .then((r) => r.arrayBuffer())
+      .catch(() => null),
+  )
+  import(new URL('pyodide.asm.mjs', RUNTIME_DIR).href).catch(() => null)
   let meta
   try {
     meta = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL('meta.json', SNAPSHOT_DIR))))
@@ -128,9 +135,8 @@ async function snapshotBoot(loadPyodide, startAfter, timeoutMs) {
     meta,
     wheels,
     timeoutMs,
-    // the timer starts once the page lets Python start and the standard library is here (in
-    // the HTTP cache, where the runtime's own fetch of it finds it)
-    waitFor: Promise.all([startAfter, stdlib]),
+    // the timer starts once the page lets Python start and the standard library is here
+    waitFor: Promise.all([startAfter, runtime[1]]),
     options: loadOptions(),
   })
 }
