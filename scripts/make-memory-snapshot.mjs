@@ -2,12 +2,13 @@
 // Makes the page's Pyodide memory snapshot (web/memory-snapshot.js says what it is and how it
 // is restored): boots the runtime in Node, lays it out with the shipped wheels, imports the
 // given modules, and writes the heap and its metadata. Run by buildsteps/memory_snapshot.py
-// with TZ=UTC, so that nothing of the build machine's time zone is frozen into the heap.
+// with TZ=UTC, so that none of the build machine's time zone is frozen into the heap.
 //
 //   node scripts/make-memory-snapshot.mjs RUNTIME_DIR STDLIB_ZIP LOCKFILE OUT_DIR \
 //        --wheel W.whl ... --import module ... --package name ...
 //
-// Writes OUT_DIR/heap.bin and OUT_DIR/meta.json.
+// Writes OUT_DIR/heap.bin and OUT_DIR/meta.json. (The C library's zone is set again on every
+// restore; UTC keeps the build machine's out of what Python computed from it at its start.)
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -43,19 +44,18 @@ globalThis.fetch = ((realFetch) => async (url, ...args) => {
 const runtimeDirAbs = path.resolve(runtimeDir) + path.sep
 const runtimeURL = pathToFileURL(runtimeDirAbs)
 const wheels = wheelPaths.map((p) => new Uint8Array(fs.readFileSync(p)))
-const runtime = snapshotRuntime({ asmURL: new URL('pyodide.asm.mjs', runtimeURL).href, wheels, tableBase: null })
+const runtime = snapshotRuntime({ asmURL: new URL('pyodide.asm.mjs', runtimeURL).href, files: { wheels }, tableBase: null })
 const { loadPyodide } = await import(new URL('pyodide.mjs', runtimeURL).href)
 const t0 = performance.now()
-const pyodide = await Promise.race([
-  loadPyodide({
-    indexURL: runtimeDirAbs,
-    stdLibURL: path.resolve(stdlib),
-    lockFileURL: path.resolve(lockfile), // read, never used: the wheels are installed above
-    _makeSnapshot: true,
-    createPyodideModule: runtime.createPyodideModule,
-  }),
-  runtime.layout.then(() => new Promise(() => {})),
-])
+const pyodide = await runtime.boot(loadPyodide, {
+  indexURL: runtimeDirAbs,
+  stdLibURL: path.resolve(stdlib),
+  lockFileURL: path.resolve(lockfile), // read, never used: the wheels are installed above
+  // what a browser's boot has (Emscripten: the program's name, also in the environment as `_`),
+  // not this script's path
+  _sysExecutable: './this.program',
+  _makeSnapshot: true,
+})
 const layout = await runtime.layout
 pyodide.runPython(`
 import gc, importlib
@@ -78,7 +78,7 @@ const meta = {
   wheels: await Promise.all(wheelPaths.map(async (p, i) => ({ name: path.basename(p), sha256: await sha256Hex(wheels[i]) }))),
   packages,
   imports,
-  made: { engine: `Node.js ${process.version}`, tableEntries: engineEntries, timeZone: 'UTC' },
+  made: { engine: `Node.js ${process.version}`, tableEntries: engineEntries, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone },
 }
 fs.mkdirSync(outDir, { recursive: true })
 fs.writeFileSync(path.join(outDir, 'heap.bin'), heap)

@@ -16,7 +16,7 @@
 // (web/memory-snapshot.js) instead of booting and installing the wheels; pytest and hypothesis
 // are then installed on top, and the npm package's whole standard library is put after the
 // shipped one on sys.path (the restored interpreter already knows the shipped one's contents).
-// --state-only: only the state, no tests.
+// --state-only: only the state, no tests. --language de-DE: a browser's navigator.language.
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -26,11 +26,13 @@ const args = process.argv.slice(2)
 let outFile = null
 let fromSnapshot = false
 let stateOnly = false
+let language = null
 const pytestArgs = []
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--out') outFile = path.resolve(args[++i])
   else if (args[i] === '--memory-snapshot') fromSnapshot = true
   else if (args[i] === '--state-only') stateOnly = true
+  else if (args[i] === '--language') language = args[++i]
   else if (args[i] === '--') pytestArgs.push(...args.slice(i + 1)), (i = args.length)
   else pytestArgs.push(args[i])
 }
@@ -59,12 +61,15 @@ for (const p of [path.join(runtimeDir, 'pyodide.mjs'), path.join(testDist, 'pyod
 }
 // The page ships a standard library cut down to what the client imports; pytest and hypothesis
 // need more, so the tests run on the npm package's whole library.
+// as a browser would have it (Node 20 has no navigator), for LANG
+if (language) globalThis.navigator = { language, languages: [language], userAgent: `Node.js ${process.version}` }
 const fullStdlib = path.join(root, 'web', 'node_modules', 'pyodide', 'python_stdlib.zip')
 const options = {
   indexURL: runtimeDir,
   lockFileURL: path.join(testDist, 'pyodide-lock.json'),
   packageBaseUrl: testDist,
   packageCacheDir: testDist,
+  _sysExecutable: './this.program', // as in a browser (and in the snapshot), not this script
   stdout: (s) => process.stdout.write(s + '\n'),
   stderr: (s) => process.stderr.write(s + '\n'),
 }
@@ -111,7 +116,10 @@ import json, os, random, sys, time
 json.dumps({
     "preimported": "pyclient.worker" in sys.modules and "pydantic" in sys.modules,
     "timezone": [time.timezone, time.altzone, time.daylight, list(time.tzname)],
+    "zone": [time.localtime(0).tm_zone, time.strftime("%Z", time.localtime(0))],
     "lang": os.environ.get("LANG"),
+    "environ": dict(os.environ),
+    "executable": sys.executable,
     "random": random.random(),
 })
 `),

@@ -114,18 +114,20 @@ def test_the_snapshot_boot_restores_the_imported_client(pyodide_run: dict[str, A
 def test_a_restored_interpreter_has_this_machines_time_zone_and_fresh_randomness(
     built: None, tmp_path: Path
 ) -> None:
-    # the snapshot is made in UTC; restored elsewhere, it must see that zone as a normal boot does
-    zone = "America/New_York"
-    normal = _run(tmp_path / "normal.json", "--state-only", tz=zone)
+    # the snapshot is made in UTC by Node; restored elsewhere, it must see that zone and the
+    # browser's language as a normal boot does, and nothing of the machine that made it
+    zone, flags = "America/New_York", ("--state-only", "--language", "de-DE")
+    normal = _run(tmp_path / "normal.json", *flags, tz=zone)
     first, second = (
-        _run(tmp_path / f"snapshot-{n}.json", "--memory-snapshot", "--state-only", tz=zone)
-        for n in (1, 2)
+        _run(tmp_path / f"snapshot-{n}.json", "--memory-snapshot", *flags, tz=zone) for n in (1, 2)
     )
     for run in (normal, first, second):
         assert run["exit"] == 0, run["log"]
     assert first["boot"] == second["boot"] == "snapshot"
     assert normal["state"]["timezone"] == [18000, 14400, 1, ["UTC-0500", "UTC-0400"]]
-    assert first["state"]["timezone"] == normal["state"]["timezone"]
-    assert first["state"]["lang"] == normal["state"]["lang"]
+    assert normal["state"]["zone"] == ["UTC-0500", "UTC-0500"]  # the C library's, at 1970-01-01
+    assert normal["state"]["lang"] == "de_DE.UTF-8"
+    for key in ("timezone", "zone", "lang", "environ", "executable"):
+        assert first["state"][key] == normal["state"][key], key
     # reseeded after each restore: not the state frozen in the heap
     assert first["state"]["random"] != second["state"]["random"]

@@ -91,19 +91,20 @@ function dirname(path) {
 
 /**
  * A `createPyodideModule` for loadPyodide that lays the runtime out for a snapshot: installs
- * `wheels` (stored zips, in order) into site-packages and loads their .so files at `tableBase`
+ * `files.wheels` (stored zips, in order; `files` may be a promise) into site-packages and loads their .so files at `tableBase`
  * before the C runtime starts (`tableBase` null: a base of its own, when making). `layout` resolves with what was laid out, or rejects (the boot
  * then never finishes: race it). With `expect` (a restore), a layout or runtime build other
  * than the snapshot's is refused, and the heap copy is made to fit and to keep this engine's
- * own state. `waitFor`: a promise to await first (the page's "start Python after the first
+ * own state; it copies `files.heap` (the snapshot's bytes), whatever loadPyodide was given as
+ * `_loadSnapshot`. `boot(loadPyodide, options)` loads Pyodide so, racing `layout`. `waitFor`: a promise to await first (the page's "start Python after the first
  * paint"); `onStart`: called when the laying out starts (the runtime is compiled by then).
  */
-export function snapshotRuntime({ asmURL, wheels, tableBase, expect = null, waitFor = null, onStart = null, timeoutMs = Infinity }) {
+export function snapshotRuntime({ asmURL, files, tableBase, expect = null, waitFor = null, onStart = null, timeoutMs = Infinity }) {
   let laidOut, failed
   // Past its deadline (`timeoutMs` after the laying out starts) or after abort(), a restore
   // stops at its next step, instead of running on beside the boot that replaces it. Checked
   // between steps as well as by the caller's timer: the steps may hold the event loop.
-  const state = { aborted: false, deadline: Infinity, timeoutMs }
+  const state = { aborted: false, deadline: Infinity, timeoutMs, heap: null }
   const layout = new Promise((resolve, reject) => {
     laidOut = resolve
     failed = reject
@@ -121,14 +122,17 @@ export function snapshotRuntime({ asmURL, wheels, tableBase, expect = null, wait
         Module.addRunDependency('memory-snapshot layout')
         Promise.resolve(waitFor)
           .catch(() => null)
-          .then(() => {
+          .then(() => files)
+          .then(({ wheels, heap = null }) => {
+            state.heap = heap
             state.deadline = performance.now() + timeoutMs
             onStart?.()
             return lay(Module, { wheels, tableBase, expect, state })
           })
           .then((result) => {
-            laidOut(result)
+            // starts the C runtime at once: an error there must reject `layout`, not vanish
             Module.removeRunDependency('memory-snapshot layout')
+            laidOut(result)
           })
           .catch((error) =>
             failed(error instanceof SnapshotRefused ? error : new SnapshotRefused('mismatch', `the runtime could not be laid out: ${error?.message || error}`, error)),
@@ -138,7 +142,10 @@ export function snapshotRuntime({ asmURL, wheels, tableBase, expect = null, wait
     checkGoing(state)
     return createModule(settings)
   }
-  return { createPyodideModule, layout, abort: () => (state.aborted = true) }
+  /** loadPyodide(options) with this layout: its pyodide, or why the layout failed. */
+  const boot = (loadPyodide, options) =>
+    Promise.race([loadPyodide({ ...options, createPyodideModule }), layout.then(() => new Promise(() => {}))])
+  return { boot, layout, abort: () => (state.aborted = true) }
 }
 
 function checkGoing(state) {
@@ -208,19 +215,21 @@ async function lay(Module, { wheels, tableBase, expect, state }) {
   }
   table.grow(tableBase - table.length)
   const libs = []
+  const sbrk = () => Module.HEAPU32[Module._emscripten_get_sbrk_ptr() >>> 2]
   for (const path of libraries.sort()) {
     const start = table.length
+    const memoryStart = sbrk()
     const flags = { loadAsync: true, global: false, nodelete: true, allowUndefined: true }
     checkGoing(state)
     Module.preloadedWasm[path] = await Module.loadWebAssemblyModule(FS.readFile(path), flags, path, {})
     await Module.loadDynamicLibrary(path, flags)
-    libs.push({ path, table: [start, table.length] })
+    libs.push({ path, table: [start, table.length], memory: [memoryStart, sbrk()] })
   }
   const result = { format: SNAPSHOT_FORMAT, buildId, sitePackages: site, tableBase, libs }
   if (expect) {
-    const want = JSON.stringify({ ...result, buildId: expect.buildId })
-    const got = JSON.stringify({ format: expect.format, buildId: expect.buildId, sitePackages: expect.sitePackages, tableBase: expect.tableBase, libs: expect.libs })
-    if (want !== got) throw new SnapshotRefused('mismatch', 'the runtime was laid out unlike the snapshot')
+    // field by field, in one order (the dist's metadata has its keys sorted)
+    const key = (r) => JSON.stringify([r.format, r.sitePackages, r.tableBase, r.libs?.map((l) => [l.path, l.table, l.memory])])
+    if (key(result) !== key(expect)) throw new SnapshotRefused('mismatch', 'the runtime was laid out unlike the snapshot')
   }
   keepLoadedPackages(API)
   if (expect) fitRestore(Module, API, state)
@@ -242,8 +251,10 @@ function keepLoadedPackages(API) {
 // Grow the memory to the heap's size before the copy, and keep this engine's trampoline.
 function fitRestore(Module, API, state) {
   const restore = API.restoreSnapshot
-  API.restoreSnapshot = (bytes) => {
+  API.restoreSnapshot = (given) => {
     checkGoing(state)
+    const bytes = state.heap ?? given
+    state.heap = null // this wrapper stays on Pyodide's API: it must not keep the 38 MB
     const { heapBytes } = snapshotHeader(bytes)
     if (Module.HEAP8.length < heapBytes && !Module.growMemory(heapBytes)) {
       throw new SnapshotRefused('mismatch', `the memory cannot grow to the snapshot's ${heapBytes} bytes`)
@@ -252,6 +263,10 @@ function fitRestore(Module, API, state) {
     const trampoline = Module.HEAP32[at]
     const config = restore(bytes)
     Module.HEAP32[at] = trampoline
+    // The C library's zone (timezone, daylight, tzname: set once per process, in the heap) as
+    // this engine's tzset sets it; the time module's copies are set in afterRestorePython.
+    const names = Module._tzname >>> 2
+    Module.__tzset_js(Module._timezone, Module._daylight, Module.HEAPU32[names], Module.HEAPU32[names + 1])
     return config
   }
 }
@@ -287,51 +302,70 @@ export function afterRestorePython(lang, zone = engineTimeZone()) {
   ].join('\n')
 }
 
-/** The LANG a normal boot has (Emscripten's rule: the first preferred language, or C). */
+/** The LANG a normal boot has (Emscripten's rule: the browser's language, or C). */
 export function browserLang() {
-  const first = globalThis.navigator?.languages?.[0] || 'C'
-  return `${first.replace('-', '_')}.UTF-8`
+  return `${(globalThis.navigator?.language ?? 'C').replace('-', '_')}.UTF-8`
+}
+
+/** The heap and the wheels, awaited, if they are what `meta` says (size, header, sha256). */
+async function checkedFiles(meta, heap, wheels) {
+  const [heapBytes, wheelBytes] = await Promise.all([heap, wheels])
+  if (heapBytes.byteLength !== meta.heap.size) {
+    throw new SnapshotRefused('corrupt', `the snapshot has ${heapBytes.byteLength} bytes, ${meta.heap.size} expected`)
+  }
+  const header = snapshotHeader(heapBytes)
+  if (header.buildId !== meta.buildId) throw new SnapshotRefused('mismatch', 'the snapshot and its metadata name different runtime builds')
+  if (wheelBytes.length !== meta.wheels.length) throw new SnapshotRefused('mismatch', 'the wheels are not the ones the snapshot names')
+  const digests = await Promise.all([heapBytes, ...wheelBytes].map(sha256Hex))
+  if (digests[0] !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
+  meta.wheels.forEach((w, i) => {
+    if (digests[i + 1] !== w.sha256) throw new SnapshotRefused('corrupt', `${w.name} does not match its sha256`)
+  })
+  return { heap: heapBytes, wheels: wheelBytes }
+}
+
+/** A time limit setTimeout can keep (finite, under 2^31 ms), or Infinity: none. */
+function timeLimit(ms) {
+  return Number.isFinite(ms) && ms >= 0 && ms < 2 ** 31 ? ms : Infinity
 }
 
 /**
- * Boot Pyodide from a snapshot: `heap` (the snapshot's bytes), `meta` (its metadata), `wheels`
- * (the bytes of meta.wheels, in order). Checks before restoring (sizes, sha256, build, format)
- * and refuses with a reason. The restore must finish within `timeoutMs` of the runtime being
- * compiled and `waitFor` settled. `options`: the rest of loadPyodide's options.
+ * Boot Pyodide from a snapshot: `meta` (its metadata), `heap` (the snapshot's bytes) and
+ * `wheels` (the bytes of meta.wheels, in order), each or both promises: the runtime downloads
+ * and compiles meanwhile, and is laid out once they are here and checked (sizes, sha256, build,
+ * format). Refuses with a reason. The restore must finish within `timeoutMs` of the laying out
+ * starting (after `waitFor` settled; none when it is not a finite number). `options`: the rest
+ * of loadPyodide's options.
  */
 export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, wheels, timeoutMs, waitFor = null, options = {} }) {
   if (!meta || meta.format !== SNAPSHOT_FORMAT) {
     throw new SnapshotRefused('mismatch', `the snapshot's metadata is of format ${meta?.format}, this page reads ${SNAPSHOT_FORMAT}`)
   }
-  if (heap.byteLength !== meta.heap.size) {
-    throw new SnapshotRefused('corrupt', `the snapshot has ${heap.byteLength} bytes, ${meta.heap.size} expected`)
-  }
-  const header = snapshotHeader(heap)
-  if (header.buildId !== meta.buildId) throw new SnapshotRefused('mismatch', 'the snapshot and its metadata name different runtime builds')
-  const digests = await Promise.all([heap, ...wheels].map(sha256Hex))
-  if (digests[0] !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
-  meta.wheels.forEach((w, i) => {
-    if (digests[i + 1] !== w.sha256) throw new SnapshotRefused('corrupt', `${w.name} does not match its sha256`)
-  })
+  const limit = timeLimit(timeoutMs)
+  const files = checkedFiles(meta, heap, wheels)
+  files.catch(() => null) // raced below
   let timer
   let startTimer
   const timeout = new Promise((_, reject) => {
     startTimer = () => {
+      if (limit === Infinity) return
       timer = setTimeout(() => {
         runtime.abort()
-        reject(new SnapshotRefused('timeout', `the restore did not finish within ${timeoutMs} ms`))
-      }, timeoutMs)
+        reject(new SnapshotRefused('timeout', `the restore did not finish within ${limit} ms`))
+      }, limit)
     }
   })
-  const runtime = snapshotRuntime({ asmURL, wheels, tableBase: meta.tableBase, expect: meta, waitFor, onStart: startTimer, timeoutMs })
+  const runtime = snapshotRuntime({ asmURL, files, tableBase: meta.tableBase, expect: meta, waitFor, onStart: startTimer, timeoutMs: limit })
   try {
     const pyodide = await Promise.race([
-      loadPyodide({ ...options, _loadSnapshot: heap, createPyodideModule: runtime.createPyodideModule }),
-      runtime.layout.then(() => new Promise(() => {})),
+      // Pyodide reads the snapshot before it instantiates the runtime: it gets a stand-in, and
+      // the laying out hands its copy the checked heap
+      runtime.boot(loadPyodide, { ...options, _loadSnapshot: new Uint8Array(HEADER_BYTES) }),
+      files.then(() => new Promise(() => {})),
       timeout,
     ])
-    // Pyodide keeps its options: let the 38 MB of the snapshot's bytes go
-    if (pyodide._api?.config) pyodide._api.config._loadSnapshot = null
+    // Pyodide keeps its options: they must not keep the heap's or the wheels' bytes alive
+    if (pyodide._api?.config) Object.assign(pyodide._api.config, { _loadSnapshot: null, createPyodideModule: null })
     for (const name of meta.packages) pyodide.loadedPackages[name] = 'memory snapshot'
     pyodide.runPython(afterRestorePython(browserLang()))
     return pyodide

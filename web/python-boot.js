@@ -7,7 +7,7 @@
 
 import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR } from './build-files.js' // generated: the runtime's URLs
 import { keptStorage } from './kept-storage.js'
-import { SnapshotRefused, restoreFromSnapshot } from './memory-snapshot.js'
+import { SnapshotRefused, restoreFromSnapshot, sha256Hex } from './memory-snapshot.js'
 import { settledFetch } from './settled-fetch.js'
 
 export class LoadError extends Error {
@@ -18,7 +18,11 @@ export class LoadError extends Error {
 }
 
 const PACKAGES = ['pydantic', 'pyclient']
-/** How long a restore may take once its files are here and the runtime is compiled. */
+const ASM_URL = new URL('pyodide.asm.mjs', RUNTIME_DIR)
+/**
+ * How long a restore may take once its files are here, the runtime is compiled and the page
+ * lets Python start (not a finite number: no limit).
+ */
 export const SNAPSHOT_TIMEOUT_MS = 10_000
 
 // After a failed loadPackage: say which shipped file is missing or does not match its sha256.
@@ -32,9 +36,7 @@ async function diagnose(pyodide) {
       causes.push(`${pkg.file_name} is missing from the dist (HTTP ${response.status})`)
       continue
     }
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await response.arrayBuffer()))
-    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
-    if (hex !== pkg.sha256) causes.push(`${pkg.file_name} does not match its sha256 in pyodide-lock.json`)
+    if ((await sha256Hex(await response.arrayBuffer())) !== pkg.sha256) causes.push(`${pkg.file_name} does not match its sha256 in pyodide-lock.json`)
   }
   return causes
 }
@@ -107,19 +109,20 @@ async function fetchBytes(url) {
   }
 }
 
-/** The snapshot's files (metadata, heap, the wheels it names), then the restore. */
+/**
+ * The snapshot's files (metadata, heap, the wheels it names) and the restore: the runtime
+ * downloads and compiles while the heap downloads and is checked.
+ */
 async function snapshotBoot(loadPyodide, startAfter, timeoutMs) {
   if (SNAPSHOT_DIR === null) throw new SnapshotRefused('missing', 'this build has no memory snapshot')
   const heap = fetchBytes(new URL('heap.bin', SNAPSHOT_DIR))
   heap.catch(() => null) // awaited below, unless the metadata fails first
-  // The runtime downloads meanwhile (into the HTTP cache, where its own fetches find it): it is
-  // needed whichever way Python starts.
-  const runtime = ['pyodide.asm.wasm', 'python_stdlib.zip'].map((name) =>
-    fetch(new URL(name, RUNTIME_DIR))
-      .then((r) => r.arrayBuffer())
-      .catch(() => null),
-  )
-  import(new URL('pyodide.asm.mjs', RUNTIME_DIR).href).catch(() => null)
+  // The standard library downloads meanwhile (into the HTTP cache, where Pyodide's own fetch
+  // finds it), so that the restore's time limit does not count its download.
+  const stdlib = fetch(new URL('python_stdlib.zip', RUNTIME_DIR))
+    .then((r) => r.arrayBuffer())
+    .then(() => null) // kept by the HTTP cache, not here
+    .catch(() => null)
   let meta
   try {
     meta = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL('meta.json', SNAPSHOT_DIR))))
@@ -127,16 +130,15 @@ async function snapshotBoot(loadPyodide, startAfter, timeoutMs) {
     throw error instanceof SnapshotRefused ? error : new SnapshotRefused('corrupt', 'the snapshot metadata is not JSON', error)
   }
   if (!Array.isArray(meta?.wheels)) throw new SnapshotRefused('corrupt', 'the snapshot metadata names no wheels')
-  const wheels = await Promise.all(meta.wheels.map((w) => fetchBytes(new URL(w.file, PACKAGE_DIR))))
   return restoreFromSnapshot({
     loadPyodide,
-    asmURL: new URL('pyodide.asm.mjs', RUNTIME_DIR).href,
-    heap: await heap,
+    asmURL: ASM_URL.href,
+    heap,
     meta,
-    wheels,
+    wheels: Promise.all(meta.wheels.map((w) => fetchBytes(new URL(w.file, PACKAGE_DIR)))),
     timeoutMs,
     // the timer starts once the page lets Python start and the standard library is here
-    waitFor: Promise.all([startAfter, runtime[1]]),
+    waitFor: Promise.all([startAfter, stdlib]),
     options: loadOptions(),
   })
 }
@@ -150,24 +152,49 @@ function report(boot, fallback) {
   performance.mark?.('pyodide-boot', { detail: { boot, fallback } })
 }
 
+/**
+ * pyclient's bridge in `pyodide`, with what its ports take from JS (pyclient/adapters/pyodide.py)
+ * as an importable module.
+ */
+function importBridge(pyodide) {
+  pyodide.registerJsModule('pyclient_js', { keptStorage, settledFetch })
+  return pyodide.pyimport('pyclient.bridge')
+}
+
+// The first real work of a restored interpreter, while the normal boot can still take over:
+// pydantic-core validating (code and data of its .so at the addresses the heap has) and the
+// bridge imported.
+const RESTORED_WORKS = `
+from pydantic import TypeAdapter
+assert TypeAdapter(list[int]).validate_python(["1", 2]) == [1, 2]
+del TypeAdapter
+`
+
 /** Pyodide with the page's packages, and pyclient's bridge: { pyodide, bridge, boot }. */
-export async function bootPython(startAfter, { snapshotTimeoutMs = SNAPSHOT_TIMEOUT_MS } = {}) {
+export async function bootPython(startAfter, { snapshotTimeoutMs } = {}) {
+  if (typeof snapshotTimeoutMs !== 'number' || Number.isNaN(snapshotTimeoutMs)) snapshotTimeoutMs = SNAPSHOT_TIMEOUT_MS
   const { loadPyodide } = await import(new URL('pyodide.mjs', RUNTIME_DIR).href)
   let pyodide = null
+  let bridge = null
   let fallback = null
   try {
     pyodide = await snapshotBoot(loadPyodide, startAfter, snapshotTimeoutMs)
+    try {
+      pyodide.runPython(RESTORED_WORKS)
+      bridge = importBridge(pyodide)
+    } catch (error) {
+      throw new SnapshotRefused('mismatch', `the restored interpreter does not work: ${error?.message || error}`, error)
+    }
   } catch (error) {
     fallback = error instanceof SnapshotRefused ? error.reason : 'corrupt'
     console.info(`Learning progress: starting without the memory snapshot (${fallback}): ${error?.message || error}`)
     pyodide = await normalBoot(loadPyodide, startAfter)
+    bridge = null
   }
   const boot = fallback ? 'normal' : 'snapshot'
   report(boot, fallback)
   performance.mark?.('pyodide-ready')
-  // What pyclient's ports take from JS (pyclient/adapters/pyodide.py), as an importable module.
-  pyodide.registerJsModule('pyclient_js', { keptStorage, settledFetch })
-  const bridge = pyodide.pyimport('pyclient.bridge')
+  bridge ??= importBridge(pyodide)
   performance.mark?.('pyclient-ready')
   return { pyodide, bridge, boot }
 }

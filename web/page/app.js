@@ -51,8 +51,8 @@ render()
 
 try {
   // <html data-snapshot-timeout-ms>: how long a restore from the memory snapshot may take
-  const timeoutAttr = document.documentElement.dataset.snapshotTimeoutMs
-  const snapshotTimeoutMs = timeoutAttr === undefined ? undefined : Number(timeoutAttr)
+  const timeoutAttr = document.documentElement.dataset.snapshotTimeoutMs?.trim()
+  const snapshotTimeoutMs = timeoutAttr ? Number(timeoutAttr) : undefined
   const client = await createProgressClient({ apiBaseUrl: '/api/v1', startAfter: viewDrawn, snapshotTimeoutMs })
   // No await between the client resolving (it has taken in every queued action) and here, so
   // that no click can be queued in between: from now on actions go to the client.

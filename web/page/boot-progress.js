@@ -3,10 +3,12 @@
 // and each step of the start (the marks progress-client.js sets) moves it forward. It floats
 // above the page (fixed position), so it never shifts the layout, and it leaves once the client
 // is ready or has failed.
+import { SNAPSHOT_DIR } from '../build-files.js'
 import { $ } from './dom.js'
 import { tr } from './locale.js'
 
-// [what, share of the bar]: files by how long they take to arrive, then the steps after them.
+// [what, weight]: files by how long they take to arrive (the memory snapshot's heap, when the
+// build has one, is the largest), sharing the bar up to the first step; then the steps.
 const FILES = [
   [/pyodide\.asm\.mjs$/, 6],
   [/pyodide\.asm\.wasm$/, 38],
@@ -14,9 +16,12 @@ const FILES = [
   [/pydantic_core-[^/]*\.whl$/, 10],
   [/pydantic-[^/]*\.whl$/, 6],
   [/pyclient-[^/]*\.whl$/, 2],
+  ...(SNAPSHOT_DIR ? [[/\/snapshot-[0-9a-f]+\/heap\.bin$/, 60]] : []),
 ]
+const WEIGHT = FILES.reduce((sum, [, weight]) => sum + weight, 0)
 const MARKS = { 'pyodide-ready': 84, 'pyclient-ready': 92, 'log-reduced': 97 }
 const START = 4
+const FILES_SHARE = 76 // of the bar, from START to the first step's mark
 
 let shown = 0
 const seen = new Set() // the FILES patterns whose file has arrived
@@ -41,7 +46,7 @@ function onEntries(list) {
     if (file && !seen.has(file[0])) {
       seen.add(file[0])
       arrived += file[1]
-      show(START + arrived)
+      show(START + (arrived * FILES_SHARE) / WEIGHT)
     }
   }
 }
