@@ -132,8 +132,8 @@ READY_PAGE = (
     " || !!document.documentElement.dataset.progressError"
 )
 # the page registers its service worker once idle after ready; a warm load comes after it is
-# active and has precached the build
-SW_ACTIVE = "async () => !!(await navigator.serviceWorker.getRegistration())?.active"
+# active and has precached the build (its install precaches; clientsClaim makes it control)
+SW_ACTIVE = "() => !!navigator.serviceWorker.controller"
 
 
 def _no_snapshot_files_js(web: Path, app: str) -> bytes:

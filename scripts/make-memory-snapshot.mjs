@@ -14,7 +14,7 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const { SNAPSHOT_FORMAT, sha256Hex, snapshotRuntime } = await import(
+const { SNAPSHOT_FORMAT, sha256Hex, snapshotHeader, snapshotRuntime, sparseSnapshot } = await import(
   pathToFileURL(path.join(root, 'web', 'memory-snapshot.js')).href
 )
 
@@ -64,7 +64,8 @@ for name in ${JSON.stringify(imports)}:
 del name
 gc.collect()
 `)
-const heap = pyodide.makeMemorySnapshot()
+const heap = sparseSnapshot(pyodide.makeMemorySnapshot())
+const { heapBytes } = snapshotHeader(heap)
 const { format, buildId, sitePackages, tableBase, libs, engineEntries } = layout
 if (format !== SNAPSHOT_FORMAT) throw new Error('format mismatch')
 const meta = {
@@ -74,7 +75,7 @@ const meta = {
   sitePackages,
   tableBase,
   libs,
-  heap: { size: heap.byteLength, sha256: await sha256Hex(heap) },
+  heap: { size: heap.byteLength, sha256: await sha256Hex(heap), memory: heapBytes },
   wheels: await Promise.all(wheelPaths.map(async (p, i) => ({ name: path.basename(p), sha256: await sha256Hex(wheels[i]) }))),
   packages,
   imports,
@@ -84,7 +85,7 @@ fs.mkdirSync(outDir, { recursive: true })
 fs.writeFileSync(path.join(outDir, 'heap.bin'), heap)
 fs.writeFileSync(path.join(outDir, 'meta.json'), JSON.stringify(meta, null, 1) + '\n')
 console.log(
-  `make-memory-snapshot: ${(heap.byteLength / 1e6).toFixed(1)} MB heap, ${libs.length} libraries at table base ${tableBase}, ` +
+  `make-memory-snapshot: ${(heapBytes / 1e6).toFixed(1)} MB heap (${(heap.byteLength / 1e6).toFixed(1)} MB stored), ${libs.length} libraries at table base ${tableBase}, ` +
     `${imports.length} modules imported, in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 )
 process.exit(0)

@@ -18,9 +18,14 @@
 // Anything unexpected refuses the snapshot with a reason, and the caller boots normally.
 
 /** The snapshot's own format (bump it when what is made or checked here changes). */
-export const SNAPSHOT_FORMAT = 1
+export const SNAPSHOT_FORMAT = 2
 const MAGIC = 0x706e7300 // Pyodide's snapshot header: "\0snp", an offset, the JSON length, padding, the build id
 const HEADER_BYTES = 48
+// The heap is stored sparse: after Pyodide's header (up to its offset), the page size, the
+// number of pages, a bitmap of the pages that hold anything but zeros (padded to 16 bytes),
+// then those pages. About 40% of the heap is whole zero pages: reading a cached snapshot is
+// most of a warm restore's time.
+const PAGE_BYTES = 4096
 
 /** Why a snapshot was not used: 'missing', 'corrupt', 'mismatch' or 'timeout'. */
 export class SnapshotRefused extends Error {
@@ -67,16 +72,75 @@ export function storedZipMembers(bytes) {
   return members
 }
 
-/** The header of a Pyodide memory snapshot: { buildId, heapBytes }, or refused as corrupt. */
+/**
+ * The header of a snapshot as stored here (sparse): { buildId, heapBytes, offset, pageBytes,
+ * pages, bitmap, data } (data: where the stored pages start), or refused as corrupt.
+ */
 export function snapshotHeader(bytes) {
-  if (bytes.byteLength < HEADER_BYTES) throw new SnapshotRefused('corrupt', 'the snapshot is cut short')
-  const words = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES)
-  if (words.getUint32(0, true) !== MAGIC) throw new SnapshotRefused('corrupt', 'the snapshot has no snapshot header')
-  const offset = words.getUint32(4, true)
+  const short = () => new SnapshotRefused('corrupt', 'the snapshot is cut short')
+  if (bytes.byteLength < HEADER_BYTES) throw short()
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (view.getUint32(0, true) !== MAGIC) throw new SnapshotRefused('corrupt', 'the snapshot has no snapshot header')
+  const offset = view.getUint32(4, true)
   let buildId = ''
-  for (let i = 0; i < 8; i++) buildId += words.getUint32(16 + 4 * i, true).toString(16).padStart(8, '0')
-  if (offset > bytes.byteLength) throw new SnapshotRefused('corrupt', 'the snapshot is cut short')
-  return { buildId, heapBytes: bytes.byteLength - offset }
+  for (let i = 0; i < 8; i++) buildId += view.getUint32(16 + 4 * i, true).toString(16).padStart(8, '0')
+  if (offset + 8 > bytes.byteLength) throw short()
+  const pageBytes = view.getUint32(offset, true)
+  const pages = view.getUint32(offset + 4, true)
+  const bitmap = bytes.subarray(offset + 8, offset + 8 + Math.ceil(pages / 8))
+  const data = Math.ceil((offset + 8 + bitmap.length) / 16) * 16
+  let stored = 0
+  for (const byte of bitmap) for (let b = byte; b; b &= b - 1) stored++
+  if (pageBytes !== PAGE_BYTES || data + stored * pageBytes !== bytes.byteLength) throw short()
+  return { buildId, heapBytes: pages * pageBytes, offset, pageBytes, pages, bitmap, data }
+}
+
+/** Pyodide's snapshot (header, then the whole heap) stored sparse (see PAGE_BYTES). */
+export function sparseSnapshot(snapshot) {
+  const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength)
+  const offset = view.getUint32(4, true)
+  const heap = snapshot.subarray(offset)
+  const pages = Math.ceil(heap.length / PAGE_BYTES)
+  const bitmap = new Uint8Array(Math.ceil(pages / 8))
+  const kept = []
+  for (let i = 0; i < pages; i++) {
+    const page = heap.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES)
+    if (page.some((b) => b !== 0)) {
+      bitmap[i >> 3] |= 1 << (i & 7)
+      kept.push(page)
+    }
+  }
+  const data = Math.ceil((offset + 8 + bitmap.length) / 16) * 16
+  const out = new Uint8Array(data + kept.length * PAGE_BYTES)
+  out.set(snapshot.subarray(0, offset))
+  new DataView(out.buffer).setUint32(offset, PAGE_BYTES, true)
+  new DataView(out.buffer).setUint32(offset + 4, pages, true)
+  out.set(bitmap, offset + 8)
+  kept.forEach((page, n) => out.set(page, data + n * PAGE_BYTES))
+  return out
+}
+
+// Pyodide's restoreSnapshot for the sparse form: the heap written page run by page run (zero
+// pages zeroed: the fresh runtime has its own data there), the header's JSON returned.
+function restoreSparse(Module, bytes) {
+  const { offset, pageBytes, pages, bitmap, data } = snapshotHeader(bytes)
+  const jsonLength = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES).getUint32(8, true)
+  const config = JSON.parse(new TextDecoder().decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + jsonLength)))
+  const heap = Module.HEAP8
+  let read = data
+  for (let i = 0; i < pages; ) {
+    const stored = (bitmap[i >> 3] >> (i & 7)) & 1
+    let end = i + 1
+    while (end < pages && ((bitmap[end >> 3] >> (end & 7)) & 1) === stored) end++
+    if (stored) {
+      heap.set(bytes.subarray(read, read + (end - i) * pageBytes), i * pageBytes)
+      read += (end - i) * pageBytes
+    } else {
+      heap.fill(0, i * pageBytes, end * pageBytes)
+    }
+    i = end
+  }
+  return config
 }
 
 /** Hex sha256 of bytes (WebCrypto, off the main thread where the engine can). */
@@ -248,20 +312,21 @@ function keepLoadedPackages(API) {
   }
 }
 
-// Grow the memory to the heap's size before the copy, and keep this engine's trampoline.
+// Pyodide's restore, replaced: the checked sparse heap copied into memory grown to its size,
+// this engine's trampoline and the C library's time zone kept.
 function fitRestore(Module, API, state) {
-  const restore = API.restoreSnapshot
   API.restoreSnapshot = (given) => {
     checkGoing(state)
     const bytes = state.heap ?? given
-    state.heap = null // this wrapper stays on Pyodide's API: it must not keep the 38 MB
+    state.heap = null // this wrapper stays on Pyodide's API: it must not keep the snapshot
     const { heapBytes } = snapshotHeader(bytes)
     if (Module.HEAP8.length < heapBytes && !Module.growMemory(heapBytes)) {
       throw new SnapshotRefused('mismatch', `the memory cannot grow to the snapshot's ${heapBytes} bytes`)
     }
     const at = (Module.__PyRuntime + Module.HEAP32[Module.__PyEM_EMSCRIPTEN_TRAMPOLINE_OFFSET >>> 2]) >>> 2
     const trampoline = Module.HEAP32[at]
-    const config = restore(bytes)
+    performance.mark?.('memory-snapshot-laid-out')
+    const config = restoreSparse(Module, bytes)
     Module.HEAP32[at] = trampoline
     // The C library's zone (timezone, daylight, tzname: set once per process, in the heap) as
     // this engine's tzset sets it; the time module's copies are set in afterRestorePython.
@@ -310,6 +375,7 @@ export function browserLang() {
 /** The heap and the wheels, awaited, if they are what `meta` says (size, header, sha256). */
 async function checkedFiles(meta, heap, wheels) {
   const [heapBytes, wheelBytes] = await Promise.all([heap, wheels])
+  performance.mark?.('memory-snapshot-fetched')
   if (heapBytes.byteLength !== meta.heap.size) {
     throw new SnapshotRefused('corrupt', `the snapshot has ${heapBytes.byteLength} bytes, ${meta.heap.size} expected`)
   }
@@ -321,6 +387,7 @@ async function checkedFiles(meta, heap, wheels) {
   meta.wheels.forEach((w, i) => {
     if (digests[i + 1] !== w.sha256) throw new SnapshotRefused('corrupt', `${w.name} does not match its sha256`)
   })
+  performance.mark?.('memory-snapshot-checked')
   return { heap: heapBytes, wheels: wheelBytes }
 }
 

@@ -97,7 +97,8 @@ async function normalBoot(loadPyodide, startAfter) {
 async function fetchBytes(url) {
   let response
   try {
-    response = await fetch(url)
+    // straight from the service worker's precache when it is there (not through the worker)
+    response = (await globalThis.caches?.match(url.href, { ignoreVary: true }).catch(() => null)) || (await fetch(url))
   } catch (error) {
     throw new SnapshotRefused('missing', `${url.pathname} could not be fetched`, error)
   }
