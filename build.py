@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip dist/pyodide-test (the wheels used to run tests in Pyodide)",
     )
+    parser.add_argument(
+        "--no-memory-snapshot",
+        action="store_true",
+        help="ship no memory snapshot: the page always boots the normal way (a first visit "
+        "downloads about 5.6 MB less; see the README)",
+    )
     args = parser.parse_args(argv)
     t0 = time.monotonic()
     try:
@@ -75,12 +81,16 @@ def main(argv: list[str] | None = None) -> int:
         stdlib, wheel, shipped = stored[0], stored[1], stored[2:]
         write_lockfiles(pkg_dir / "pyodide-lock.json", [wheel, *shipped], test_only)
         lock = CACHE / "pyodide-lock.json"
-        snapshot = make_memory_snapshot(
-            pkg_dir,
-            stdlib,
-            lock,
-            [wheel, *shipped],
-            sorted(json.loads(lock.read_text())["packages"]),
+        snapshot = (
+            None
+            if args.no_memory_snapshot
+            else make_memory_snapshot(
+                pkg_dir,
+                stdlib,
+                lock,
+                [wheel, *shipped],
+                sorted(json.loads(lock.read_text())["packages"]),
+            )
         )
 
         keys_js = CACHE / "storage-keys.js"
