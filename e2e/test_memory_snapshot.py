@@ -264,7 +264,7 @@ def test_the_page_boots_from_the_memory_snapshot(
     assert content[LESSON[1]]["status"] == "completed"
     assert content["lesson-e2e"]["score"] == 80
 
-    # nothing of the first learner is in the heap: another gets a client of their own
+    # another profile boots from it too, with an empty log and a client id of its own
     other = browser.new_context(viewport={"width": 1000, "height": 700})
     try:
         other_page = new_page(other, learning_server.url)
