@@ -52,7 +52,7 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a
 class Relay:
     """A local HTTP server that sends each answer it is given once: a changed answer reaches the
     page through it (``route.continue_`` to its URL, which the page does not see), since
-    Chromium takes a body handed to ``route.fulfill`` slowly (some 12 s for the heap's 38 MB).
+    Chromium takes a body handed to ``route.fulfill`` slowly (some 12 s for the heap's 23 MB).
     Not a page's own document, which would then be of the relay's origin; and a page whose
     document was fulfilled may not reach the relay (Chromium refuses its requests to a loopback
     address), so a test changes either its document or what it fetches."""

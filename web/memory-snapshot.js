@@ -22,8 +22,8 @@ export const SNAPSHOT_FORMAT = 2
 const MAGIC = 0x706e7300 // Pyodide's snapshot header: "\0snp", an offset, the JSON length, padding, the build id
 const HEADER_BYTES = 48
 // The heap is stored sparse: after Pyodide's header (up to its offset), the page size, the
-// number of pages, a bitmap of the pages that hold anything but zeros (padded to 16 bytes),
-// then those pages. About 40% of the heap is whole zero pages: reading a cached snapshot is
+// number of pages, a bitmap of the pages that hold anything but zeros, then (from the next
+// 16-byte boundary of the file) those pages. About 40% of the heap is whole zero pages: reading a cached snapshot is
 // most of a warm restore's time.
 const PAGE_BYTES = 4096
 
@@ -84,10 +84,12 @@ export function snapshotHeader(bytes) {
   const offset = view.getUint32(4, true)
   let buildId = ''
   for (let i = 0; i < 8; i++) buildId += view.getUint32(16 + 4 * i, true).toString(16).padStart(8, '0')
-  if (offset + 8 > bytes.byteLength) throw short()
+  if (offset < HEADER_BYTES + view.getUint32(8, true) || offset + 8 > bytes.byteLength) throw short()
   const pageBytes = view.getUint32(offset, true)
   const pages = view.getUint32(offset + 4, true)
+  if (offset + 8 + Math.ceil(pages / 8) > bytes.byteLength) throw short()
   const bitmap = bytes.subarray(offset + 8, offset + 8 + Math.ceil(pages / 8))
+  if (pages % 8 && bitmap[bitmap.length - 1] >> pages % 8) throw new SnapshotRefused('corrupt', 'the snapshot marks pages it does not have')
   const data = Math.ceil((offset + 8 + bitmap.length) / 16) * 16
   let stored = 0
   for (const byte of bitmap) for (let b = byte; b; b &= b - 1) stored++
@@ -100,7 +102,8 @@ export function sparseSnapshot(snapshot) {
   const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength)
   const offset = view.getUint32(4, true)
   const heap = snapshot.subarray(offset)
-  const pages = Math.ceil(heap.length / PAGE_BYTES)
+  if (heap.length % PAGE_BYTES) throw new Error(`a heap of ${heap.length} bytes is not whole ${PAGE_BYTES}-byte pages`)
+  const pages = heap.length / PAGE_BYTES
   const bitmap = new Uint8Array(Math.ceil(pages / 8))
   const kept = []
   for (let i = 0; i < pages; i++) {
@@ -122,7 +125,7 @@ export function sparseSnapshot(snapshot) {
 
 // Pyodide's restoreSnapshot for the sparse form: the heap written page run by page run (zero
 // pages zeroed: the fresh runtime has its own data there), the header's JSON returned.
-function restoreSparse(Module, bytes) {
+export function restoreSparse(Module, bytes) {
   const { offset, pageBytes, pages, bitmap, data } = snapshotHeader(bytes)
   const jsonLength = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES).getUint32(8, true)
   const config = JSON.parse(new TextDecoder().decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + jsonLength)))
@@ -325,7 +328,7 @@ function fitRestore(Module, API, state) {
     }
     const at = (Module.__PyRuntime + Module.HEAP32[Module.__PyEM_EMSCRIPTEN_TRAMPOLINE_OFFSET >>> 2]) >>> 2
     const trampoline = Module.HEAP32[at]
-    performance.mark?.('memory-snapshot-laid-out')
+    performance.mark?.('memory-snapshot-copy')
     const config = restoreSparse(Module, bytes)
     Module.HEAP32[at] = trampoline
     // The C library's zone (timezone, daylight, tzname: set once per process, in the heap) as

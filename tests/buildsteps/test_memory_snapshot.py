@@ -43,6 +43,8 @@ def test_the_metadata_is_true_to_the_heap_and_the_runtime(build: Build) -> None:
     start = -(-(offset + 8 + len(bitmap)) // 16) * 16
     assert page == 4096 and start + stored * page == len(data)
     assert 0 < stored < pages  # some pages are all zeros, and not stored
+    zero = bytes(page)
+    assert all(data[at : at + page] != zero for at in range(start, len(data), page))
     assert meta["format"] == 2 and meta["pyodide"] == PYODIDE_VERSION
     assert meta["heap"] == {
         "file": "heap.bin",
