@@ -190,11 +190,11 @@ export function snapshotRuntime({ asmURL, files, tableBase, expect = null, waitF
         Promise.resolve(waitFor)
           .catch(() => null)
           .then(() => files)
-          .then(({ wheels, heap = null }) => {
+          .then(({ wheels, heap = null, compiled = new Map() }) => {
             state.heap = heap
             state.deadline = performance.now() + timeoutMs
             onStart?.()
-            return lay(Module, { wheels, tableBase, expect, state })
+            return lay(Module, { wheels, compiled, tableBase, expect, state })
           })
           .then((result) => {
             // starts the C runtime at once: an error there must reject `layout`, not vanish
@@ -248,7 +248,7 @@ function withTableFunctions(instance) {
   return replaced ? { exports: same } : instance
 }
 
-async function lay(Module, { wheels, tableBase, expect, state }) {
+async function lay(Module, { wheels, compiled, tableBase, expect, state }) {
   checkGoing(state)
   const { FS, API } = Module
   const buildId = API.config.BUILD_ID
@@ -288,7 +288,8 @@ async function lay(Module, { wheels, tableBase, expect, state }) {
     const memoryStart = sbrk()
     const flags = { loadAsync: true, global: false, nodelete: true, allowUndefined: true }
     checkGoing(state)
-    Module.preloadedWasm[path] = await Module.loadWebAssemblyModule(FS.readFile(path), flags, path, {})
+    const binary = (await compiled.get(path.slice(site.length + 1))) ?? FS.readFile(path)
+    Module.preloadedWasm[path] = await Module.loadWebAssemblyModule(binary, flags, path, {})
     await Module.loadDynamicLibrary(path, flags)
     libs.push({ path, table: [start, table.length], memory: [memoryStart, sbrk()] })
   }
@@ -391,7 +392,14 @@ async function checkedFiles(meta, heap, wheels) {
     if (digests[i + 1] !== w.sha256) throw new SnapshotRefused('corrupt', `${w.name} does not match its sha256`)
   })
   performance.mark?.('memory-snapshot-checked')
-  return { heap: heapBytes, wheels: wheelBytes }
+  // the wheels' .so files compile now, off the main thread, while the runtime compiles
+  const compiled = new Map()
+  for (const wheel of wheelBytes) {
+    for (const [name, data] of storedZipMembers(wheel)) {
+      if (name.endsWith('.so')) compiled.set(name, WebAssembly.compile(data).catch(() => null))
+    }
+  }
+  return { heap: heapBytes, wheels: wheelBytes, compiled }
 }
 
 /** A time limit setTimeout can keep (finite, under 2^31 ms), or Infinity: none. */

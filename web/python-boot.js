@@ -149,8 +149,9 @@ async function snapshotBoot(loadPyodide, startAfter, timeoutMs) {
     meta,
     wheels: Promise.all(meta.wheels.map((w) => fetchBytes(new URL(w.file, PACKAGE_DIR)))),
     timeoutMs,
-    // the timer starts once the page lets Python start and the standard library is here
-    waitFor: Promise.all([startAfter, stdlib]),
+    // the timer starts once the standard library is here; a restore's steps are short, so it
+    // does not wait for `startAfter` (which keeps the normal boot's long tasks from a first click)
+    waitFor: stdlib,
     options: loadOptions(),
   })
 }
