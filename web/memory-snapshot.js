@@ -163,8 +163,8 @@ function dirname(path) {
  * then never finishes: race it). With `expect` (a restore), a layout or runtime build other
  * than the snapshot's is refused, and the heap copy is made to fit and to keep this engine's
  * own state; it copies `files.heap` (the snapshot's bytes), whatever loadPyodide was given as
- * `_loadSnapshot`. `boot(loadPyodide, options)` loads Pyodide so, racing `layout`. `waitFor`: a promise to await first (the page's "start Python after the first
- * paint"); `onStart`: called when the laying out starts (the runtime is compiled by then).
+ * `_loadSnapshot`. `boot(loadPyodide, options)` loads Pyodide so, racing `layout`.
+ * `waitFor`: a promise to await first; `onStart`: called when the laying out starts (the runtime is compiled by then).
  */
 export function snapshotRuntime({ asmURL, files, tableBase, expect = null, waitFor = null, onStart = null, timeoutMs = Infinity }) {
   let laidOut, failed

@@ -192,12 +192,14 @@ export interface ProgressClientOptions {
   getToken?: (() => Promise<string | null>) | null
   /**
    * Download and compile the runtime at once, but start Python (a long main-thread task) only
-   * once this promise settles, e.g. after the page's first paint.
+   * once this promise settles, e.g. after the page's first paint; a restore from the memory
+   * snapshot, in short steps, does not wait for it.
    */
   startAfter?: Promise<unknown> | null
   /**
    * How long a restore from the build's memory snapshot may take, once its files are here and
    * the runtime is compiled, before the client starts the normal way instead (default 10 000 ms).
+   * A restore does not wait for `startAfter`: its steps are short.
    */
   snapshotTimeoutMs?: number
 }

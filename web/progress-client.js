@@ -87,11 +87,12 @@ function signInError({ code, status, retryAfterMs }) {
  * Boot Pyodide and pyclient, load the stored log (the signed-in user's when a session is
  * stored), and resolve with the client once its snapshot is ready. Rejects (and shows the error
  * on the page) when anything fails to load. `startAfter` (a promise): download and compile the
- * runtime at once, but start Python only once it settles. `getToken` (an async function
+ * runtime at once, but start Python only once it settles (not a restore from the memory
+ * snapshot: its steps are short). `getToken` (an async function
  * returning a token or null): the host app signs learners in and supplies their tokens; the
  * client asks it at start, on `signIn()`, and once more after a 401 before the session expires.
  * `snapshotTimeoutMs`: how long a restore from the memory snapshot may take before the client
- * starts the normal way instead (python-boot.js, 10 s).
+ * starts the normal way instead (python-boot.js, 10 s); a restore does not wait for `startAfter`.
  */
 export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null, getToken = null, snapshotTimeoutMs } = {}) {
   if (getToken != null && typeof getToken !== 'function') throw new TypeError('getToken must be a function')

@@ -20,8 +20,8 @@ export class LoadError extends Error {
 const PACKAGES = ['pydantic', 'pyclient']
 const ASM_URL = new URL('pyodide.asm.mjs', RUNTIME_DIR)
 /**
- * How long a restore may take once its files are here, the runtime is compiled and the page
- * lets Python start (not a finite number: no limit).
+ * How long a restore may take once its files and the standard library are here and the runtime
+ * is compiled (not a finite number: no limit).
  */
 export const SNAPSHOT_TIMEOUT_MS = 10_000
 
