@@ -125,8 +125,8 @@ export function sparseSnapshot(snapshot) {
 
 // Pyodide's restoreSnapshot for the sparse form: the heap written page run by page run (zero
 // pages zeroed: the fresh runtime has its own data there), the header's JSON returned.
-export function restoreSparse(Module, bytes) {
-  const { offset, pageBytes, pages, bitmap, data } = snapshotHeader(bytes)
+export function restoreSparse(Module, bytes, header = snapshotHeader(bytes)) {
+  const { offset, pageBytes, pages, bitmap, data } = header
   const jsonLength = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES).getUint32(8, true)
   const config = JSON.parse(new TextDecoder().decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + jsonLength)))
   const heap = Module.HEAP8
@@ -158,13 +158,15 @@ function dirname(path) {
 
 /**
  * A `createPyodideModule` for loadPyodide that lays the runtime out for a snapshot: installs
- * `files.wheels` (stored zips, in order; `files` may be a promise) into site-packages and loads their .so files at `tableBase`
- * before the C runtime starts (`tableBase` null: a base of its own, when making). `layout` resolves with what was laid out, or rejects (the boot
- * then never finishes: race it). With `expect` (a restore), a layout or runtime build other
- * than the snapshot's is refused, and the heap copy is made to fit and to keep this engine's
- * own state; it copies `files.heap` (the snapshot's bytes), whatever loadPyodide was given as
- * `_loadSnapshot`. `boot(loadPyodide, options)` loads Pyodide so, racing `layout`.
- * `waitFor`: a promise to await first; `onStart`: called when the laying out starts (the runtime is compiled by then).
+ * `files.wheels` (stored zips, in order; `files` may be a promise) into site-packages and loads
+ * their .so files at `tableBase` before the C runtime starts (`tableBase` null: a base of its
+ * own, when making). `layout` resolves with what was laid out, or rejects (the boot then never
+ * finishes: race it). With `expect` (a restore), a layout or runtime build other than the
+ * snapshot's is refused, and the heap copy is made to fit and to keep this engine's own state;
+ * it copies `files.heap` (the snapshot's bytes), whatever loadPyodide was given as
+ * `_loadSnapshot`. `boot(loadPyodide, options)` loads Pyodide so, racing `layout`. `waitFor`: a
+ * promise to await first; `onStart`: called when the laying out starts (the runtime is compiled
+ * by then).
  */
 export function snapshotRuntime({ asmURL, files, tableBase, expect = null, waitFor = null, onStart = null, timeoutMs = Infinity }) {
   let laidOut, failed
@@ -215,20 +217,25 @@ export function snapshotRuntime({ asmURL, files, tableBase, expect = null, waitF
   return { boot, layout, abort: () => (state.aborted = true) }
 }
 
+function tooSlow(ms) {
+  return new SnapshotRefused('timeout', `the restore did not finish within ${ms} ms`)
+}
+
 function checkGoing(state) {
   if (state.aborted || performance.now() > state.deadline) {
     state.aborted = true
-    throw new SnapshotRefused('timeout', `the restore did not finish within ${state.timeoutMs} ms`)
+    throw tooSlow(state.timeoutMs)
   }
 }
 
 // Emscripten gives every exported function a table slot (its address) unless the function is
-// already in the table, which it finds by identity (table.get(i) === the export). WebKit hands out
-// another object from the table than from the exports for the same function, so there 972
+// already in the table, which it finds by identity (table.get(i) === the export). WebKit hands
+// out another object from the table than from the exports for the same function, so there 972
 // exports got a second slot, interleaved with the others: every slot from the first of them on
-// was not where the snapshot's maker had it (the table past the snapshot's base, refused). Handing Emscripten the table's own object for each
-// export the table holds (found by name: a Wasm function's name is its index in the module) gives
-// every engine the same slots; where they are identical already, nothing changes.
+// was not where the snapshot's maker had it (the table past the snapshot's base, refused).
+// Handing Emscripten the table's own object for each export the table holds (found by name: a
+// Wasm function's name is its index in the module) gives every engine the same slots; where
+// they are identical already, nothing changes.
 function withTableFunctions(instance) {
   const exports = instance?.exports
   const table = exports?.__indirect_function_table
@@ -323,14 +330,15 @@ function fitRestore(Module, API, state) {
     checkGoing(state)
     const bytes = state.heap ?? given
     state.heap = null // this wrapper stays on Pyodide's API: it must not keep the snapshot
-    const { heapBytes } = snapshotHeader(bytes)
+    const header = snapshotHeader(bytes)
+    const { heapBytes } = header
     if (Module.HEAP8.length < heapBytes && !Module.growMemory(heapBytes)) {
       throw new SnapshotRefused('mismatch', `the memory cannot grow to the snapshot's ${heapBytes} bytes`)
     }
     const at = (Module.__PyRuntime + Module.HEAP32[Module.__PyEM_EMSCRIPTEN_TRAMPOLINE_OFFSET >>> 2]) >>> 2
     const trampoline = Module.HEAP32[at]
     performance.mark?.('memory-snapshot-copy')
-    const config = restoreSparse(Module, bytes)
+    const config = restoreSparse(Module, bytes, header)
     Module.HEAP32[at] = trampoline
     // The C library's zone (timezone, daylight, tzname: set once per process, in the heap) as
     // this engine's tzset sets it; the time module's copies are set in afterRestorePython.
@@ -429,7 +437,7 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, whe
       if (limit === Infinity) return
       timer = setTimeout(() => {
         runtime.abort()
-        reject(new SnapshotRefused('timeout', `the restore did not finish within ${limit} ms`))
+        reject(tooSlow(limit))
       }, limit)
     }
   })
