@@ -27,7 +27,7 @@ from buildsteps.layout import CACHE, PYODIDE_VERSION, ROOT, WEB
 
 STEP = "5/6 memory snapshot"
 SCRIPT = ROOT / "scripts" / "make-memory-snapshot.mjs"
-SHARED = WEB / "memory-snapshot.js"
+SHARED = (WEB / "memory-snapshot.js", WEB / "snapshot-files.js")  # made and restored with
 RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
 #: Imported before the heap is taken: pydantic and every module of pyclient the page's start
 #: needs but those that hold JS objects (pyclient.bridge and pyclient.adapters.pyodide import
@@ -58,7 +58,7 @@ def make_memory_snapshot(
     """The snapshot of the runtime in `runtime_dir` with `stdlib` and `wheels` installed (made
     now, or the one made before from the same inputs)."""
     h = hashlib.sha256(PYODIDE_VERSION.encode())
-    for p in [SCRIPT, SHARED, *(runtime_dir / f for f in RUNTIME_FILES), stdlib, *wheels]:
+    for p in [SCRIPT, *SHARED, *(runtime_dir / f for f in RUNTIME_FILES), stdlib, *wheels]:
         h.update(f"{p.name}\0{sha256_file(p)}\0".encode())
     h.update(json.dumps([IMPORTS, packages]).encode())
     out = CACHE / "memory-snapshot" / h.hexdigest()[:16]

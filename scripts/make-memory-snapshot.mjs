@@ -14,8 +14,9 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const { SNAPSHOT_FORMAT, sha256Hex, snapshotHeader, snapshotRuntime, sparseSnapshot } = await import(
-  pathToFileURL(path.join(root, 'web', 'memory-snapshot.js')).href
+const { snapshotRuntime } = await import(pathToFileURL(path.join(root, 'web', 'memory-snapshot.js')).href)
+const { SNAPSHOT_FORMAT, sha256Hex, snapshotHeader, sparseSnapshot } = await import(
+  pathToFileURL(path.join(root, 'web', 'snapshot-files.js')).href
 )
 
 const [runtimeDir, stdlib, lockfile, outDir, ...rest] = process.argv.slice(2)

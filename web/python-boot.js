@@ -7,7 +7,8 @@
 
 import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR } from './build-files.js' // generated: the runtime's URLs
 import { keptStorage } from './kept-storage.js'
-import { SnapshotRefused, restoreFromSnapshot, sha256Hex } from './memory-snapshot.js'
+import { restoreFromSnapshot } from './memory-snapshot.js'
+import { SnapshotRefused, sha256Hex } from './snapshot-files.js'
 import { settledFetch } from './settled-fetch.js'
 
 export class LoadError extends Error {

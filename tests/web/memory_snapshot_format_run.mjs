@@ -1,4 +1,4 @@
-// The sparse form of a memory snapshot (web/memory-snapshot.js) on synthetic Pyodide snapshots:
+// The sparse form of a memory snapshot (web/snapshot-files.js) on synthetic Pyodide snapshots:
 // each made sparse, read back, and restored into a heap full of other bytes must give the heap
 // back byte for byte; cut or padded files must be refused. Prints one JSON object of results.
 import { pathToFileURL } from 'node:url'

@@ -1,4 +1,4 @@
-"""web/memory-snapshot.js's sparse form of a snapshot, under node on synthetic Pyodide snapshots
+"""web/snapshot-files.js's sparse form of a snapshot, under node on synthetic Pyodide snapshots
 (tests/web/memory_snapshot_format_run.mjs): made sparse and restored into a heap of other bytes,
 every heap comes back byte for byte (whole zero pages left out, single bytes at a page's first
 and last place kept); a file cut short anywhere or padded is refused as corrupt."""
@@ -23,7 +23,7 @@ def run() -> dict[str, Any]:
     if node is None:
         pytest.fail("node is missing: scripts/system-packages installs it")
     proc = subprocess.run(
-        [node, str(RUNNER), str(ROOT / "web" / "memory-snapshot.js")],
+        [node, str(RUNNER), str(ROOT / "web" / "snapshot-files.js")],
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

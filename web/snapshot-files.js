@@ -1,0 +1,138 @@
+// The files of a Pyodide memory snapshot as this build stores them (./memory-snapshot.js makes
+// and restores with them): the sparse form of the heap, its header, the stored-zip wheels read
+// without unpacking, their checks, and the one refusal every check gives.
+
+/** The snapshot's own format (bump it when what is made or checked here changes). */
+export const SNAPSHOT_FORMAT = 2
+const MAGIC = 0x706e7300 // Pyodide's snapshot header: "\0snp", an offset, the JSON length, padding, the build id
+export const HEADER_BYTES = 48
+// The heap is stored sparse: after Pyodide's header (up to its offset), the page size, the
+// number of pages, a bitmap of the pages that hold anything but zeros, then (from the next
+// 16-byte boundary of the file) those pages. About 40% of the heap is whole zero pages: reading a cached snapshot is
+// most of a warm restore's time.
+const PAGE_BYTES = 4096
+
+/** Why a snapshot was not used: 'missing', 'corrupt', 'mismatch' or 'timeout'. */
+export class SnapshotRefused extends Error {
+  constructor(reason, message, cause) {
+    super(message, cause ? { cause } : undefined)
+    this.name = 'SnapshotRefused'
+    this.reason = reason
+  }
+}
+
+/** The members of a zip whose members are stored, not deflated (build.py writes the wheels so). */
+export function storedZipMembers(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let end = -1
+  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
+    if (view.getUint32(i, true) === 0x06054b50) {
+      end = i
+      break
+    }
+  }
+  if (end < 0) throw new SnapshotRefused('corrupt', 'a wheel is not a zip archive')
+  const count = view.getUint16(end + 10, true)
+  let at = view.getUint32(end + 16, true)
+  const decoder = new TextDecoder()
+  const members = []
+  for (let n = 0; n < count; n++) {
+    if (view.getUint32(at, true) !== 0x02014b50) throw new SnapshotRefused('corrupt', 'a wheel has a broken directory')
+    const method = view.getUint16(at + 10, true)
+    const size = view.getUint32(at + 20, true)
+    const nameLength = view.getUint16(at + 28, true)
+    const extraLength = view.getUint16(at + 30, true)
+    const commentLength = view.getUint16(at + 32, true)
+    const local = view.getUint32(at + 42, true)
+    const name = decoder.decode(bytes.subarray(at + 46, at + 46 + nameLength))
+    at += 46 + nameLength + extraLength + commentLength
+    if (name.endsWith('/')) continue
+    if (method !== 0) throw new SnapshotRefused('mismatch', `${name} is compressed in its wheel (the build stores members)`)
+    const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true)
+    if (view.getUint32(local, true) !== 0x04034b50 || start + size > bytes.length) {
+      throw new SnapshotRefused('corrupt', `a wheel's ${name} is cut short`)
+    }
+    members.push([name, bytes.subarray(start, start + size)])
+  }
+  return members
+}
+
+/**
+ * The header of a snapshot as stored here (sparse): { buildId, heapBytes, offset, pageBytes,
+ * pages, bitmap, data } (data: where the stored pages start), or refused as corrupt.
+ */
+export function snapshotHeader(bytes) {
+  const short = () => new SnapshotRefused('corrupt', 'the snapshot is cut short')
+  if (bytes.byteLength < HEADER_BYTES) throw short()
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (view.getUint32(0, true) !== MAGIC) throw new SnapshotRefused('corrupt', 'the snapshot has no snapshot header')
+  const offset = view.getUint32(4, true)
+  let buildId = ''
+  for (let i = 0; i < 8; i++) buildId += view.getUint32(16 + 4 * i, true).toString(16).padStart(8, '0')
+  if (offset < HEADER_BYTES + view.getUint32(8, true) || offset + 8 > bytes.byteLength) throw short()
+  const pageBytes = view.getUint32(offset, true)
+  const pages = view.getUint32(offset + 4, true)
+  if (offset + 8 + Math.ceil(pages / 8) > bytes.byteLength) throw short()
+  const bitmap = bytes.subarray(offset + 8, offset + 8 + Math.ceil(pages / 8))
+  if (pages % 8 && bitmap[bitmap.length - 1] >> pages % 8) throw new SnapshotRefused('corrupt', 'the snapshot marks pages it does not have')
+  const data = Math.ceil((offset + 8 + bitmap.length) / 16) * 16
+  let stored = 0
+  for (const byte of bitmap) for (let b = byte; b; b &= b - 1) stored++
+  if (pageBytes !== PAGE_BYTES || data + stored * pageBytes !== bytes.byteLength) throw short()
+  return { buildId, heapBytes: pages * pageBytes, offset, pageBytes, pages, bitmap, data }
+}
+
+/** Pyodide's snapshot (header, then the whole heap) stored sparse (see PAGE_BYTES). */
+export function sparseSnapshot(snapshot) {
+  const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength)
+  const offset = view.getUint32(4, true)
+  const heap = snapshot.subarray(offset)
+  if (heap.length % PAGE_BYTES) throw new Error(`a heap of ${heap.length} bytes is not whole ${PAGE_BYTES}-byte pages`)
+  const pages = heap.length / PAGE_BYTES
+  const bitmap = new Uint8Array(Math.ceil(pages / 8))
+  const kept = []
+  for (let i = 0; i < pages; i++) {
+    const page = heap.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES)
+    if (page.some((b) => b !== 0)) {
+      bitmap[i >> 3] |= 1 << (i & 7)
+      kept.push(page)
+    }
+  }
+  const data = Math.ceil((offset + 8 + bitmap.length) / 16) * 16
+  const out = new Uint8Array(data + kept.length * PAGE_BYTES)
+  out.set(snapshot.subarray(0, offset))
+  new DataView(out.buffer).setUint32(offset, PAGE_BYTES, true)
+  new DataView(out.buffer).setUint32(offset + 4, pages, true)
+  out.set(bitmap, offset + 8)
+  kept.forEach((page, n) => out.set(page, data + n * PAGE_BYTES))
+  return out
+}
+
+// Pyodide's restoreSnapshot for the sparse form: the heap written page run by page run (zero
+// pages zeroed: the fresh runtime has its own data there), the header's JSON returned.
+export function restoreSparse(Module, bytes, header = snapshotHeader(bytes)) {
+  const { offset, pageBytes, pages, bitmap, data } = header
+  const jsonLength = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES).getUint32(8, true)
+  const config = JSON.parse(new TextDecoder().decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + jsonLength)))
+  const heap = Module.HEAP8
+  let read = data
+  for (let i = 0; i < pages; ) {
+    const stored = (bitmap[i >> 3] >> (i & 7)) & 1
+    let end = i + 1
+    while (end < pages && ((bitmap[end >> 3] >> (end & 7)) & 1) === stored) end++
+    if (stored) {
+      heap.set(bytes.subarray(read, read + (end - i) * pageBytes), i * pageBytes)
+      read += (end - i) * pageBytes
+    } else {
+      heap.fill(0, i * pageBytes, end * pageBytes)
+    }
+    i = end
+  }
+  return config
+}
+
+/** Hex sha256 of bytes (WebCrypto, off the main thread where the engine can). */
+export async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
+}
