@@ -45,7 +45,7 @@ globalThis.fetch = ((realFetch) => async (url, ...args) => {
 const runtimeDirAbs = path.resolve(runtimeDir) + path.sep
 const runtimeURL = pathToFileURL(runtimeDirAbs)
 const wheels = wheelPaths.map((p) => new Uint8Array(fs.readFileSync(p)))
-const runtime = snapshotRuntime({ asmURL: new URL('pyodide.asm.mjs', runtimeURL).href, files: { wheels }, tableBase: null })
+const runtime = snapshotRuntime({ asmURL: new URL('pyodide.asm.mjs', runtimeURL).href, files: { wheels } })
 const { loadPyodide } = await import(new URL('pyodide.mjs', runtimeURL).href)
 const t0 = performance.now()
 const pyodide = await runtime.boot(loadPyodide, {

@@ -35,16 +35,16 @@ function dirname(path) {
 /**
  * A `createPyodideModule` for loadPyodide that lays the runtime out for a snapshot: installs
  * `files.wheels` (stored zips, in order; `files` may be a promise) into site-packages and loads
- * their .so files at `tableBase` before the C runtime starts (`tableBase` null: a base of its
- * own, when making). `layout` resolves with what was laid out, or rejects (the boot then never
- * finishes: race it). With `expect` (a restore), a layout or runtime build other than the
- * snapshot's is refused, and the heap copy is made to fit and to keep this engine's own state;
- * it copies `files.heap` (the snapshot's bytes), whatever loadPyodide was given as
- * `_loadSnapshot`. `boot(loadPyodide, options)` loads Pyodide so, racing `layout`. `waitFor`: a
- * promise to await first; `onStart`: called when the laying out starts (the runtime is compiled
- * by then).
+ * their .so files before the C runtime starts. With `files.meta` (a restore: the snapshot's
+ * metadata) they go at its table base, a layout or runtime build other than the snapshot's is
+ * refused, and the heap copy is made to fit and to keep this engine's own state; it copies
+ * `files.heap` (the snapshot's bytes), whatever loadPyodide was given as `_loadSnapshot`.
+ * Without it (making) the table base is one of its own. `layout` resolves with what was laid
+ * out, or rejects (the boot then never finishes: race it). `boot(loadPyodide, options)` loads
+ * Pyodide so, racing `layout`. `waitFor`: a promise to await first; `onStart`: called when the
+ * laying out starts (the runtime is compiled by then).
  */
-export function snapshotRuntime({ asmURL, files, tableBase, expect = null, waitFor = null, onStart = null, timeoutMs = Infinity }) {
+export function snapshotRuntime({ asmURL, files, waitFor = null, onStart = null, timeoutMs = Infinity }) {
   let laidOut, failed
   // Past its deadline (`timeoutMs` after the laying out starts) or after abort(), a restore
   // stops at its next step, instead of running on beside the boot that replaces it. Checked
@@ -68,11 +68,11 @@ export function snapshotRuntime({ asmURL, files, tableBase, expect = null, waitF
         Promise.resolve(waitFor)
           .catch(() => null)
           .then(() => files)
-          .then(({ wheels, heap = null, compiled = new Map() }) => {
+          .then(({ wheels, heap = null, compiled = new Map(), meta = null }) => {
             state.heap = heap
             state.deadline = performance.now() + timeoutMs
             onStart?.()
-            return lay(Module, { wheels, compiled, tableBase, expect, state })
+            return lay(Module, { wheels, compiled, tableBase: meta?.tableBase ?? null, expect: meta, state })
           })
           .then((result) => {
             // starts the C runtime at once: an error there must reject `layout`, not vanish
@@ -283,7 +283,7 @@ async function checkedFiles(meta, heap, wheels) {
       if (name.endsWith('.so')) compiled.set(name, WebAssembly.compile(data).catch(() => null))
     }
   }
-  return { heap: heapBytes, wheels: wheelBytes, compiled }
+  return { heap: heapBytes, wheels: wheelBytes, compiled, meta }
 }
 
 /** A time limit setTimeout can keep (finite, under 2^31 ms), or Infinity: none. */
@@ -293,18 +293,21 @@ function timeLimit(ms) {
 
 /**
  * Boot Pyodide from a snapshot: `meta` (its metadata), `heap` (the snapshot's bytes) and
- * `wheels` (the bytes of meta.wheels, in order), each or both promises: the runtime downloads
- * and compiles meanwhile, and is laid out once they are here and checked (sizes, sha256, build,
- * format). Refuses with a reason. The restore must finish within `timeoutMs` of the laying out
- * starting (after `waitFor` settled; none when it is not a finite number). `options`: the rest
- * of loadPyodide's options.
+ * `wheels` (the bytes of meta.wheels, in order, or a function of the metadata returning them),
+ * each a value or a promise: the runtime downloads and compiles at once, meanwhile, and is laid
+ * out once they are here and checked (format, sizes, sha256, build). Refuses with a reason. The
+ * restore must finish within `timeoutMs` of the laying out starting (after `waitFor` settled;
+ * none when it is not a finite number). `options`: the rest of loadPyodide's options.
  */
 export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, wheels, timeoutMs, waitFor = null, options = {} }) {
-  if (!meta || meta.format !== SNAPSHOT_FORMAT) {
-    throw new SnapshotRefused('mismatch', `the snapshot's metadata is of format ${meta?.format}, this page reads ${SNAPSHOT_FORMAT}`)
-  }
   const limit = timeLimit(timeoutMs)
-  const files = checkedFiles(meta, heap, wheels)
+  const checkedMeta = Promise.resolve(meta).then((m) => {
+    if (!m || m.format !== SNAPSHOT_FORMAT) {
+      throw new SnapshotRefused('mismatch', `the snapshot's metadata is of format ${m?.format}, this page reads ${SNAPSHOT_FORMAT}`)
+    }
+    return m
+  })
+  const files = checkedMeta.then((m) => checkedFiles(m, heap, typeof wheels === 'function' ? wheels(m) : wheels))
   files.catch(() => null) // raced below
   let timer
   let startTimer
@@ -317,7 +320,7 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, whe
       }, limit)
     }
   })
-  const runtime = snapshotRuntime({ asmURL, files, tableBase: meta.tableBase, expect: meta, waitFor, onStart: startTimer, timeoutMs: limit })
+  const runtime = snapshotRuntime({ asmURL, files, waitFor, onStart: startTimer, timeoutMs: limit })
   try {
     const pyodide = await Promise.race([
       // Pyodide reads the snapshot before it instantiates the runtime: it gets a stand-in, and
@@ -328,7 +331,7 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, whe
     ])
     // Pyodide keeps its options: they must not keep the heap's or the wheels' bytes alive
     if (pyodide._api?.config) Object.assign(pyodide._api.config, { _loadSnapshot: null, createPyodideModule: null })
-    for (const name of meta.packages) pyodide.loadedPackages[name] = 'memory snapshot'
+    for (const name of (await checkedMeta).packages) pyodide.loadedPackages[name] = 'memory snapshot'
     pyodide.runPython(afterRestorePython(browserLang()))
     return pyodide
   } catch (error) {
