@@ -9,8 +9,9 @@ web/python-boot.js), in Chromium against a real `python -m pyserver serve --web 
   in the console, and the page boots the normal way, Python working all the same: the heap
   missing (404), corrupt (bytes flipped in the middle, or cut to half), of another runtime build
   (the build id changed in the metadata and in the heap's header alike, the heap's sha256
-  updated), laid out for another function table (a table base below the engine's table), or
-  slower than the page's time limit (``<html data-snapshot-timeout-ms="1">``).
+  updated), laid out for another function table (a table base below the engine's table),
+  naming other wheels than the page read beside it (build-files.js), or slower than the page's
+  time limit (``<html data-snapshot-timeout-ms="1">``).
 
 The broken answers are the server's real ones changed in flight (``page.route``), sent without a
 content encoding (the snapshot's files through a local relay, ``Relay``).
@@ -222,6 +223,12 @@ def low_table_base(a: Answers) -> None:
     a.changed_meta(lambda meta: meta.update(tableBase=100))
 
 
+def other_wheels(a: Answers) -> None:
+    """Metadata naming the build's wheels in another order than build-files.js, which the page
+    reads beside it."""
+    a.changed_meta(lambda meta: meta["wheels"].reverse())
+
+
 def one_ms_limit(a: Answers) -> None:
     def limit(html: bytes) -> bytes:
         out, n = re.subn(rb"<html\b", b'<html data-snapshot-timeout-ms="1"', html, count=1)
@@ -301,6 +308,12 @@ def test_the_page_boots_from_the_memory_snapshot(
             "mismatch",
             r"the function table starts at \d+ entries, past the snapshot's base 100",
             id="mismatch-layout",
+        ),
+        pytest.param(
+            other_wheels,
+            "mismatch",
+            r"the snapshot names other wheels than this build",
+            id="mismatch-wheels",
         ),
         pytest.param(
             one_ms_limit, "timeout", r"the restore did not finish within 1 ms", id="timeout"

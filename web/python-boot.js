@@ -5,7 +5,7 @@
 // mismatch|timeout" when the snapshot was not used, and the performance mark 'pyodide-boot'
 // (its detail: { boot, fallback }).
 
-import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR } from './build-files.js' // generated: the runtime's URLs
+import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR, SNAPSHOT_WHEELS } from './build-files.js' // generated: the runtime's URLs
 import { keptStorage } from './kept-storage.js'
 import { restoreFromSnapshot } from './memory-snapshot.js'
 import { SnapshotRefused, sha256Hex } from './snapshot-files.js'
@@ -123,36 +123,60 @@ async function fetchBytes(url) {
 }
 
 /**
- * The snapshot's files (metadata, heap, the wheels it names) and the restore: the runtime
- * downloads and compiles while the heap downloads and is checked.
+ * The snapshot's files, all read at once: the heap, the metadata and the wheels (each a promise;
+ * from the precache when it holds them), and the standard library into the HTTP cache, where
+ * Pyodide's own fetch finds it, so that the restore's time limit does not count its download
+ * (not under a service worker: its precache has it, and a second read would only slow the
+ * heap's). Null when this build has no snapshot.
  */
-async function snapshotBoot(loadPyodide, startAfter, timeoutMs) {
-  if (SNAPSHOT_DIR === null) throw new SnapshotRefused('missing', 'this build has no memory snapshot')
+function snapshotFiles() {
+  if (SNAPSHOT_DIR === null) return null
   const heap = fetchBytes(new URL('heap.bin', SNAPSHOT_DIR))
-  heap.catch(() => null) // awaited below, unless the metadata fails first
-  // The standard library downloads meanwhile (into the HTTP cache, where Pyodide's own fetch
-  // finds it), so that the restore's time limit does not count its download.
-  const stdlib = fetch(new URL('python_stdlib.zip', RUNTIME_DIR))
-    .then((r) => r.arrayBuffer())
-    .then(() => null) // kept by the HTTP cache, not here
-    .catch(() => null)
-  let meta
-  try {
-    meta = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL('meta.json', SNAPSHOT_DIR))))
-  } catch (error) {
-    throw error instanceof SnapshotRefused ? error : new SnapshotRefused('corrupt', 'the snapshot metadata is not JSON', error)
-  }
-  if (!Array.isArray(meta?.wheels)) throw new SnapshotRefused('corrupt', 'the snapshot metadata names no wheels')
+  heap.catch(() => null) // awaited in the restore, unless the metadata fails first
+  const stdlib = globalThis.navigator?.serviceWorker?.controller
+    ? null
+    : fetch(new URL('python_stdlib.zip', RUNTIME_DIR))
+        .then((r) => r.arrayBuffer())
+        .then(() => null) // kept by the HTTP cache, not here
+        .catch(() => null)
+  const meta = fetchBytes(new URL('meta.json', SNAPSHOT_DIR)).then((bytes) => {
+    let value
+    try {
+      value = JSON.parse(new TextDecoder().decode(bytes))
+    } catch (error) {
+      throw new SnapshotRefused('corrupt', 'the snapshot metadata is not JSON', error)
+    }
+    if (!Array.isArray(value?.wheels)) throw new SnapshotRefused('corrupt', 'the snapshot metadata names no wheels')
+    return value
+  })
+  meta.catch(() => null) // awaited in the restore
+  // the wheels build-files.js names, not after the metadata: the restore checks they are its
+  const wheels = SNAPSHOT_WHEELS.map((file) => fetchBytes(new URL(file, PACKAGE_DIR)))
+  for (const wheel of wheels) wheel.catch(() => null)
+  return { heap, meta, stdlib, wheels }
+}
+
+/**
+ * The restore from the snapshot's files (snapshotFiles()): the runtime downloads and compiles
+ * at once, while the heap and the wheels arrive and are checked.
+ */
+async function snapshotBoot(loadPyodide, files, timeoutMs) {
+  if (files === null) throw new SnapshotRefused('missing', 'this build has no memory snapshot')
   return restoreFromSnapshot({
     loadPyodide,
     asmURL: ASM_URL.href,
-    heap,
-    meta,
-    wheels: Promise.all(meta.wheels.map((w) => fetchBytes(new URL(w.file, PACKAGE_DIR)))),
+    heap: files.heap,
+    meta: files.meta,
+    wheels: (m) => {
+      if (JSON.stringify(m.wheels.map((w) => w.file)) !== JSON.stringify(SNAPSHOT_WHEELS)) {
+        throw new SnapshotRefused('mismatch', 'the snapshot names other wheels than this build')
+      }
+      return Promise.all(files.wheels)
+    },
     timeoutMs,
     // the timer starts once the standard library is here; a restore's steps are short, so it
     // does not wait for `startAfter` (which keeps the normal boot's long tasks from a first click)
-    waitFor: stdlib,
+    waitFor: files.stdlib,
     options: loadOptions(),
   })
 }
@@ -187,12 +211,13 @@ del TypeAdapter
 /** Pyodide with the page's packages, and pyclient's bridge: { pyodide, bridge, boot }. */
 export async function bootPython(startAfter, { snapshotTimeoutMs } = {}) {
   if (typeof snapshotTimeoutMs !== 'number' || Number.isNaN(snapshotTimeoutMs)) snapshotTimeoutMs = SNAPSHOT_TIMEOUT_MS
+  const files = snapshotFiles() // beside the runtime's module, not after it
   const { loadPyodide } = await import(new URL('pyodide.mjs', RUNTIME_DIR).href)
   let pyodide = null
   let bridge = null
   let fallback = null
   try {
-    pyodide = await snapshotBoot(loadPyodide, startAfter, snapshotTimeoutMs)
+    pyodide = await snapshotBoot(loadPyodide, files, snapshotTimeoutMs)
     try {
       pyodide.runPython(RESTORED_WORKS)
       bridge = importBridge(pyodide)

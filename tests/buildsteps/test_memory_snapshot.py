@@ -27,6 +27,10 @@ def test_the_build_ships_a_snapshot_the_page_finds(build: Build) -> None:
     files_js = (build.web / build.manifest["app"] / "build-files.js").read_text()
     assert f"export const SNAPSHOT_DIR = new URL('../{name}/', import.meta.url)" in files_js
     assert {f"{name}/heap.bin", f"{name}/meta.json"} <= set(build.manifest["files"])
+    # the page reads the wheels beside the metadata, so build-files.js names them, in its order
+    wheels = re.search(r"^export const SNAPSHOT_WHEELS = (.*)$", files_js, re.M)
+    assert wheels and json.loads(wheels[1]) == [w["file"] for w in _meta(build)["wheels"]]
+    assert all(f"packages/{w}" in build.manifest["files"] for w in json.loads(wheels[1]))
 
 
 def test_the_metadata_is_true_to_the_heap_and_the_runtime(build: Build) -> None:
