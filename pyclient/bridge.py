@@ -374,10 +374,11 @@ class BrowserDriver:
 
 async def start(api_base_url: str = "/api/v1", get_token: Any = None) -> BrowserDriver:
     """Build the driver on the running loop, resume a stored session (or the host's, with
-    ``get_token``), take in the actions the page queued meanwhile, refresh the cache."""
+    ``get_token``), take in the actions the page queued meanwhile; the cache is refreshed and
+    the rest of the history read after the page has the driver."""
     driver = BrowserDriver(api_base_url, get_token)
     await driver.resume()
     driver.ingest_queue()  # after the resume: a signed-in user's actions are taken in as theirs
-    driver.refresh_cache()
+    driver.loop.call_soon(driver.refresh_cache)  # for the next first paint: after ready will do
     driver.follow_history()  # what is left of the stored history loads after ready
     return driver
