@@ -38,15 +38,16 @@ function dirname(path) {
  * their .so files before the C runtime starts. With `files.meta` (a restore: the snapshot's
  * metadata) they go at its table base, a layout or runtime build other than the snapshot's is
  * refused, and the heap copy is made to fit and to keep this engine's own state; it copies
- * `files.heap` (the snapshot's bytes), whatever loadPyodide was given as `_loadSnapshot`.
- * Without it (making) the table base is one of its own. `layout` resolves with what was laid
- * out, or rejects (the boot then never finishes: race it). `boot(loadPyodide, options)` loads
- * Pyodide so, racing `layout`. `waitFor`: a promise to await first; `onStart`: called when the
- * laying out starts (the runtime is compiled by then).
+ * `files.heap` (the snapshot's checked bytes, or a promise of them, awaited once the wheels are
+ * laid out), whatever loadPyodide was given as `_loadSnapshot`. Without it (making) the table
+ * base is one of its own. `layout` resolves with what was laid out, or rejects (the boot then
+ * never finishes: race it). `boot(loadPyodide, options)` loads Pyodide so, racing `layout`.
+ * `waitFor`: a promise to await first; `onStart`: called when the time limit starts: once
+ * `files.arrived` (the heap's download) settles, the runtime being compiled by then.
  */
 export function snapshotRuntime({ asmURL, files, waitFor = null, onStart = null, timeoutMs = Infinity }) {
   let laidOut, failed
-  // Past its deadline (`timeoutMs` after the laying out starts) or after abort(), a restore
+  // Past its deadline (`timeoutMs` after every file is here) or after abort(), a restore
   // stops at its next step, instead of running on beside the boot that replaces it. Checked
   // between steps as well as by the caller's timer: the steps may hold the event loop.
   const state = { aborted: false, deadline: Infinity, timeoutMs, heap: null }
@@ -68,11 +69,16 @@ export function snapshotRuntime({ asmURL, files, waitFor = null, onStart = null,
         Promise.resolve(waitFor)
           .catch(() => null)
           .then(() => files)
-          .then(({ wheels, heap = null, compiled = new Map(), meta = null }) => {
-            state.heap = heap
-            state.deadline = performance.now() + timeoutMs
-            onStart?.()
-            return lay(Module, { wheels, compiled, tableBase: meta?.tableBase ?? null, expect: meta, state })
+          .then(({ wheels, heap = null, arrived = null, compiled = new Map(), meta = null }) => {
+            // the time limit runs once every file is here (a download is not the restore)
+            Promise.resolve(arrived).then(
+              () => {
+                state.deadline = performance.now() + timeoutMs
+                onStart?.()
+              },
+              () => null, // refused by the checks
+            )
+            return lay(Module, { wheels, heap, compiled, tableBase: meta?.tableBase ?? null, expect: meta, state })
           })
           .then((result) => {
             // starts the C runtime at once: an error there must reject `layout`, not vanish
@@ -131,7 +137,7 @@ function withTableFunctions(instance) {
   return replaced ? { exports: same } : instance
 }
 
-async function lay(Module, { wheels, compiled, tableBase, expect, state }) {
+async function lay(Module, { wheels, heap, compiled, tableBase, expect, state }) {
   checkGoing(state)
   const { FS, API } = Module
   const buildId = API.config.BUILD_ID
@@ -183,7 +189,11 @@ async function lay(Module, { wheels, compiled, tableBase, expect, state }) {
     if (key(result) !== key(expect)) throw new SnapshotRefused('mismatch', 'the runtime was laid out unlike the snapshot')
   }
   keepLoadedPackages(API)
-  if (expect) fitRestore(Module, API, state)
+  if (expect) {
+    state.heap = await heap // checked meanwhile
+    checkGoing(state)
+    fitRestore(Module, API, state)
+  }
   checkGoing(state)
   return { ...result, engineEntries }
 }
@@ -260,22 +270,29 @@ export function browserLang() {
   return `${(globalThis.navigator?.language ?? 'C').replace('-', '_')}.UTF-8`
 }
 
-/** The heap and the wheels, awaited, if they are what `meta` says (size, header, sha256). */
+/**
+ * The wheels, awaited and checked (sha256), their .so files compiling, and the heap as a promise
+ * of its checked bytes (size, header, build, sha256): the runtime is laid out with the wheels
+ * while the heap arrives and its sha256 is computed, off the main thread.
+ */
 async function checkedFiles(meta, heap, wheels) {
-  const [heapBytes, wheelBytes] = await Promise.all([heap, wheels])
-  performance.mark?.('memory-snapshot-fetched')
-  if (heapBytes.byteLength !== meta.heap.size) {
-    throw new SnapshotRefused('corrupt', `the snapshot has ${heapBytes.byteLength} bytes, ${meta.heap.size} expected`)
-  }
-  const header = snapshotHeader(heapBytes)
-  if (header.buildId !== meta.buildId) throw new SnapshotRefused('mismatch', 'the snapshot and its metadata name different runtime builds')
-  if (wheelBytes.length !== meta.wheels.length) throw new SnapshotRefused('mismatch', 'the wheels are not the ones the snapshot names')
-  const digests = await Promise.all([heapBytes, ...wheelBytes].map(sha256Hex))
-  if (digests[0] !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
-  meta.wheels.forEach((w, i) => {
-    if (digests[i + 1] !== w.sha256) throw new SnapshotRefused('corrupt', `${w.name} does not match its sha256`)
+  const heapChecked = Promise.resolve(heap).then(async (bytes) => {
+    performance.mark?.('memory-snapshot-fetched')
+    if (bytes.byteLength !== meta.heap.size) {
+      throw new SnapshotRefused('corrupt', `the snapshot has ${bytes.byteLength} bytes, ${meta.heap.size} expected`)
+    }
+    if (snapshotHeader(bytes).buildId !== meta.buildId) throw new SnapshotRefused('mismatch', 'the snapshot and its metadata name different runtime builds')
+    if ((await sha256Hex(bytes)) !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
+    performance.mark?.('memory-snapshot-checked')
+    return bytes
   })
-  performance.mark?.('memory-snapshot-checked')
+  heapChecked.catch(() => null) // awaited by the layout, and raced by the caller
+  const wheelBytes = await wheels
+  if (wheelBytes.length !== meta.wheels.length) throw new SnapshotRefused('mismatch', 'the wheels are not the ones the snapshot names')
+  const digests = await Promise.all(wheelBytes.map(sha256Hex))
+  meta.wheels.forEach((w, i) => {
+    if (digests[i] !== w.sha256) throw new SnapshotRefused('corrupt', `${w.name} does not match its sha256`)
+  })
   // the wheels' .so files compile now, off the main thread, while the runtime compiles
   const compiled = new Map()
   for (const wheel of wheelBytes) {
@@ -283,7 +300,7 @@ async function checkedFiles(meta, heap, wheels) {
       if (name.endsWith('.so')) compiled.set(name, WebAssembly.compile(data).catch(() => null))
     }
   }
-  return { heap: heapBytes, wheels: wheelBytes, compiled, meta }
+  return { heap: heapChecked, arrived: heap, wheels: wheelBytes, compiled, meta }
 }
 
 /** A time limit setTimeout can keep (finite, under 2^31 ms), or Infinity: none. */
@@ -295,9 +312,10 @@ function timeLimit(ms) {
  * Boot Pyodide from a snapshot: `meta` (its metadata), `heap` (the snapshot's bytes) and
  * `wheels` (the bytes of meta.wheels, in order, or a function of the metadata returning them),
  * each a value or a promise: the runtime downloads and compiles at once, meanwhile, and is laid
- * out once they are here and checked (format, sizes, sha256, build). Refuses with a reason. The
- * restore must finish within `timeoutMs` of the laying out starting (after `waitFor` settled;
- * none when it is not a finite number). `options`: the rest of loadPyodide's options.
+ * out with the wheels once they are here and checked (format, sha256) while the heap arrives and
+ * is checked (size, header, build, sha256). Refuses with a reason. The restore must finish
+ * within `timeoutMs` of every file being here (and `waitFor` settled; none when it is not a
+ * finite number). `options`: the rest of loadPyodide's options.
  */
 export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, wheels, timeoutMs, waitFor = null, options = {} }) {
   const limit = timeLimit(timeoutMs)
@@ -326,7 +344,7 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, whe
       // Pyodide reads the snapshot before it instantiates the runtime: it gets a stand-in, and
       // the laying out hands its copy the checked heap
       runtime.boot(loadPyodide, { ...options, _loadSnapshot: new Uint8Array(HEADER_BYTES) }),
-      files.then(() => new Promise(() => {})),
+      files.then((f) => f.heap).then(() => new Promise(() => {})), // refused: at once
       timeout,
     ])
     // Pyodide keeps its options: they must not keep the heap's or the wheels' bytes alive
