@@ -43,7 +43,7 @@ function dirname(path) {
  * base is one of its own. `layout` resolves with what was laid out, or rejects (the boot then
  * never finishes: race it). `boot(loadPyodide, options)` loads Pyodide so, racing `layout`.
  * `waitFor`: a promise to await first; `onStart`: called when the time limit starts: once
- * `files.arrived` (the heap's download) settles, the runtime being compiled by then.
+ * `files.arrived` (the heap's download) resolves, the runtime being compiled by then.
  */
 export function snapshotRuntime({ asmURL, files, waitFor = null, onStart = null, timeoutMs = Infinity }) {
   let laidOut, failed
@@ -58,10 +58,7 @@ export function snapshotRuntime({ asmURL, files, waitFor = null, onStart = null,
   layout.catch(() => null) // the caller races it; an early failure is not unhandled
   const createPyodideModule = async (settings) => {
     const { default: createModule } = await import(asmURL)
-    const instantiateWasm = settings.instantiateWasm
-    if (instantiateWasm) {
-      settings.instantiateWasm = (imports, done) => instantiateWasm(imports, (instance, module) => done(withTableFunctions(instance), module))
-    }
+    if (settings.instantiateWasm) settings.instantiateWasm = withTableFunctionsFrom(settings.instantiateWasm)
     settings.preRun = [
       ...(settings.preRun || []),
       (Module) => {
@@ -118,6 +115,12 @@ function checkGoing(state) {
 // Handing Emscripten the table's own object for each export the table holds (found by name: a
 // Wasm function's name is its index in the module) gives every engine the same slots; where
 // they are identical already, nothing changes.
+// Emscripten keeps its instantiateWasm for the page's life: the wrapper is made out here, so
+// that it does not keep this module's closures (and through them the snapshot's bytes) alive.
+function withTableFunctionsFrom(instantiateWasm) {
+  return (imports, done) => instantiateWasm(imports, (instance, module) => done(withTableFunctions(instance), module))
+}
+
 function withTableFunctions(instance) {
   const exports = instance?.exports
   const table = exports?.__indirect_function_table
@@ -190,8 +193,9 @@ async function lay(Module, { wheels, heap, compiled, tableBase, expect, state })
   }
   keepLoadedPackages(API)
   if (expect) {
-    state.heap = await heap // checked meanwhile
+    const bytes = await heap // checked meanwhile
     checkGoing(state)
+    state.heap = bytes
     fitRestore(Module, API, state)
   }
   checkGoing(state)
@@ -270,23 +274,22 @@ export function browserLang() {
   return `${(globalThis.navigator?.language ?? 'C').replace('-', '_')}.UTF-8`
 }
 
-/**
- * The wheels, awaited and checked (sha256), their .so files compiling, and the heap as a promise
- * of its checked bytes (size, header, build, sha256): the runtime is laid out with the wheels
- * while the heap arrives and its sha256 is computed, off the main thread.
- */
-async function checkedFiles(meta, heap, wheels) {
-  const heapChecked = Promise.resolve(heap).then(async (bytes) => {
-    performance.mark?.('memory-snapshot-fetched')
-    if (bytes.byteLength !== meta.heap.size) {
-      throw new SnapshotRefused('corrupt', `the snapshot has ${bytes.byteLength} bytes, ${meta.heap.size} expected`)
-    }
-    if (snapshotHeader(bytes).buildId !== meta.buildId) throw new SnapshotRefused('mismatch', 'the snapshot and its metadata name different runtime builds')
-    if ((await sha256Hex(bytes)) !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
-    performance.mark?.('memory-snapshot-checked')
-    return bytes
-  })
-  heapChecked.catch(() => null) // awaited by the layout, and raced by the caller
+/** The heap's bytes, awaited, if they are what `meta` says (size, header, build, sha256). */
+async function checkedHeap(meta, heap) {
+  const bytes = await heap
+  performance.mark?.('memory-snapshot-fetched')
+  if (bytes.byteLength !== meta.heap.size) {
+    throw new SnapshotRefused('corrupt', `the snapshot has ${bytes.byteLength} bytes, ${meta.heap.size} expected`)
+  }
+  if (snapshotHeader(bytes).buildId !== meta.buildId) throw new SnapshotRefused('mismatch', 'the snapshot and its metadata name different runtime builds')
+  // off the main thread, while the runtime is laid out
+  if ((await sha256Hex(bytes)) !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
+  performance.mark?.('memory-snapshot-checked')
+  return bytes
+}
+
+/** The wheels' bytes, awaited, if they are what `meta` says (sha256), their .so files compiling. */
+async function checkedWheels(meta, wheels) {
   const wheelBytes = await wheels
   if (wheelBytes.length !== meta.wheels.length) throw new SnapshotRefused('mismatch', 'the wheels are not the ones the snapshot names')
   const digests = await Promise.all(wheelBytes.map(sha256Hex))
@@ -300,7 +303,7 @@ async function checkedFiles(meta, heap, wheels) {
       if (name.endsWith('.so')) compiled.set(name, WebAssembly.compile(data).catch(() => null))
     }
   }
-  return { heap: heapChecked, arrived: heap, wheels: wheelBytes, compiled, meta }
+  return { wheels: wheelBytes, compiled }
 }
 
 /** A time limit setTimeout can keep (finite, under 2^31 ms), or Infinity: none. */
@@ -325,7 +328,16 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, whe
     }
     return m
   })
-  const files = checkedMeta.then((m) => checkedFiles(m, heap, typeof wheels === 'function' ? wheels(m) : wheels))
+  // the heap is checked on its own (and raced below: refused at once), and awaited only to be
+  // copied: the runtime is laid out with the wheels meanwhile
+  const heapChecked = checkedMeta.then((m) => checkedHeap(m, heap))
+  heapChecked.catch(() => null) // raced below
+  const files = checkedMeta.then(async (m) => ({
+    ...(await checkedWheels(m, typeof wheels === 'function' ? wheels(m) : wheels)),
+    meta: m,
+    heap: heapChecked,
+    arrived: heap,
+  }))
   files.catch(() => null) // raced below
   let timer
   let startTimer
@@ -344,7 +356,8 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, whe
       // Pyodide reads the snapshot before it instantiates the runtime: it gets a stand-in, and
       // the laying out hands its copy the checked heap
       runtime.boot(loadPyodide, { ...options, _loadSnapshot: new Uint8Array(HEADER_BYTES) }),
-      files.then((f) => f.heap).then(() => new Promise(() => {})), // refused: at once
+      files.then(() => new Promise(() => {})), // refused: at once
+      heapChecked.then(() => new Promise(() => {})),
       timeout,
     ])
     // Pyodide keeps its options: they must not keep the heap's or the wheels' bytes alive
@@ -353,6 +366,7 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, whe
     pyodide.runPython(afterRestorePython(browserLang()))
     return pyodide
   } catch (error) {
+    runtime.abort() // a runtime still starting stops at its next step: the normal boot follows
     if (error instanceof SnapshotRefused) throw error
     throw new SnapshotRefused('corrupt', `the snapshot could not be restored: ${error?.message || error}`, error)
   } finally {
