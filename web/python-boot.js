@@ -21,8 +21,8 @@ export class LoadError extends Error {
 const PACKAGES = ['pydantic', 'pyclient']
 const ASM_URL = new URL('pyodide.asm.mjs', RUNTIME_DIR)
 /**
- * How long a restore may take once its files and the standard library are here and the runtime
- * is compiled (not a finite number: no limit).
+ * How long a restore may take once its files and the standard library are here (or in the
+ * precache) and the runtime is compiled (not a finite number: no limit).
  */
 export const SNAPSHOT_TIMEOUT_MS = 10_000
 
@@ -126,19 +126,18 @@ async function fetchBytes(url) {
  * The snapshot's files, all read at once: the heap, the metadata and the wheels (each a promise;
  * from the precache when it holds them), and the standard library into the HTTP cache, where
  * Pyodide's own fetch finds it, so that the restore's time limit does not count its download
- * (not under a service worker: its precache has it, and a second read would only slow the
- * heap's). Null when this build has no snapshot.
+ * (not when the precache holds it: a second read would only slow the heap's). Null when this
+ * build has no snapshot.
  */
 function snapshotFiles() {
   if (SNAPSHOT_DIR === null) return null
   const heap = fetchBytes(new URL('heap.bin', SNAPSHOT_DIR))
   heap.catch(() => null) // awaited in the restore, unless the metadata fails first
-  const stdlib = globalThis.navigator?.serviceWorker?.controller
-    ? null
-    : fetch(new URL('python_stdlib.zip', RUNTIME_DIR))
-        .then((r) => r.arrayBuffer())
-        .then(() => null) // kept by the HTTP cache, not here
-        .catch(() => null)
+  const stdlibURL = new URL('python_stdlib.zip', RUNTIME_DIR)
+  const stdlib = fromPrecache(stdlibURL)
+    .then((cached) => cached || fetch(stdlibURL).then((r) => r.arrayBuffer()))
+    .then(() => null) // kept by the HTTP cache or the precache, not here
+    .catch(() => null)
   const meta = fetchBytes(new URL('meta.json', SNAPSHOT_DIR)).then((bytes) => {
     let value
     try {
@@ -174,8 +173,9 @@ async function snapshotBoot(loadPyodide, files, timeoutMs) {
       return Promise.all(files.wheels)
     },
     timeoutMs,
-    // the timer starts once the standard library is here; a restore's steps are short, so it
-    // does not wait for `startAfter` (which keeps the normal boot's long tasks from a first click)
+    // the timer starts once the standard library is here (or precached); a restore's steps are
+    // short, so it does not wait for `startAfter` (which keeps the normal boot's long tasks from
+    // a first click)
     waitFor: files.stdlib,
     options: loadOptions(),
   })
