@@ -165,6 +165,8 @@ class BrowserDriver:
         (``gc.freeze``): the history read stays for the page's lifetime, and a full collection
         walking all of it blocks the page for hundreds of ms at 50k events (measured). Those
         objects are still freed by reference counting when dropped (they form no cycles)."""
+        # a browser task of its own first: the page gets the driver from start() before it
+        await asyncio.sleep(0)
         now = js.performance.now
         gc.freeze()  # what start-up made, too: the first slice need not walk it
         steps = self.engine.history_steps()
@@ -351,6 +353,16 @@ class BrowserDriver:
         self.engine.ingest_queue()
         self._arm()
 
+    def refresh_cache_soon(self) -> None:
+        """:meth:`refresh_cache` once :func:`start` has resolved in the page (the cache is for
+        the next first paint: the page need not wait for it)."""
+
+        async def later() -> None:
+            await asyncio.sleep(0)  # each loop callback is a browser task of its own
+            self.refresh_cache()
+
+        self._spawn(later())
+
     def refresh_cache(self) -> None:
         """Rewrite the snapshot cache when it differs from the log (the next first paint)."""
         engine = self.engine
@@ -379,6 +391,6 @@ async def start(api_base_url: str = "/api/v1", get_token: Any = None) -> Browser
     driver = BrowserDriver(api_base_url, get_token)
     await driver.resume()
     driver.ingest_queue()  # after the resume: a signed-in user's actions are taken in as theirs
-    driver.loop.call_soon(driver.refresh_cache)  # for the next first paint: after ready will do
+    driver.refresh_cache_soon()
     driver.follow_history()  # what is left of the stored history loads after ready
     return driver
