@@ -211,8 +211,12 @@ del TypeAdapter
 /** Pyodide with the page's packages, and pyclient's bridge: { pyodide, bridge, boot }. */
 export async function bootPython(startAfter, { snapshotTimeoutMs } = {}) {
   if (typeof snapshotTimeoutMs !== 'number' || Number.isNaN(snapshotTimeoutMs)) snapshotTimeoutMs = SNAPSHOT_TIMEOUT_MS
-  const files = snapshotFiles() // beside the runtime's module, not after it
+  // The snapshot's files are read at once from a service worker's precache; from the network
+  // only once the runtime's module is here, so that the page's own content is asked for first
+  // (on a slow line the large files would otherwise hold every connection before it).
+  let files = globalThis.navigator?.serviceWorker?.controller ? snapshotFiles() : undefined
   const { loadPyodide } = await import(new URL('pyodide.mjs', RUNTIME_DIR).href)
+  if (files === undefined) files = snapshotFiles()
   let pyodide = null
   let bridge = null
   let fallback = null
