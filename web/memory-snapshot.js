@@ -115,12 +115,6 @@ function checkGoing(state) {
 // Handing Emscripten the table's own object for each export the table holds (found by name: a
 // Wasm function's name is its index in the module) gives every engine the same slots; where
 // they are identical already, nothing changes.
-// Emscripten keeps its instantiateWasm for the page's life: the wrapper is made out here, so
-// that it does not keep this module's closures (and through them the snapshot's bytes) alive.
-function withTableFunctionsFrom(instantiateWasm) {
-  return (imports, done) => instantiateWasm(imports, (instance, module) => done(withTableFunctions(instance), module))
-}
-
 function withTableFunctions(instance) {
   const exports = instance?.exports
   const table = exports?.__indirect_function_table
@@ -138,6 +132,12 @@ function withTableFunctions(instance) {
     same[key] = own ?? value
   }
   return replaced ? { exports: same } : instance
+}
+
+// Emscripten keeps its instantiateWasm for the page's life: the wrapper is made out here, so
+// that it does not keep this module's closures (and through them the snapshot's bytes) alive.
+function withTableFunctionsFrom(instantiateWasm) {
+  return (imports, done) => instantiateWasm(imports, (instance, module) => done(withTableFunctions(instance), module))
 }
 
 async function lay(Module, { wheels, heap, compiled, tableBase, expect, state }) {
