@@ -1,11 +1,14 @@
-"""A long history costs nothing at load: the engine starts from a checkpoint and reads the
-rest of the log after ready, in small steps (DESIGN §5).
+"""A long history costs nothing at load: the engine starts from a stamped snapshot cache or a
+checkpoint and reads the rest of the log after ready, in small steps (DESIGN §5).
 
-- :meth:`HistoryEngine._load` reads the head of the stored log and, when the log has sealed
-  segments and a checkpoint that can be used (:func:`~pyclient.core.checkpoint.
-  start_from_checkpoint`), shows the checkpoint's snapshot with the head's events folded in.
-  The segments are read later. Without a usable checkpoint the whole log is read and reduced
-  at once, as a log without segments is.
+- :meth:`HistoryEngine._load` first looks for a snapshot cache stamped as the full reduction
+  of the log stored now (:mod:`~pyclient.store.stamp_format`): then it shows that, and reads
+  nothing of the log before ready; the head is read in the first step, or at once by anything
+  that needs the log in memory (a record, another tab's write, a sync, :attr:`events`).
+  Otherwise it reads the head and, when the log has sealed segments and a checkpoint that can
+  be used (:func:`~pyclient.core.checkpoint.start_from_checkpoint`), shows the checkpoint's
+  snapshot with the head's events folded in. The segments are read later. Without a usable
+  checkpoint the whole log is read and reduced at once, as a log without segments is.
 - :meth:`HistoryEngine.history_steps` is the rest, as a generator that does a bounded piece of
   work per step (the driver runs steps until its time slice is over, then lets the page
   breathe): it reads one segment per step, then reduces the whole log again in chunks (spec §1:
@@ -18,6 +21,9 @@ rest of the log after ready, in small steps (DESIGN §5).
   needs the whole log. Once the segments are read a sync is due at once.
 - Sealing a segment during a session extends the checkpoint by the sealed events when they
   all sort after it, so that the next load starts from it too.
+- Once the whole log is reduced, every write of the log and the cache is followed by a new
+  stamp (the cache is then the reduction of the log just written); before that, what is shown
+  may still be out of order, and nothing is stamped.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from typing import Any
 
-from .core.checkpoint import Checkpoint, start_from_checkpoint
+from .core.checkpoint import Checkpoint, checkpoint_fits, start_from_checkpoint
 from .core.eventlog import OrderKey, event_order_key, union_into
 from .core.models import Event, LearningGuestProgress
 from .core.reducer import apply_events, bring_forward, reduce_events
@@ -48,14 +55,19 @@ class HistoryEngine(ProgressEngine):
         self._generation = getattr(self, "_generation", 0) + 1
         super()._load_empty(user_id)
         store = self.store
+        self._head: str | None = None  # the head's text, to read (the snapshot holds it)
+        stamped = store.read_start(user_id)
+        if stamped is not None:
+            self._snapshot, self._last_key = stamped.snapshot, stamped.last
+            self._head = stamped.head
+            self._pending: list[str] = []
+            self._loaded = self._verified = False
+            self._checkpoint = None
+            return
         head = store.read_head(user_id)
         pending = store.segments_to_read(user_id)
         segments = store.segment_list(user_id)
-        checkpoint = (
-            store.read_checkpoint(user_id)
-            if segments
-            else Checkpoint(frozenset(), None, 0, reduce_events([]))
-        )
+        checkpoint = self._stored_checkpoint(segments)
         start = start_from_checkpoint(checkpoint, segments, head.values()) if pending else None
         if start is None:
             self._loaded = True
@@ -65,7 +77,7 @@ class HistoryEngine(ProgressEngine):
             union_into(events, head.values())
             self._merge(events.values(), stored=True)
             self._mark_own_unsynced(events.values())
-            self._pending: list[str] = []
+            self._pending = []
             self._verified = not segments  # a log without segments needs no checkpoint
             self._checkpoint = checkpoint if not segments else None
             return
@@ -77,6 +89,36 @@ class HistoryEngine(ProgressEngine):
         self._loaded = False
         self._verified = False
         self._checkpoint = checkpoint
+
+    def _stored_checkpoint(self, segments: list[str]) -> Checkpoint | None:
+        """The stored checkpoint of the log; a log without segments has the empty one."""
+        if segments:
+            return self.store.read_checkpoint(self.user_id)
+        return Checkpoint(frozenset(), None, 0, reduce_events([]))
+
+    def _take_head(self) -> None:
+        """Read the head of a log whose load started from its stamped snapshot cache (the
+        snapshot shows its events already); anything that touches the log in memory or in
+        storage does this first."""
+        raw = self._head
+        if raw is None:
+            return
+        self._head = None
+        store, user = self.store, self.user_id
+        head = store.read_head(user, raw)
+        union_into(self._events, head.values())
+        self._note_own_stamps(head.values())
+        self._mark_own_unsynced(head.values())
+        self._pending = store.segments_to_read(user)
+        self._loaded = not self._pending
+        segments = store.segment_list(user)
+        checkpoint = self._stored_checkpoint(segments)
+        fits = checkpoint_fits(checkpoint, segments, head.values())
+        self._checkpoint = checkpoint if fits else None
+
+    def record(self, event_type: str, payload: Mapping[str, Any] | None = None) -> str:
+        self._take_head()  # the new event's time comes after those of this client's events
+        return super().record(event_type, payload)
 
     # ------------------------------------------------------------------ reading state
 
@@ -92,6 +134,7 @@ class HistoryEngine(ProgressEngine):
 
     def _read_all_segments(self) -> None:
         """Read the remaining segments now (something needs the whole log at once)."""
+        self._take_head()
         if not self._loaded:
             for _ in self._read_segments(self._generation):
                 pass
@@ -108,6 +151,9 @@ class HistoryEngine(ProgressEngine):
                 break
 
     def _read_segments(self, generation: int) -> Iterator[None]:
+        if self._head is not None:
+            self._take_head()
+            yield
         while self._pending and generation == self._generation:
             segment_id = self._pending[0]  # taken off once read: a step left half done
             events = yield from self._read_segment_steps(segment_id, generation)  # is redone
@@ -192,9 +238,9 @@ class HistoryEngine(ProgressEngine):
         if generation != self._generation:
             return True
         unchanged = segments == frozenset(self.store.segment_list(user))
-        if sealed_snapshot is not None and unchanged:
+        if sealed_snapshot is not None and unchanged and segments:
             self._store_checkpoint(Checkpoint(segments, through, seen, sealed_snapshot))
-        elif unchanged and len(frozen) == len(self._events):
+        elif unchanged and segments and len(frozen) == len(self._events):
             # A late event: seal the rest too, then the whole log is the checkpoint's.
             with contextlib.suppress(StorageFullError):
                 self._take_stored(self.store.seal(user))
@@ -208,6 +254,8 @@ class HistoryEngine(ProgressEngine):
         with contextlib.suppress(StorageFullError):
             # an older stored format is rewritten now; what other tabs stored comes in
             self._take_stored(self.store.add_events(user, ()))
+            self._verified = True
+            self._stamp_cache(write=True)
         self._verified = True
         self._notify()
         return True
@@ -235,7 +283,28 @@ class HistoryEngine(ProgressEngine):
 
     # ------------------------------------------------------------------ changes meanwhile
 
+    def _snapshot_written(self) -> None:
+        self._stamp_cache(write=False)
+
+    def _stamp_cache(self, *, write: bool) -> None:
+        """Stamp the snapshot cache as the full reduction of the stored log (the next load
+        starts from it), when it is: the log is verified, and the store has just written or
+        read the log with every event in memory (``write``: cache the snapshot first)."""
+        if not self._verified or self._unwritten:
+            return
+        with contextlib.suppress(StorageFullError):
+            if write:
+                self.store.write_snapshot(self.user_id, self._snapshot)
+            self.store.stamp_snapshot(self.user_id, self._last_key)
+
+    def _persist(self) -> None:
+        self._take_head()
+        super()._persist()
+
     def _merge(self, events: Iterable[Event], *, stored: bool = False) -> list[Event]:
+        events = list(events)
+        if events:
+            self._take_head()
         if self._loaded:
             return super()._merge(events, stored=stored)
         # Segments unread: fold whatever the order; the full reduction puts them in place.

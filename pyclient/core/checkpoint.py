@@ -20,7 +20,7 @@ from .eventlog import OrderKey, event_order_key
 from .models import Event, LearningGuestProgress
 from .reducer import apply_events
 
-__all__ = ["REDUCER_RULES", "Checkpoint", "start_from_checkpoint"]
+__all__ = ["REDUCER_RULES", "Checkpoint", "checkpoint_fits", "start_from_checkpoint"]
 
 #: The version of the reducer's rules: a checkpoint made under other rules is not used. Raise
 #: it whenever a rule of :mod:`.reducer` changes what a log reduces to.
@@ -45,16 +45,25 @@ def start_from_checkpoint(
     """The snapshot of a log whose segments are ``segments`` and whose other events are
     ``rest``, from ``checkpoint``, with the greatest order key reduced into it; ``None`` when
     the checkpoint cannot be used (then reduce the whole log)."""
-    if (
-        checkpoint is None
-        or checkpoint.rules != REDUCER_RULES
-        or checkpoint.segments != frozenset(segments)
-    ):
-        return None
     ordered = sorted((event_order_key(e), e) for e in rest)
-    through = checkpoint.through
-    if ordered and through is not None and ordered[0][0] <= through:
-        return None  # a late event: the checkpoint is not a prefix of the log
+    if checkpoint is None or not _fits(checkpoint, segments, ordered[0][0] if ordered else None):
+        return None
     if not ordered:
-        return checkpoint.snapshot, through
+        return checkpoint.snapshot, checkpoint.through
     return apply_events(checkpoint.snapshot, (e for _, e in ordered)), ordered[-1][0]
+
+
+def checkpoint_fits(
+    checkpoint: Checkpoint | None, segments: Collection[str], rest: Iterable[Event]
+) -> bool:
+    """Whether :func:`start_from_checkpoint` could use ``checkpoint`` (without folding)."""
+    first = min((event_order_key(e) for e in rest), default=None)
+    return checkpoint is not None and _fits(checkpoint, segments, first)
+
+
+def _fits(checkpoint: Checkpoint, segments: Collection[str], first: OrderKey | None) -> bool:
+    """The rules of use; ``first``: the least order key of the events not in a segment."""
+    if checkpoint.rules != REDUCER_RULES or checkpoint.segments != frozenset(segments):
+        return False
+    through = checkpoint.through
+    return first is None or through is None or first > through  # else a late event

@@ -13,10 +13,15 @@ from hypothesis import strategies as st
 
 from pyclient import Event, SyncEngine, canonical_json, reduce_events
 from pyclient.adapters.cpython import MemoryStorage
-from pyclient.core.checkpoint import REDUCER_RULES, Checkpoint, start_from_checkpoint
+from pyclient.core.checkpoint import (
+    REDUCER_RULES,
+    Checkpoint,
+    checkpoint_fits,
+    start_from_checkpoint,
+)
 from pyclient.core.eventlog import event_order_key
 from pyclient.core.timestamps import format_instant
-from pyclient.store.keys import checkpoint_key, events_key, sync_key
+from pyclient.store.keys import checkpoint_key, events_key, stamp_key, sync_key
 from pyclient.store.local_store import LocalStore
 from pyclient.store.segments import segment_ids_in
 
@@ -30,6 +35,15 @@ SMALL = 8
 @pytest.fixture(autouse=True)
 def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(LocalStore, "seal_at", SMALL)
+
+
+@pytest.fixture(autouse=True, params=["stamped cache", "checkpoint"])
+def load_start(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: loads start from a stamped snapshot cache where one matches (as the
+    client does), or never do, and start from the checkpoint and the head."""
+    if request.param == "checkpoint":
+        monkeypatch.setattr(LocalStore, "read_start", lambda self, user_id: None)
+    return str(request.param)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -71,6 +85,7 @@ def test_a_checkpoint_and_the_tail_equal_the_full_reduction(
     start = start_from_checkpoint(checkpoint, ["s"], rest)
     late = through is not None and any(event_order_key(e) <= through for e in rest)
     assert (start is None) == late
+    assert checkpoint_fits(checkpoint, ["s"], rest) == (start is not None)
     if start is not None:
         snapshot, last = start
         assert same(snapshot, reduce_events(events))
@@ -157,8 +172,9 @@ def test_a_reload_starts_from_the_checkpoint_and_reads_the_segments_after() -> N
     assert same(engine.snapshot, full(storage)) and len(engine.events) == 45
 
 
-def test_a_log_without_segments_needs_no_steps() -> None:
+def test_a_log_without_segments_or_a_stamped_cache_needs_no_steps() -> None:
     storage, _ = guest_history(SMALL - 1)
+    del storage.data[stamp_key(None)]
     engine = reload(storage)
     assert not engine.history_pending and finish(engine) == 0
     assert same(engine.snapshot, full(storage))
@@ -223,6 +239,7 @@ def test_any_history_loads_to_its_full_reduction(steps: list[tuple[int, bool]]) 
         clock.advance(1000)
         if reload_now:
             engine = reload(storage, clock)
+            assert same(engine.snapshot, full(storage))  # at ready, whichever start it took
             finish(engine)
             assert same(engine.snapshot, full(storage))
     engine = reload(storage, clock)

@@ -1,0 +1,212 @@
+"""A load that starts from the snapshot cache (DESIGN §5): when the cache is stamped as the full
+reduction of the log stored now, the page is ready without decoding the log; the head is read
+in the first step after ready, or at once when something needs the log. Any change since the
+stamp sends the load back to the checkpoint and the head; nothing is lost either way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyclient import reduce_events
+from pyclient.adapters.cpython import MemoryStorage
+from pyclient.core.timestamps import format_instant, instant_of
+from pyclient.store import local_store
+from pyclient.store.keys import checkpoint_key, events_key, snapshot_key, stamp_key
+from pyclient.store.local_store import LocalStore
+from pyclient.store.log_format import LogText
+from pyclient.store.segments import encode_segment, segment_id_of, segment_key
+
+from .builders import progress_reset, progressed
+from .engine_harness import make
+from .fakes import FakeClock
+from .test_history import SMALL, CountingStorage, finish, full, guest_history, reload, same
+
+
+@pytest.fixture(autouse=True)
+def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LocalStore, "seal_at", SMALL)
+
+
+@pytest.fixture
+def head_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The heads the store decodes (their text), as they are decoded."""
+    decoded: list[str] = []
+    real = local_store.decode_head
+
+    def counting(raw: str) -> Any:
+        decoded.append(raw)
+        return real(raw)
+
+    monkeypatch.setattr(local_store, "decode_head", counting)
+    return decoded
+
+
+def test_a_stamped_log_is_ready_without_being_read(head_decodes: list[str]) -> None:
+    storage, _ = guest_history(45)
+    counting = CountingStorage()
+    counting.data = storage.data
+    truth = full(storage)
+    head_decodes.clear()
+    engine = reload(counting)
+    assert head_decodes == []
+    assert not [k for k in counting.reads if ":segment:" in k or k == checkpoint_key(None)]
+    assert same(engine.snapshot, truth) and engine.history_pending
+    assert finish(engine) > 45 // SMALL  # the head, a step per segment, the reduction
+    assert len(head_decodes) == 1 and not engine.history_pending
+    assert same(engine.snapshot, truth) and len(engine.events) == 45
+
+
+def _another_tab_records(storage: MemoryStorage) -> None:
+    late = progressed("other-tab", "2026-01-05T00:00:00.000Z", "lesson-1", "passed")
+    LocalStore(storage, FakeClock()).add_events(None, [late])
+
+
+def _another_tab_caches(storage: MemoryStorage) -> None:
+    LocalStore(storage, FakeClock()).write_snapshot(None, reduce_events([]))
+
+
+def _a_segment_the_head_does_not_list(storage: MemoryStorage) -> None:
+    """What a racing tab's head write leaves: a segment found only by its key."""
+    lost = progressed("lost-in-a-race", "2026-01-05T00:00:00.000Z", "lesson-2", "passed")
+    segment_id = segment_id_of([lost.event_id])
+    key = segment_key(events_key(None), segment_id)
+    storage.data[key] = encode_segment(segment_id, LogText.of([lost]))
+
+
+def _the_log_is_cleared(storage: MemoryStorage) -> None:
+    LocalStore(storage, FakeClock()).clear_guest()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_another_tab_records, _another_tab_caches, _a_segment_the_head_does_not_list],
+)
+def test_a_change_since_the_stamp_sends_the_load_to_the_log(
+    change: Callable[[MemoryStorage], None], head_decodes: list[str]
+) -> None:
+    storage, _ = guest_history(30)
+    change(storage)
+    head_decodes.clear()
+    engine = reload(storage)
+    assert head_decodes  # read at load, not from the cache
+    assert same(engine.snapshot, full(storage))
+    finish(engine)
+    assert same(engine.snapshot, full(storage))
+    assert {e.event_id for e in engine.events} == set(
+        LocalStore(storage, FakeClock()).read_events(None)
+    )
+
+
+def test_a_cleared_log_takes_its_stamp_along() -> None:
+    storage, _ = guest_history(30)
+    _the_log_is_cleared(storage)
+    assert stamp_key(None) not in storage.data and snapshot_key(None) not in storage.data
+    engine = reload(storage)
+    assert same(engine.snapshot, reduce_events([])) and not engine.events
+
+
+@pytest.mark.parametrize("raw", ["{nope", '{"v":1,"log":"x","cache":"y","last":[1]}', "[]"])
+def test_an_unreadable_stamp_is_set_aside_and_the_log_read(raw: str) -> None:
+    storage, _ = guest_history(30)
+    storage.data[stamp_key(None)] = raw
+    engine = reload(storage)
+    aside = [k for k in storage.data if k.startswith(f"{stamp_key(None)}:corrupt:")]
+    assert [storage.data[k] for k in aside] == [raw]
+    assert "not a valid snapshot stamp" in (engine.status.storage_warning or "")
+    assert same(engine.snapshot, full(storage))
+    finish(engine)
+    assert reload(storage).history_pending  # stamped again: the next load starts from it
+
+
+def test_a_record_before_the_head_is_read_comes_after_this_clients_events() -> None:
+    storage, clock = guest_history(20)
+    stored = LocalStore(storage, clock).read_events(None).values()
+    latest = max(instant_of(e.occurred_at) for e in stored)
+    engine = reload(storage, FakeClock(clock.now - 86_400_000))  # the clock stepped back
+    event_id = engine.record_progress("lesson-new", "passed")
+    event = next(e for e in engine.events if e.event_id == event_id)
+    assert instant_of(event.occurred_at) > latest
+    assert engine.snapshot.content["lesson-new"].status == "passed"
+    finish(engine)
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == 21
+
+
+@pytest.mark.parametrize("told", ["before the head is read", "after the history is read"])
+def test_another_tabs_write_before_the_head_is_read_is_taken_in(told: str) -> None:
+    storage, _ = guest_history(30)
+    engine = reload(storage)
+    _another_tab_records(storage)
+    if told == "after the history is read":
+        finish(engine)
+    engine.on_storage_change(events_key(None))
+    assert engine.snapshot.content["lesson-1"].status == "passed"
+    finish(engine)
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == 31
+
+
+def test_what_is_shown_before_the_history_is_verified_is_never_stamped() -> None:
+    """An event of another tab sorting before the rest is folded in out of order until the
+    reduction puts it in place: a cache written meanwhile must not be stamped as the log's."""
+    storage, clock = guest_history(30)
+    engine = reload(storage)
+    before = storage.data[stamp_key(None)]
+    past = progress_reset("past-reset", "2025-06-01T00:00:00.000Z")
+    LocalStore(storage, clock).add_events(None, [past])
+    engine.on_storage_change(events_key(None))
+    engine.record_progress("lesson-new", "passed")
+    assert engine.history_pending and storage.data[stamp_key(None)] == before
+    again = reload(storage)
+    assert same(again.snapshot, full(storage))
+    finish(engine)
+    assert storage.data[stamp_key(None)] != before  # verified: stamped
+    assert same(reload(storage).snapshot, full(storage))
+
+
+_OPS = st.one_of(
+    st.just(("record", 0)),
+    st.tuples(st.just("other tab"), st.integers(0, 3)),
+    st.tuples(st.just("reload"), st.integers(0, 12)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_OPS, min_size=1, max_size=40))
+def test_every_load_shows_the_full_reduction_of_the_stored_log(ops: list[Any]) -> None:
+    """Records, another tab's writes, reloads that run any number of their steps before the
+    next action: at ready, and once its steps are done, a load shows the reduction of the
+    whole stored log and holds every stored event."""
+    storage, clock = MemoryStorage(), FakeClock()
+    engine = reload(storage, clock)
+    for n, (op, steps) in enumerate(ops):
+        clock.advance(1000)
+        if op == "record":
+            engine.record_progress(f"lesson-{n % 4}", ["in_progress", "completed"][n % 2])
+        elif op == "other tab":  # now and then before the rest, or a reset; told or not
+            stamp = _iso(clock.now - (n % 3) * 86_400_000)
+            other = (
+                progress_reset(f"o{n:03d}", stamp)
+                if steps % 2
+                else progressed(f"o{n:03d}", stamp, f"lesson-{n % 3}", "passed")
+            )
+            LocalStore(storage, clock).add_events(None, [other])
+            if steps >= 2:
+                engine.on_storage_change(events_key(None))
+        else:
+            engine, _, _, _ = make(storage=storage, clock=clock, prefix=f"r{n}-")  # new ids
+            assert same(engine.snapshot, full(storage))
+            for _, _ in zip(range(steps), engine.history_steps(), strict=False):
+                pass
+    engine = reload(storage, clock)
+    assert same(engine.snapshot, full(storage))
+    finish(engine)
+    assert same(engine.snapshot, full(storage))
+    assert len(engine.events) == len(LocalStore(storage, clock).read_events(None))
+
+
+def _iso(ms: int) -> str:
+    return format_instant(ms * 1000)
