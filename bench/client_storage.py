@@ -28,7 +28,8 @@ def synced_state(events: list[Event]) -> LearningProgressSyncState:
 
 def client_storage(events: list[Event], user: str | None, client_id: str) -> dict[str, str]:
     """Every key the client keeps for this history: the log (head and segments), its
-    checkpoint, the snapshot cache, the client id and, for a user, the sync metadata."""
+    checkpoint, the snapshot cache and its stamp, the client id and, for a user, the sync
+    metadata."""
     storage = MemoryStorage()
     store = LocalStore(storage, SystemClock())
     store.client_id(lambda: client_id)
@@ -43,4 +44,5 @@ def client_storage(events: list[Event], user: str | None, client_id: str) -> dic
         checkpoint = Checkpoint(segments, through, len(sealed), reduce_events(sealed))
         store.write_checkpoint(user, checkpoint)
     store.write_snapshot(user, reduce_events(events))
+    store.stamp_snapshot(user, max(map(event_order_key, events), default=None))
     return dict(storage.data)
