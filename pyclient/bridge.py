@@ -323,30 +323,36 @@ class BrowserDriver:
         return self.status_json()
 
     async def resume(self) -> None:
-        """After a reload: become the stored session's user (the bootstrap goes on in a task);
-        when the host supplies tokens, the user its token names."""
-        if self.get_token is not None:
-            try:  # a host that does not answer in time leaves the learner the guest, for now
-                token = await asyncio.wait_for(self._host_token(), HOST_TOKEN_TIMEOUT_S)
-                user = None if token is None else token_subject(token)
-            except Exception as exc:
-                js.console.warn(f"Learning progress: the host's token was not usable: {exc!r}")
-                return
-            if token is None:
-                return
-            task = self._spawn(self.engine.use_token(token))
-        else:
+        """After a reload: become the stored session's user (the bootstrap's sync goes on in a
+        task once the page has the driver); when the host supplies tokens, the user its token
+        names."""
+        if self.get_token is None:
             session = read_session(self.storage)
-            if session is None:
-                return
-            user = session.user_id
-            task = self._spawn(self.engine.sign_in(session))
+            if session is not None:
+                self.engine.begin_session(session)  # the page's first snapshot is the user's
+                self._spawn(self._bootstrap())
+            return
+        try:  # a host that does not answer in time leaves the learner the guest, for now
+            token = await asyncio.wait_for(self._host_token(), HOST_TOKEN_TIMEOUT_S)
+            user = None if token is None else token_subject(token)
+        except Exception as exc:
+            js.console.warn(f"Learning progress: the host's token was not usable: {exc!r}")
+            return
+        if token is None:
+            return
+        task = self._spawn(self.engine.use_token(token))
         # Let the task run up to its first real wait (the lock or the network): by then the
         # user's stored log is loaded, so the page's first snapshot is the user's.
         for _ in range(10):
             if self.engine.user_id == user or task.done():
                 break
             await asyncio.sleep(0)
+
+    async def _bootstrap(self) -> None:
+        """The bootstrap's sync, once :func:`start` has resolved in the page (it needs the
+        whole stored log: a load that started from the snapshot cache reads it now)."""
+        await asyncio.sleep(0)  # each loop callback is a browser task of its own
+        await self.engine.bootstrap()
 
     def ingest_queue(self) -> None:
         """Take in the actions the page queued before the client was ready."""

@@ -297,9 +297,8 @@ class HistoryEngine(ProgressEngine):
                 self.store.write_snapshot(self.user_id, self._snapshot)
             self.store.stamp_snapshot(self.user_id, self._last_key)
 
-    def _persist(self) -> None:
-        self._take_head()
-        super()._persist()
+    def _log_unread(self) -> bool:
+        return self._head is not None
 
     def _merge(self, events: Iterable[Event], *, stored: bool = False) -> list[Event]:
         events = list(events)

@@ -125,6 +125,10 @@ class SyncEngine(SessionEngine):
     async def sign_in(self, session: Session) -> None:
         """Become ``session``'s user and bootstrap (spec §6.1); also after a reload."""
         self.begin_session(session)
+        await self.bootstrap()
+
+    async def bootstrap(self) -> None:
+        """The bootstrap's sync, after :meth:`begin_session` (spec §6.1)."""
         await self._run(manual=False, bootstrap=True)
 
     async def use_token(self, token: str | None) -> None:

@@ -22,9 +22,18 @@ from pyclient.store.log_format import LogText
 from pyclient.store.segments import encode_segment, segment_id_of, segment_key
 
 from .builders import progress_reset, progressed
-from .engine_harness import make
-from .fakes import FakeClock
-from .test_history import SMALL, CountingStorage, finish, full, guest_history, reload, same
+from .engine_harness import U1, fire, make
+from .fakes import FakeClock, drive
+from .test_history import (
+    SMALL,
+    CountingStorage,
+    finish,
+    full,
+    guest_history,
+    reload,
+    same,
+    synced_history,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -165,6 +174,21 @@ def test_what_is_shown_before_the_history_is_verified_is_never_stamped() -> None
     finish(engine)
     assert storage.data[stamp_key(None)] != before  # verified: stamped
     assert same(reload(storage).snapshot, full(storage))
+
+
+def test_a_signed_in_reload_is_ready_without_reading_its_log(head_decodes: list[str]) -> None:
+    _, server, storage, clock = synced_history(30)
+    truth = full(storage, U1.user_id)
+    head_decodes.clear()
+    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
+    tab.begin_session(U1)  # the page's start; the bootstrap's sync follows in a task
+    assert head_decodes == [] and same(tab.snapshot, truth)
+    assert tab.status.user_id == U1.user_id and tab.status.pending == 0
+    drive(tab.bootstrap())  # the head is read; the sync waits for the segments
+    finish(tab)
+    fire(tab, clock)
+    assert len(head_decodes) == 1 and tab.status.pending == 0 and len(server.ids()) == 30
+    assert same(tab.snapshot, truth) and tab.status.last_successful_sync_at is not None
 
 
 _OPS = st.one_of(
