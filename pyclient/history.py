@@ -56,6 +56,7 @@ class HistoryEngine(ProgressEngine):
         super()._load_empty(user_id)
         store = self.store
         self._head: str | None = None  # the head's text, to read (the snapshot holds it)
+        self._head_steps: Generator[None, None, None] | None = None  # that read, under way
         stamped = store.read_start(user_id)
         if stamped is not None:
             self._snapshot, self._last_key = stamped.snapshot, stamped.last
@@ -98,23 +99,40 @@ class HistoryEngine(ProgressEngine):
 
     def _take_head(self) -> None:
         """Read the head of a log whose load started from its stamped snapshot cache (the
-        snapshot shows its events already); anything that touches the log in memory or in
-        storage does this first."""
-        raw = self._head
-        if raw is None:
+        snapshot shows its events already), or finish the read under way; anything that
+        touches the log in memory or in storage does this first."""
+        run_steps(self._head_reading())
+
+    def _head_reading(self) -> Generator[None, None, None]:
+        """:meth:`_take_head` in steps of bounded work."""
+        if self._head is None:
             return
-        self._head = None
+        if self._head_steps is None:
+            self._head_steps = self._read_head_steps(self._head, self._generation)
+        steps = self._head_steps  # not ``yield from``: a driver dropping these steps would
+        for _ in steps:  # close it, and the read is finished by whoever needs it next
+            yield
+
+    def _read_head_steps(self, raw: str, generation: int) -> Generator[None, None, None]:
         store, user = self.store, self.user_id
-        head = store.read_head(user, raw)
+        head = yield from store.read_head_steps(user, raw)
+        if generation != self._generation:
+            return
+        yield
+        if generation != self._generation:
+            return
+        self._head = self._head_steps = None
         union_into(self._events, head.values())
         self._note_own_stamps(head.values())
         self._mark_own_unsynced(head.values())
         self._pending = store.segments_to_read(user)
-        self._loaded = not self._pending
         segments = store.segment_list(user)
         checkpoint = self._stored_checkpoint(segments)
         fits = checkpoint_fits(checkpoint, segments, head.values())
         self._checkpoint = checkpoint if fits else None
+        if not self._pending:  # the whole log is in memory
+            self._loaded = True
+            self._history_loaded()
 
     def record(self, event_type: str, payload: Mapping[str, Any] | None = None) -> str:
         self._take_head()  # the new event's time comes after those of this client's events
@@ -151,9 +169,7 @@ class HistoryEngine(ProgressEngine):
                 break
 
     def _read_segments(self, generation: int) -> Iterator[None]:
-        if self._head is not None:
-            self._take_head()
-            yield
+        yield from self._head_reading()
         while self._pending and generation == self._generation:
             segment_id = self._pending[0]  # taken off once read: a step left half done
             events = yield from self._read_segment_steps(segment_id, generation)  # is redone

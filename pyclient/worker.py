@@ -125,6 +125,7 @@ class SyncEngine(SessionEngine):
     async def sign_in(self, session: Session) -> None:
         """Become ``session``'s user and bootstrap (spec §6.1); also after a reload."""
         self.begin_session(session)
+        self._take_head()  # signed in by hand: the log is read now, and a sync follows at once
         await self.bootstrap()
 
     async def bootstrap(self) -> None:
@@ -190,7 +191,6 @@ class SyncEngine(SessionEngine):
         self._notify()
 
     async def _run(self, *, manual: bool, bootstrap: bool = False, renewed: bool = False) -> None:
-        self._take_head()
         if not self._loaded:  # a sync needs the whole log: it runs once the segments are read
             self._deferred_bootstrap = self._deferred_bootstrap or bootstrap
             self._debounce_at = self._retry_at = None  # _history_loaded makes it due again

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pyclient import reduce_events
 from pyclient.adapters.cpython import MemoryStorage
 from pyclient.core.timestamps import format_instant, instant_of
-from pyclient.store import local_store
+from pyclient.store import local_store, log_format
 from pyclient.store.keys import checkpoint_key, events_key, snapshot_key, stamp_key
 from pyclient.store.local_store import LocalStore
 from pyclient.store.log_format import LogText
@@ -45,13 +45,13 @@ def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
 def head_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The heads the store decodes (their text), as they are decoded."""
     decoded: list[str] = []
-    real = local_store.decode_head
+    real = local_store.decode_head_steps
 
     def counting(raw: str) -> Any:
         decoded.append(raw)
         return real(raw)
 
-    monkeypatch.setattr(local_store, "decode_head", counting)
+    monkeypatch.setattr(local_store, "decode_head_steps", counting)
     return decoded
 
 
@@ -184,11 +184,36 @@ def test_a_signed_in_reload_is_ready_without_reading_its_log(head_decodes: list[
     tab.begin_session(U1)  # the page's start; the bootstrap's sync follows in a task
     assert head_decodes == [] and same(tab.snapshot, truth)
     assert tab.status.user_id == U1.user_id and tab.status.pending == 0
-    drive(tab.bootstrap())  # the head is read; the sync waits for the segments
+    requests = len(server.requests)
+    drive(tab.bootstrap())  # it waits for the history steps: the page is not blocked
+    assert head_decodes == [] and len(server.requests) == requests
+    finish(tab)
+    assert tab.next_wakeup_ms() is not None  # due once the whole log is read
+    fire(tab, clock)
+    assert len(head_decodes) == 1 and len(server.requests) > requests
+    assert tab.status.pending == 0 and len(server.ids()) == 30
+    assert same(tab.snapshot, truth) and tab.status.last_successful_sync_at is not None
+
+
+def test_a_bootstrap_waiting_for_a_log_without_segments_runs_once_its_head_is_read() -> None:
+    _, server, storage, clock = synced_history(SMALL - 1)
+    tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
+    tab.begin_session(U1)
+    requests = len(server.requests)
+    drive(tab.bootstrap())
+    assert len(server.requests) == requests
     finish(tab)
     fire(tab, clock)
-    assert len(head_decodes) == 1 and tab.status.pending == 0 and len(server.ids()) == 30
-    assert same(tab.snapshot, truth) and tab.status.last_successful_sync_at is not None
+    assert len(server.requests) > requests and tab.status.state == "synced"
+
+
+def test_the_head_is_read_in_steps_of_bounded_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    storage, _ = guest_history(SMALL - 1)  # all in the head
+    plain = finish(reload(storage))
+    monkeypatch.setattr(log_format, "VALIDATE_STEP", 2)
+    engine = reload(storage)
+    assert finish(engine) - plain >= (SMALL - 1) // 2  # a step per two events validated
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == SMALL - 1
 
 
 _OPS = st.one_of(
