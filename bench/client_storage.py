@@ -9,6 +9,7 @@ from pyclient.adapters.cpython import MemoryStorage, SystemClock
 from pyclient.core.checkpoint import Checkpoint
 from pyclient.core.eventlog import event_order_key
 from pyclient.core.models import LearningProgressSyncEntry, LearningProgressSyncState
+from pyclient.core.timestamps import instant_of
 from pyclient.store.local_store import LocalStore
 
 
@@ -44,5 +45,6 @@ def client_storage(events: list[Event], user: str | None, client_id: str) -> dic
         checkpoint = Checkpoint(segments, through, len(sealed), reduce_events(sealed))
         store.write_checkpoint(user, checkpoint)
     store.write_snapshot(user, reduce_events(events))
-    store.stamp_snapshot(user, max(map(event_order_key, events), default=None))
+    own = (instant_of(e.occurred_at) // 1000 for e in events if e.client_id == client_id)
+    store.stamp_snapshot(user, max(map(event_order_key, events), default=None), max(own, default=0))
     return dict(storage.data)

@@ -3,8 +3,9 @@ checkpoint and reads the rest of the log after ready, in small steps (DESIGN §5
 
 - :meth:`HistoryEngine._load` first looks for a snapshot cache stamped as the full reduction
   of the log stored now (:mod:`~pyclient.store.stamp_format`): then it shows that, and reads
-  nothing of the log before ready; the head is read in the first step, or at once by anything
-  that needs the log in memory (a record, another tab's write, a sync, :attr:`events`).
+  nothing of the log before ready; the head is read in the first steps, or at once by anything
+  that needs the log in memory (a record, another tab's write, :attr:`events`). The stamp
+  gives this client's latest time in the log: its next event comes after it.
   Otherwise it reads the head and, when the log has sealed segments and a checkpoint that can
   be used (:func:`~pyclient.core.checkpoint.start_from_checkpoint`), shows the checkpoint's
   snapshot with the head's events folded in. The segments are read later. Without a usable
@@ -57,10 +58,12 @@ class HistoryEngine(ProgressEngine):
         store = self.store
         self._head: str | None = None  # the head's text, to read (the snapshot holds it)
         self._head_steps: Generator[None, None, None] | None = None  # that read, under way
+        self._covered: frozenset[str] = frozenset()  # the segments what is shown covers
         stamped = store.read_start(user_id)
         if stamped is not None:
             self._snapshot, self._last_key = stamped.snapshot, stamped.last
-            self._head = stamped.head
+            self._last_stamp_ms = max(self._last_stamp_ms, stamped.own)
+            self._head, self._covered = stamped.head, stamped.segments
             self._pending: list[str] = []
             self._loaded = self._verified = False
             self._checkpoint = None
@@ -84,6 +87,7 @@ class HistoryEngine(ProgressEngine):
             return
         self._events = dict(head)
         self._snapshot, self._last_key = start
+        self._covered = frozenset(segments)
         self._note_own_stamps(head.values())
         self._mark_own_unsynced(head.values())
         self._pending = pending
@@ -115,7 +119,7 @@ class HistoryEngine(ProgressEngine):
 
     def _read_head_steps(self, raw: str, generation: int) -> Generator[None, None, None]:
         store, user = self.store, self.user_id
-        head = yield from store.read_head_steps(user, raw)
+        head = yield from store.read_head_steps(user, raw, lambda: generation == self._generation)
         if generation != self._generation:
             return
         yield
@@ -135,7 +139,7 @@ class HistoryEngine(ProgressEngine):
             self._history_loaded()
 
     def record(self, event_type: str, payload: Mapping[str, Any] | None = None) -> str:
-        self._take_head()  # the new event's time comes after those of this client's events
+        self._take_head()  # the new event is written into the log, which is read first
         return super().record(event_type, payload)
 
     # ------------------------------------------------------------------ reading state
@@ -180,6 +184,8 @@ class HistoryEngine(ProgressEngine):
             fresh, replaced = union_into(self._events, events.values())
             if replaced:
                 self._replacements += 1
+            if segment_id not in self._covered:  # sealed since the load began: not shown
+                self._fold([*fresh, *replaced])
             self._note_own_stamps(fresh)
             self._mark_own_unsynced(fresh)
             yield
@@ -267,12 +273,14 @@ class HistoryEngine(ProgressEngine):
         yield
         if generation != self._generation:
             return True
+        written = False
         with contextlib.suppress(StorageFullError):
             # an older stored format is rewritten now; what other tabs stored comes in
             self._take_stored(self.store.add_events(user, ()))
-            self._verified = True
-            self._stamp_cache(write=True)
+            written = True
         self._verified = True
+        if written:  # the stored log is the one in memory: the next load starts from it
+            self._stamp_cache(write=True)
         self._notify()
         return True
 
@@ -311,7 +319,7 @@ class HistoryEngine(ProgressEngine):
         with contextlib.suppress(StorageFullError):
             if write:
                 self.store.write_snapshot(self.user_id, self._snapshot)
-            self.store.stamp_snapshot(self.user_id, self._last_key)
+            self.store.stamp_snapshot(self.user_id, self._last_key, self._last_stamp_ms)
 
     def _log_unread(self) -> bool:
         return self._head is not None
@@ -326,15 +334,20 @@ class HistoryEngine(ProgressEngine):
         fresh, replaced = union_into(self._events, events)
         if replaced:
             self._replacements += 1
-        changed = sorted((*fresh, *replaced), key=event_order_key)
+        if not stored:
+            self._unwritten.update((e.event_id, e) for e in (*fresh, *replaced))
+        self._fold([*fresh, *replaced])
+        self._note_own_stamps(fresh)
+        return fresh
+
+    def _fold(self, changed: list[Event]) -> None:
+        """Fold events into what is shown while segments are unread, whatever their order
+        (the full reduction puts them in place)."""
         if changed:
-            if not stored:
-                self._unwritten.update((e.event_id, e) for e in changed)
+            changed.sort(key=event_order_key)
             self._snapshot = apply_events(self._snapshot, changed)
             last = event_order_key(changed[-1])
             self._last_key = last if self._last_key is None else max(self._last_key, last)
-            self._note_own_stamps(fresh)
-        return fresh
 
     def _log_written(self) -> None:
         """Extend the checkpoint by the segments just sealed, when their events all sort

@@ -123,7 +123,9 @@ class SyncEngine(SessionEngine):
             self._notify()
 
     async def sign_in(self, session: Session) -> None:
-        """Become ``session``'s user and bootstrap (spec §6.1); also after a reload."""
+        """Become ``session``'s user and bootstrap (spec §6.1): a sign-in, or the host's
+        token (a reload with a stored session is :meth:`begin_session`, then
+        :meth:`bootstrap` once the page has the client)."""
         self.begin_session(session)
         self._take_head()  # signed in by hand: the log is read now, and a sync follows at once
         await self.bootstrap()

@@ -36,7 +36,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..core.checkpoint import Checkpoint
+from ..core.checkpoint import REDUCER_RULES, Checkpoint
 from ..core.eventlog import OrderKey, event_order_key, union_into
 from ..core.models import (
     Event,
@@ -326,15 +326,21 @@ class LocalStore:
         return run_steps(self.read_head_steps(user_id))
 
     def read_head_steps(
-        self, user_id: str | None, raw: str | None = None
+        self,
+        user_id: str | None,
+        raw: str | None = None,
+        current: Callable[[], bool] = lambda: True,
     ) -> Generator[None, None, dict[str, Event]]:
         """:meth:`read_head` in steps of bounded work. ``raw``: the head's text as read
         earlier (:meth:`read_start`): this store then knows the log as it was then, and what
-        other tabs stored since comes in as :meth:`stored_changes`."""
+        other tabs stored since comes in as :meth:`stored_changes`. ``current``: asked once
+        the head is read; when False (the engine moved on meanwhile) the read is dropped, and
+        what this store knows of the log stays as it is."""
         key = events_key(user_id)
         log = _Log()
         yield from self._refresh_steps(key, log, strict=False, read_new=False, raw=raw)
-        self._logs[key] = log  # read afresh: the engine switches to this log
+        if current():
+            self._logs[key] = log  # read afresh: the engine switches to this log
         return dict(log.head)
 
     def sealed_ids(self, user_id: str | None) -> AbstractSet[str]:
@@ -527,41 +533,48 @@ class LocalStore:
         self._caches[key] = raw
 
     def remove_snapshot(self, user_id: str | None) -> None:
+        self._caches.pop(snapshot_key(user_id), None)
         self.storage.remove(snapshot_key(user_id))
         self.storage.remove(stamp_key(user_id))
 
-    def stamp_snapshot(self, user_id: str | None, last: OrderKey | None) -> None:
+    def stamp_snapshot(self, user_id: str | None, last: OrderKey | None, own: int) -> None:
         """Stamp the snapshot cache this store last wrote as the full reduction of the log as
-        this store last read or wrote it, whose greatest order key is ``last``
-        (:mod:`.stamp_format`). The caller knows that it is: call it right after writing both.
-        Raises :class:`StorageFullError` when storage refuses."""
+        this store last read or wrote it, whose greatest order key is ``last`` and whose
+        latest event of this client is at ``own`` ms (:mod:`.stamp_format`). The caller knows
+        that it is: call it right after writing both. Raises :class:`StorageFullError` when
+        storage refuses."""
         log = self._logs.get(events_key(user_id))
         cache = self._caches.get(snapshot_key(user_id))
         if log is None or log.raw is None or cache is None:
             return
         digest = log_digest(log.raw, (i for i, _ in log.listed))
-        self.storage.set(stamp_key(user_id), encode_stamp(Stamp(digest, text_digest(cache), last)))
+        stamp = Stamp(digest, text_digest(cache), last, own)
+        self.storage.set(stamp_key(user_id), encode_stamp(stamp))
 
     def read_start(self, user_id: str | None) -> StartPoint | None:
         """The snapshot cache of a log, when its stamp says it is the full reduction of the
-        log stored now; ``None`` otherwise (read the log). The log itself is not read."""
+        log stored now, made by these reducer rules; ``None`` otherwise (read the log). The
+        log itself is not read."""
         key = stamp_key(user_id)
         raw = self.storage.get(key)
         if raw is None:
             return None
-        stamp = decode_stamp(raw)
-        if stamp is None:
-            if self._set_aside(key, raw, "not a valid snapshot stamp", strict=False):
-                self.storage.remove(key)
+        stamp, problem = decode_stamp(raw)
+        if problem is not None and self._set_aside(key, raw, problem, strict=False):
+            self.storage.remove(key)
+        if stamp is None or stamp.rules != REDUCER_RULES:
             return None
         log_key, cache_key = events_key(user_id), snapshot_key(user_id)
         head, cache = self.storage.get(log_key), self.storage.get(cache_key)
         if head is None or cache is None or text_digest(cache) != stamp.cache:
             return None
-        if log_digest(head, segment_ids_in(self.storage.keys(), log_key)) != stamp.log:
+        segments = frozenset(segment_ids_in(self.storage.keys(), log_key))
+        if log_digest(head, segments) != stamp.log:
             return None
         snapshot = self._decode_snapshot(cache_key, cache)
-        return None if snapshot is None else StartPoint(snapshot, stamp.last, head)
+        if snapshot is None:
+            return None
+        return StartPoint(snapshot, stamp.last, stamp.own, head, segments)
 
     # ------------------------------------------------------------------ sync metadata
 

@@ -5,6 +5,7 @@ stamp sends the load back to the checkpoint and the head; nothing is lost either
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -259,3 +260,72 @@ def test_every_load_shows_the_full_reduction_of_the_stored_log(ops: list[Any]) -
 
 def _iso(ms: int) -> str:
     return format_instant(ms * 1000)
+
+
+def test_a_head_read_an_identity_change_left_behind_leaves_the_new_log_alone() -> None:
+    """The driver still holds the steps of a guest's head read when the learner signs in and
+    out again: finishing them must not make the store forget what it wrote since (an event a
+    racing tab's write then drops is written back with the next write)."""
+    storage, _ = guest_history(45)
+    engine = reload(storage)
+    left = engine.history_steps()
+    next(left), next(left)  # the head read half done
+    engine.begin_session(U1)
+    _another_tab_records(storage)  # the guest log is not the stamped one any more
+    engine.sign_out()
+    key = events_key(None)
+    seen_by_racer = storage.data[key]
+    event_id = engine.record_progress("lesson-3", "passed")
+    for _ in left:  # the driver's next slice
+        pass
+    storage.data[key] = seen_by_racer  # a racing tab's write drops the new event
+    engine.on_storage_change(key)
+    engine.record_progress("lesson-4", "passed")
+    assert event_id in LocalStore(storage, FakeClock()).read_events(None)
+    finish(engine)
+    assert same(engine.snapshot, full(storage))
+    start = LocalStore(storage, FakeClock()).read_start(None)
+    assert start is not None and same(start.snapshot, full(storage))
+
+
+def test_a_segment_another_tab_seals_before_the_head_is_read_is_shown_once_read() -> None:
+    storage, _ = guest_history(5)
+    engine = reload(storage)
+    other, _, _, _ = make(storage=storage, clock=FakeClock(1_900_000_000_000), prefix="o")
+    for n in range(3):
+        other.record_progress(f"other-{n}", "passed")  # the eighth event seals the head
+    engine.on_storage_change(events_key(None))
+    steps = engine.history_steps()
+    while not engine.store.sealed_ids(None):  # until the new segment is read
+        next(steps)
+    assert all(engine.snapshot.content[f"other-{n}"].status == "passed" for n in range(3))
+    finish(engine)
+    assert same(engine.snapshot, full(storage))
+
+
+def test_a_record_comes_after_this_clients_events_in_segments_not_read_yet() -> None:
+    storage, clock = guest_history(6 * SMALL)  # every event sealed: the head is empty
+    stored = LocalStore(storage, clock).read_events(None).values()
+    latest = max(instant_of(e.occurred_at) for e in stored)
+    engine = reload(storage, FakeClock(clock.now - 3_600_000))  # the clock stepped back
+    event_id = engine.record_progress("lesson-new", "passed")
+    event = next(e for e in engine.events if e.event_id == event_id)
+    assert instant_of(event.occurred_at) > latest
+
+
+def test_a_stamp_of_newer_rules_or_a_newer_version_is_left_alone() -> None:
+    storage, _ = guest_history(30)
+    stamp = json.loads(storage.data[stamp_key(None)])
+    for changed in ({**stamp, "rules": stamp["rules"] + 1}, {**stamp, "v": 2, "more": 1}):
+        storage.data[stamp_key(None)] = json.dumps(changed)
+        engine = reload(storage)
+        assert not any(":corrupt:" in k for k in storage.data)
+        assert engine.status.storage_warning is None
+        assert same(engine.snapshot, full(storage)) and len(engine.events) == 30  # the log
+
+
+def test_text_that_is_not_unicode_does_not_stop_a_load() -> None:
+    storage, _ = guest_history(30)
+    storage.data[snapshot_key(None)] = '{"v":1,"snapshot":"\ud800"}'
+    engine = reload(storage)
+    assert same(engine.snapshot, full(storage))
