@@ -82,7 +82,7 @@ class BrowserDriver:
     """Runs one :class:`SyncEngine` on the page: timers, tasks, DOM events, the JS listener."""
 
     def __init__(self, api_base_url: str = "/api/v1", get_token: Any = None) -> None:
-        self.loop = asyncio.get_running_loop()
+        self.loop = asyncio.get_event_loop()  # the page's (also outside a coroutine)
         self.storage = LocalStorage()
         self.clock = BrowserClock()
         #: The host app's ``getToken`` (DESIGN §8), if it supplies the tokens: then the session
@@ -327,10 +327,7 @@ class BrowserDriver:
         task once the page has the driver); when the host supplies tokens, the user its token
         names."""
         if self.get_token is None:
-            session = read_session(self.storage)
-            if session is not None:
-                self.engine.begin_session(session)  # the page's first snapshot is the user's
-                self._spawn(self._bootstrap())
+            self.resume_stored()
             return
         try:  # a host that does not answer in time leaves the learner the guest, for now
             token = await asyncio.wait_for(self._host_token(), HOST_TOKEN_TIMEOUT_S)
@@ -347,6 +344,14 @@ class BrowserDriver:
             if self.engine.user_id == user or task.done():
                 break
             await asyncio.sleep(0)
+
+    def resume_stored(self) -> None:
+        """After a reload: become the stored session's user, if any (the bootstrap's sync
+        goes on in a task once the page has the driver)."""
+        session = read_session(self.storage)
+        if session is not None:
+            self.engine.begin_session(session)  # the page's first snapshot is the user's
+            self._spawn(self._bootstrap())
 
     async def _bootstrap(self) -> None:
         """The bootstrap's sync, once :func:`start` has resolved in the page (it needs the
@@ -391,11 +396,23 @@ class BrowserDriver:
 
 
 async def start(api_base_url: str = "/api/v1", get_token: Any = None) -> BrowserDriver:
-    """Build the driver on the running loop, resume a stored session (or the host's, with
-    ``get_token``), take in the actions the page queued meanwhile; the cache is refreshed and
-    the rest of the history read after the page has the driver."""
+    """Build the driver, resume a stored session (or the host's, with ``get_token``), take in
+    the actions the page queued meanwhile; the cache is refreshed and the rest of the history
+    read after the page has the driver."""
     driver = BrowserDriver(api_base_url, get_token)
     await driver.resume()
+    return _started(driver)
+
+
+def start_now(api_base_url: str = "/api/v1") -> BrowserDriver:
+    """:func:`start` for a page whose host supplies no tokens: nothing in it waits, so the
+    page gets the driver in the same browser task, without a turn of the event loop."""
+    driver = BrowserDriver(api_base_url)
+    driver.resume_stored()
+    return _started(driver)
+
+
+def _started(driver: BrowserDriver) -> BrowserDriver:
     driver.ingest_queue()  # after the resume: a signed-in user's actions are taken in as theirs
     driver.refresh_cache_soon()
     driver.follow_history()  # what is left of the stored history loads after ready
