@@ -381,10 +381,9 @@ class ProgressEngine:
         """Write log changes, snapshot cache and sync metadata; on quota, go on in memory."""
         user = self.user_id
         try:
-            if self._unwritten or not self._log_unread():
-                self._take_stored(self.store.add_events(user, list(self._unwritten.values())))
-                self._unwritten = {}
-                self._log_written()
+            self._take_stored(self.store.add_events(user, list(self._unwritten.values())))
+            self._unwritten = {}
+            self._log_written()
             self.store.write_snapshot(user, self._snapshot)
             self._snapshot_written()
             if user is not None:
@@ -394,11 +393,6 @@ class ProgressEngine:
             return
         if self._full_warning is not None or self._unpersisted:
             self._storage_recovered()
-
-    def _log_unread(self) -> bool:
-        """Whether nothing of the stored log is read yet (a hook): with nothing to write,
-        persisting leaves the log alone then (reading it is what is put off)."""
-        return False
 
     def _log_written(self) -> None:
         """The log was written (a hook: segments may have been sealed)."""

@@ -1,15 +1,14 @@
 """A long history costs nothing at load: the engine starts from a stamped snapshot cache or a
 checkpoint and reads the rest of the log after ready, in small steps (DESIGN §5).
 
-- :meth:`HistoryEngine._load` first looks for a snapshot cache stamped as the full reduction
-  of the log stored now (:mod:`~pyclient.store.stamp_format`): then it shows that, and reads
-  nothing of the log before ready; the head is read in the first steps, or at once by anything
-  that needs the log in memory (a record, another tab's write, :attr:`events`). The stamp
-  gives this client's latest time in the log: its next event comes after it.
-  Otherwise it reads the head and, when the log has sealed segments and a checkpoint that can
-  be used (:func:`~pyclient.core.checkpoint.start_from_checkpoint`), shows the checkpoint's
-  snapshot with the head's events folded in. The segments are read later. Without a usable
-  checkpoint the whole log is read and reduced at once, as a log without segments is.
+- :meth:`HistoryEngine._load` reads the head of the stored log. When the snapshot cache is
+  stamped as the full reduction of the log stored now (:mod:`~pyclient.store.stamp_format`), it
+  shows that cache: no checkpoint is read and nothing folded, the segments are read later, and
+  the stamp gives this client's latest time in the log (its next event comes after it).
+  Otherwise, when the log has sealed segments and a checkpoint that can be used
+  (:func:`~pyclient.core.checkpoint.start_from_checkpoint`), it shows the checkpoint's
+  snapshot with the head's events folded in, and the segments are read later. Without a
+  usable checkpoint the whole log is read and reduced at once, as a log without segments is.
 - :meth:`HistoryEngine.history_steps` is the rest, as a generator that does a bounded piece of
   work per step (the driver runs steps until its time slice is over, then lets the page
   breathe): it reads one segment per step, then reduces the whole log again in chunks (spec §1:
@@ -32,10 +31,9 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-from collections.abc import Generator, Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Generator, Iterable, Iterator
 
-from .core.checkpoint import Checkpoint, checkpoint_fits, start_from_checkpoint
+from .core.checkpoint import Checkpoint, start_from_checkpoint
 from .core.eventlog import OrderKey, event_order_key, union_into
 from .core.models import Event, LearningGuestProgress
 from .core.reducer import apply_events, bring_forward, reduce_events
@@ -56,17 +54,21 @@ class HistoryEngine(ProgressEngine):
         self._generation = getattr(self, "_generation", 0) + 1
         super()._load_empty(user_id)
         store = self.store
-        self._head: str | None = None  # the head's text, to read (the snapshot holds it)
-        self._head_steps: Generator[None, None, None] | None = None  # that read, under way
         self._covered: frozenset[str] = frozenset()  # the segments what is shown covers
         stamped = store.read_start(user_id)
         if stamped is not None:
+            # The head as hashed: what other tabs stored since comes in as news.
+            head = store.read_head(user_id, stamped.head)
+            self._events = dict(head)
             self._snapshot, self._last_key = stamped.snapshot, stamped.last
             self._last_stamp_ms = max(self._last_stamp_ms, stamped.own)
-            self._head, self._covered = stamped.head, stamped.segments
-            self._pending: list[str] = []
-            self._loaded = self._verified = False
-            self._checkpoint = None
+            self._note_own_stamps(head.values())
+            self._mark_own_unsynced(head.values())
+            self._pending: list[str] = store.segments_to_read(user_id)
+            self._covered = stamped.segments
+            self._loaded = not self._pending
+            self._verified = False
+            self._checkpoint = None  # read again once the whole log is reduced
             return
         head = store.read_head(user_id)
         pending = store.segments_to_read(user_id)
@@ -101,47 +103,6 @@ class HistoryEngine(ProgressEngine):
             return self.store.read_checkpoint(self.user_id)
         return Checkpoint(frozenset(), None, 0, reduce_events([]))
 
-    def _take_head(self) -> None:
-        """Read the head of a log whose load started from its stamped snapshot cache (the
-        snapshot shows its events already), or finish the read under way; anything that
-        touches the log in memory or in storage does this first."""
-        run_steps(self._head_reading())
-
-    def _head_reading(self) -> Generator[None, None, None]:
-        """:meth:`_take_head` in steps of bounded work."""
-        if self._head is None:
-            return
-        if self._head_steps is None:
-            self._head_steps = self._read_head_steps(self._head, self._generation)
-        steps = self._head_steps  # not ``yield from``: a driver dropping these steps would
-        for _ in steps:  # close it, and the read is finished by whoever needs it next
-            yield
-
-    def _read_head_steps(self, raw: str, generation: int) -> Generator[None, None, None]:
-        store, user = self.store, self.user_id
-        head = yield from store.read_head_steps(user, raw, lambda: generation == self._generation)
-        if generation != self._generation:
-            return
-        yield
-        if generation != self._generation:
-            return
-        self._head = self._head_steps = None
-        union_into(self._events, head.values())
-        self._note_own_stamps(head.values())
-        self._mark_own_unsynced(head.values())
-        self._pending = store.segments_to_read(user)
-        segments = store.segment_list(user)
-        checkpoint = self._stored_checkpoint(segments)
-        fits = checkpoint_fits(checkpoint, segments, head.values())
-        self._checkpoint = checkpoint if fits else None
-        if not self._pending:  # the whole log is in memory
-            self._loaded = True
-            self._history_loaded()
-
-    def record(self, event_type: str, payload: Mapping[str, Any] | None = None) -> str:
-        self._take_head()  # the new event is written into the log, which is read first
-        return super().record(event_type, payload)
-
     # ------------------------------------------------------------------ reading state
 
     @property
@@ -156,7 +117,6 @@ class HistoryEngine(ProgressEngine):
 
     def _read_all_segments(self) -> None:
         """Read the remaining segments now (something needs the whole log at once)."""
-        self._take_head()
         if not self._loaded:
             for _ in self._read_segments(self._generation):
                 pass
@@ -173,7 +133,6 @@ class HistoryEngine(ProgressEngine):
                 break
 
     def _read_segments(self, generation: int) -> Iterator[None]:
-        yield from self._head_reading()
         while self._pending and generation == self._generation:
             segment_id = self._pending[0]  # taken off once read: a step left half done
             events = yield from self._read_segment_steps(segment_id, generation)  # is redone
@@ -321,13 +280,7 @@ class HistoryEngine(ProgressEngine):
                 self.store.write_snapshot(self.user_id, self._snapshot)
             self.store.stamp_snapshot(self.user_id, self._last_key, self._last_stamp_ms)
 
-    def _log_unread(self) -> bool:
-        return self._head is not None
-
     def _merge(self, events: Iterable[Event], *, stored: bool = False) -> list[Event]:
-        events = list(events)
-        if events:
-            self._take_head()
         if self._loaded:
             return super()._merge(events, stored=stored)
         # Segments unread: fold whatever the order; the full reduction puts them in place.

@@ -72,7 +72,6 @@ class SessionEngine(HistoryEngine):
         Sync metadata is read before the log: a tab writes its log before its metadata, so
         every entry read then has its event in the log read after it. Events of memory that
         the stored log lacks are written again with the next write."""
-        self._take_head()  # the log as this tab knows it, before what is stored now
         user = self.user_id
         before = (len(self._events), self._sync)
         stored_sync = None if user is None else self.store.read_sync(user)

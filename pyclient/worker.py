@@ -127,7 +127,6 @@ class SyncEngine(SessionEngine):
         token (a reload with a stored session is :meth:`begin_session`, then
         :meth:`bootstrap` once the page has the client)."""
         self.begin_session(session)
-        self._take_head()  # signed in by hand: the log is read now, and a sync follows at once
         await self.bootstrap()
 
     async def bootstrap(self) -> None:

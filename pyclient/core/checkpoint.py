@@ -20,7 +20,7 @@ from .eventlog import OrderKey, event_order_key
 from .models import Event, LearningGuestProgress
 from .reducer import apply_events
 
-__all__ = ["REDUCER_RULES", "Checkpoint", "checkpoint_fits", "start_from_checkpoint"]
+__all__ = ["REDUCER_RULES", "Checkpoint", "start_from_checkpoint"]
 
 #: The version of the reducer's rules: a checkpoint made under other rules is not used. Raise
 #: it whenever a rule of :mod:`.reducer` changes what a log reduces to.
@@ -51,14 +51,6 @@ def start_from_checkpoint(
     if not ordered:
         return checkpoint.snapshot, checkpoint.through
     return apply_events(checkpoint.snapshot, (e for _, e in ordered)), ordered[-1][0]
-
-
-def checkpoint_fits(
-    checkpoint: Checkpoint | None, segments: Collection[str], rest: Iterable[Event]
-) -> bool:
-    """Whether :func:`start_from_checkpoint` could use ``checkpoint`` (without folding)."""
-    first = min((event_order_key(e) for e in rest), default=None)
-    return checkpoint is not None and _fits(checkpoint, segments, first)
 
 
 def _fits(checkpoint: Checkpoint, segments: Collection[str], first: OrderKey | None) -> bool:

@@ -63,7 +63,7 @@ from .queue_format import QueuedAction, decode_queued, is_queue_key
 from .segments import (
     SEAL_AT,
     StoredHead,
-    decode_head_steps,
+    decode_head,
     decode_segment_steps,
     encode_head,
     encode_segment,
@@ -230,22 +230,18 @@ class LocalStore:
             return log, self._refresh(key, log, strict=strict, read_new=False)
         return log, self._refresh(key, log, strict=strict, read_new=True)
 
-    def _refresh(self, key: str, log: _Log, *, strict: bool, read_new: bool) -> dict[str, Event]:
+    def _refresh(
+        self, key: str, log: _Log, *, strict: bool, read_new: bool, raw: str | None = None
+    ) -> dict[str, Event]:
         """Read the head again when it is not the text this store last read or wrote, and
         look for segments it does not know; returns the events new to this store (those of
-        the head, and with ``read_new`` those of the segments found)."""
-        return run_steps(self._refresh_steps(key, log, strict=strict, read_new=read_new))
-
-    def _refresh_steps(
-        self, key: str, log: _Log, *, strict: bool, read_new: bool, raw: str | None = None
-    ) -> Generator[None, None, dict[str, Event]]:
-        """:meth:`_refresh` in steps of bounded work; ``raw``: the head's text as read
-        earlier (what is stored now comes in as news later)."""
+        the head, and with ``read_new`` those of the segments found). ``raw``: the head's
+        text as read earlier (what is stored now comes in as news later)."""
         if raw is None:
             raw = self.storage.get(key)
         if raw == log.raw and log.raw is not None:
             return {}
-        head = (yield from decode_head_steps(raw)) if raw is not None else StoredHead()
+        head = decode_head(raw) if raw is not None else StoredHead()
         if head.problem is not None and raw is not None:
             if not self._set_aside(key, raw, head.problem, strict=strict):
                 head.legacy = True  # not set aside: the next write tries again
@@ -320,27 +316,14 @@ class LocalStore:
         key = events_key(user_id)
         return self._read_segment(key, self._log(key), segment_id)
 
-    def read_head(self, user_id: str | None) -> dict[str, Event]:
+    def read_head(self, user_id: str | None, raw: str | None = None) -> dict[str, Event]:
         """The events of a stored log that are not in a segment; with :meth:`read_segment` of
-        every one of :meth:`segments_to_read`, the whole log."""
-        return run_steps(self.read_head_steps(user_id))
-
-    def read_head_steps(
-        self,
-        user_id: str | None,
-        raw: str | None = None,
-        current: Callable[[], bool] = lambda: True,
-    ) -> Generator[None, None, dict[str, Event]]:
-        """:meth:`read_head` in steps of bounded work. ``raw``: the head's text as read
-        earlier (:meth:`read_start`): this store then knows the log as it was then, and what
-        other tabs stored since comes in as :meth:`stored_changes`. ``current``: asked once
-        the head is read; when False (the engine moved on meanwhile) the read is dropped, and
-        what this store knows of the log stays as it is."""
+        every one of :meth:`segments_to_read`, the whole log. ``raw``: the head's text as
+        read earlier (:meth:`read_start`): this store then knows the log as it was then, and
+        what other tabs stored since comes in as :meth:`stored_changes`."""
         key = events_key(user_id)
-        log = _Log()
-        yield from self._refresh_steps(key, log, strict=False, read_new=False, raw=raw)
-        if current():
-            self._logs[key] = log  # read afresh: the engine switches to this log
+        log = self._logs[key] = _Log()  # read afresh: the engine switches to this log
+        self._refresh(key, log, strict=False, read_new=False, raw=raw)
         return dict(log.head)
 
     def sealed_ids(self, user_id: str | None) -> AbstractSet[str]:

@@ -1,7 +1,7 @@
 """A load that starts from the snapshot cache (DESIGN §5): when the cache is stamped as the full
-reduction of the log stored now, the page is ready without decoding the log; the head is read
-in the first step after ready, or at once when something needs the log. Any change since the
-stamp sends the load back to the checkpoint and the head; nothing is lost either way."""
+reduction of the log stored now, the page is ready with the head read and nothing else: no
+checkpoint, no fold; the segments are read after ready. Any change since the stamp sends the
+load back to the checkpoint and the head; nothing is lost either way."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from pyclient import reduce_events
+from pyclient import history, reduce_events
 from pyclient.adapters.cpython import MemoryStorage
+from pyclient.core.reducer import apply_events as apply
 from pyclient.core.timestamps import format_instant, instant_of
-from pyclient.store import local_store, log_format
+from pyclient.store import local_store
 from pyclient.store.keys import checkpoint_key, events_key, snapshot_key, stamp_key
 from pyclient.store.local_store import LocalStore
 from pyclient.store.log_format import LogText
@@ -46,27 +45,31 @@ def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
 def head_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The heads the store decodes (their text), as they are decoded."""
     decoded: list[str] = []
-    real = local_store.decode_head_steps
+    real = local_store.decode_head
 
     def counting(raw: str) -> Any:
         decoded.append(raw)
         return real(raw)
 
-    monkeypatch.setattr(local_store, "decode_head_steps", counting)
+    monkeypatch.setattr(local_store, "decode_head", counting)
     return decoded
 
 
-def test_a_stamped_log_is_ready_without_being_read(head_decodes: list[str]) -> None:
+def test_a_stamped_log_is_ready_with_its_head_read_and_nothing_folded(
+    head_decodes: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     storage, _ = guest_history(45)
     counting = CountingStorage()
     counting.data = storage.data
     truth = full(storage)
     head_decodes.clear()
+    folds: list[int] = []
+    monkeypatch.setattr(history, "apply_events", lambda s, e: folds.append(1) or apply(s, e))
     engine = reload(counting)
-    assert head_decodes == []
+    assert head_decodes == [storage.data[events_key(None)]] and folds == []
     assert not [k for k in counting.reads if ":segment:" in k or k == checkpoint_key(None)]
     assert same(engine.snapshot, truth) and engine.history_pending
-    assert finish(engine) > 45 // SMALL  # the head, a step per segment, the reduction
+    assert finish(engine) > 45 // SMALL  # a step per segment, then the reduction
     assert len(head_decodes) == 1 and not engine.history_pending
     assert same(engine.snapshot, truth) and len(engine.events) == 45
 
@@ -101,9 +104,10 @@ def test_a_change_since_the_stamp_sends_the_load_to_the_log(
 ) -> None:
     storage, _ = guest_history(30)
     change(storage)
-    head_decodes.clear()
-    engine = reload(storage)
-    assert head_decodes  # read at load, not from the cache
+    counting = CountingStorage()
+    counting.data = storage.data
+    engine = reload(counting)
+    assert checkpoint_key(None) in counting.reads  # the normal start, not from the cache
     assert same(engine.snapshot, full(storage))
     finish(engine)
     assert same(engine.snapshot, full(storage))
@@ -133,7 +137,7 @@ def test_an_unreadable_stamp_is_set_aside_and_the_log_read(raw: str) -> None:
     assert reload(storage).history_pending  # stamped again: the next load starts from it
 
 
-def test_a_record_before_the_head_is_read_comes_after_this_clients_events() -> None:
+def test_a_record_right_after_a_reload_comes_after_this_clients_events() -> None:
     storage, clock = guest_history(20)
     stored = LocalStore(storage, clock).read_events(None).values()
     latest = max(instant_of(e.occurred_at) for e in stored)
@@ -146,12 +150,12 @@ def test_a_record_before_the_head_is_read_comes_after_this_clients_events() -> N
     assert same(engine.snapshot, full(storage)) and len(engine.events) == 21
 
 
-@pytest.mark.parametrize("told", ["before the head is read", "after the history is read"])
-def test_another_tabs_write_before_the_head_is_read_is_taken_in(told: str) -> None:
+@pytest.mark.parametrize("told", ["before the history is read", "after it is read"])
+def test_another_tabs_write_right_after_a_reload_is_taken_in(told: str) -> None:
     storage, _ = guest_history(30)
     engine = reload(storage)
     _another_tab_records(storage)
-    if told == "after the history is read":
+    if told == "after it is read":
         finish(engine)
     engine.on_storage_change(events_key(None))
     assert engine.snapshot.content["lesson-1"].status == "passed"
@@ -177,17 +181,17 @@ def test_what_is_shown_before_the_history_is_verified_is_never_stamped() -> None
     assert same(reload(storage).snapshot, full(storage))
 
 
-def test_a_signed_in_reload_is_ready_without_reading_its_log(head_decodes: list[str]) -> None:
+def test_a_signed_in_reload_is_ready_from_its_stamped_cache(head_decodes: list[str]) -> None:
     _, server, storage, clock = synced_history(30)
     truth = full(storage, U1.user_id)
     head_decodes.clear()
     tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
     tab.begin_session(U1)  # the page's start; the bootstrap's sync follows in a task
-    assert head_decodes == [] and same(tab.snapshot, truth)
+    assert len(head_decodes) == 1 and same(tab.snapshot, truth)
     assert tab.status.user_id == U1.user_id and tab.status.pending == 0
     requests = len(server.requests)
-    drive(tab.bootstrap())  # it waits for the history steps: the page is not blocked
-    assert head_decodes == [] and len(server.requests) == requests
+    drive(tab.bootstrap())  # it waits for the segments: the page is not blocked
+    assert len(server.requests) == requests
     finish(tab)
     assert tab.next_wakeup_ms() is not None  # due once the whole log is read
     fire(tab, clock)
@@ -196,80 +200,28 @@ def test_a_signed_in_reload_is_ready_without_reading_its_log(head_decodes: list[
     assert same(tab.snapshot, truth) and tab.status.last_successful_sync_at is not None
 
 
-def test_a_bootstrap_waiting_for_a_log_without_segments_runs_once_its_head_is_read() -> None:
+def test_the_bootstrap_of_a_stamped_log_without_segments_runs_at_once() -> None:
     _, server, storage, clock = synced_history(SMALL - 1)
     tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
     tab.begin_session(U1)
+    assert tab.history_pending  # the reduction is still to run
     requests = len(server.requests)
     drive(tab.bootstrap())
-    assert len(server.requests) == requests
-    finish(tab)
-    fire(tab, clock)
     assert len(server.requests) > requests and tab.status.state == "synced"
-
-
-def test_the_head_is_read_in_steps_of_bounded_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    storage, _ = guest_history(SMALL - 1)  # all in the head
-    plain = finish(reload(storage))
-    monkeypatch.setattr(log_format, "VALIDATE_STEP", 2)
-    engine = reload(storage)
-    assert finish(engine) - plain >= (SMALL - 1) // 2  # a step per two events validated
-    assert same(engine.snapshot, full(storage)) and len(engine.events) == SMALL - 1
-
-
-_OPS = st.one_of(
-    st.just(("record", 0)),
-    st.tuples(st.just("other tab"), st.integers(0, 3)),
-    st.tuples(st.just("reload"), st.integers(0, 12)),
-)
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(_OPS, min_size=1, max_size=40))
-def test_every_load_shows_the_full_reduction_of_the_stored_log(ops: list[Any]) -> None:
-    """Records, another tab's writes, reloads that run any number of their steps before the
-    next action: at ready, and once its steps are done, a load shows the reduction of the
-    whole stored log and holds every stored event."""
-    storage, clock = MemoryStorage(), FakeClock()
-    engine = reload(storage, clock)
-    for n, (op, steps) in enumerate(ops):
-        clock.advance(1000)
-        if op == "record":
-            engine.record_progress(f"lesson-{n % 4}", ["in_progress", "completed"][n % 2])
-        elif op == "other tab":  # now and then before the rest, or a reset; told or not
-            stamp = _iso(clock.now - (n % 3) * 86_400_000)
-            other = (
-                progress_reset(f"o{n:03d}", stamp)
-                if steps % 2
-                else progressed(f"o{n:03d}", stamp, f"lesson-{n % 3}", "passed")
-            )
-            LocalStore(storage, clock).add_events(None, [other])
-            if steps >= 2:
-                engine.on_storage_change(events_key(None))
-        else:
-            engine, _, _, _ = make(storage=storage, clock=clock, prefix=f"r{n}-")  # new ids
-            assert same(engine.snapshot, full(storage))
-            for _, _ in zip(range(steps), engine.history_steps(), strict=False):
-                pass
-    engine = reload(storage, clock)
-    assert same(engine.snapshot, full(storage))
-    finish(engine)
-    assert same(engine.snapshot, full(storage))
-    assert len(engine.events) == len(LocalStore(storage, clock).read_events(None))
 
 
 def _iso(ms: int) -> str:
     return format_instant(ms * 1000)
 
 
-def test_a_head_read_an_identity_change_left_behind_leaves_the_new_log_alone() -> None:
-    """The driver still holds the steps of a guest's head read when the learner signs in and
+def test_history_steps_an_identity_change_left_behind_leave_the_new_log_alone() -> None:
+    """The driver still holds the history steps of a guest's log when the learner signs in and
     out again: finishing them must not make the store forget what it wrote since (an event a
     racing tab's write then drops is written back with the next write)."""
     storage, _ = guest_history(45)
     engine = reload(storage)
     left = engine.history_steps()
-    next(left), next(left)  # the head read half done
+    next(left), next(left)  # the segments half read
     engine.begin_session(U1)
     _another_tab_records(storage)  # the guest log is not the stamped one any more
     engine.sign_out()
@@ -288,7 +240,7 @@ def test_a_head_read_an_identity_change_left_behind_leaves_the_new_log_alone() -
     assert start is not None and same(start.snapshot, full(storage))
 
 
-def test_a_segment_another_tab_seals_before_the_head_is_read_is_shown_once_read() -> None:
+def test_a_segment_another_tab_seals_after_the_load_began_is_shown_once_read() -> None:
     storage, _ = guest_history(5)
     engine = reload(storage)
     other, _, _, _ = make(storage=storage, clock=FakeClock(1_900_000_000_000), prefix="o")
