@@ -82,7 +82,7 @@ class BrowserDriver:
     """Runs one :class:`SyncEngine` on the page: timers, tasks, DOM events, the JS listener."""
 
     def __init__(self, api_base_url: str = "/api/v1", get_token: Any = None) -> None:
-        self.loop = asyncio.get_event_loop()  # the page's (also outside a coroutine)
+        self.loop = asyncio.get_running_loop()
         self.storage = LocalStorage()
         self.clock = BrowserClock()
         #: The host app's ``getToken`` (DESIGN §8), if it supplies the tokens: then the session
@@ -396,23 +396,12 @@ class BrowserDriver:
 
 
 async def start(api_base_url: str = "/api/v1", get_token: Any = None) -> BrowserDriver:
-    """Build the driver, resume a stored session (or the host's, with ``get_token``), take in
-    the actions the page queued meanwhile; the cache is refreshed and the rest of the history
-    read after the page has the driver."""
+    """Build the driver on the running loop, resume a stored session (or the host's, with
+    ``get_token``), take in the actions the page queued meanwhile; the cache is refreshed and
+    the rest of the history read after the page has the driver. (A coroutine also when
+    nothing in it waits: the page's task that restored Python ends before the start begins.)"""
     driver = BrowserDriver(api_base_url, get_token)
     await driver.resume()
-    return _started(driver)
-
-
-def start_now(api_base_url: str = "/api/v1") -> BrowserDriver:
-    """:func:`start` for a page whose host supplies no tokens: nothing in it waits, so the
-    page gets the driver in the same browser task, without a turn of the event loop."""
-    driver = BrowserDriver(api_base_url)
-    driver.resume_stored()
-    return _started(driver)
-
-
-def _started(driver: BrowserDriver) -> BrowserDriver:
     driver.ingest_queue()  # after the resume: a signed-in user's actions are taken in as theirs
     driver.refresh_cache_soon()
     driver.follow_history()  # what is left of the stored history loads after ready

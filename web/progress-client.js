@@ -99,8 +99,7 @@ export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter 
   let driver
   try {
     const { bridge } = await bootPython(startAfter, { snapshotTimeoutMs })
-    // Without the host's tokens nothing in the start waits: the client in this very task.
-    driver = getToken == null ? bridge.start_now(apiBaseUrl) : await bridge.start(apiBaseUrl, getToken)
+    driver = await bridge.start(apiBaseUrl, getToken ?? undefined)
     bridge.destroy?.()
     // An action the page queued while start() was finishing (./early-actions.js): taken in now,
     // with no await before the page gets the client and records through it.

@@ -32,13 +32,11 @@ from .test_history import (
     guest_history,
     reload,
     same,
+    small_segments,
     synced_history,
 )
 
-
-@pytest.fixture(autouse=True)
-def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(LocalStore, "seal_at", SMALL)
+__all__ = ["small_segments"]  # every test with small segments (a fixture)
 
 
 @pytest.fixture
@@ -137,8 +135,9 @@ def test_an_unreadable_stamp_is_set_aside_and_the_log_read(raw: str) -> None:
     assert reload(storage).history_pending  # stamped again: the next load starts from it
 
 
-def test_a_record_right_after_a_reload_comes_after_this_clients_events() -> None:
-    storage, clock = guest_history(20)
+@pytest.mark.parametrize("count", [20, 6 * SMALL])  # the last: all sealed, the head empty
+def test_a_record_right_after_a_reload_comes_after_this_clients_events(count: int) -> None:
+    storage, clock = guest_history(count)
     stored = LocalStore(storage, clock).read_events(None).values()
     latest = max(instant_of(e.occurred_at) for e in stored)
     engine = reload(storage, FakeClock(clock.now - 86_400_000))  # the clock stepped back
@@ -147,7 +146,7 @@ def test_a_record_right_after_a_reload_comes_after_this_clients_events() -> None
     assert instant_of(event.occurred_at) > latest
     assert engine.snapshot.content["lesson-new"].status == "passed"
     finish(engine)
-    assert same(engine.snapshot, full(storage)) and len(engine.events) == 21
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == count + 1
 
 
 @pytest.mark.parametrize("told", ["before the history is read", "after it is read"])
@@ -253,16 +252,6 @@ def test_a_segment_another_tab_seals_after_the_load_began_is_shown_once_read() -
     assert all(engine.snapshot.content[f"other-{n}"].status == "passed" for n in range(3))
     finish(engine)
     assert same(engine.snapshot, full(storage))
-
-
-def test_a_record_comes_after_this_clients_events_in_segments_not_read_yet() -> None:
-    storage, clock = guest_history(6 * SMALL)  # every event sealed: the head is empty
-    stored = LocalStore(storage, clock).read_events(None).values()
-    latest = max(instant_of(e.occurred_at) for e in stored)
-    engine = reload(storage, FakeClock(clock.now - 3_600_000))  # the clock stepped back
-    event_id = engine.record_progress("lesson-new", "passed")
-    event = next(e for e in engine.events if e.event_id == event_id)
-    assert instant_of(event.occurred_at) > latest
 
 
 def test_a_stamp_of_newer_rules_or_a_newer_version_is_left_alone() -> None:
