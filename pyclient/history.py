@@ -68,7 +68,9 @@ class HistoryEngine(ProgressEngine):
             self._covered = stamped.segments
             self._loaded = not self._pending
             self._verified = False
-            self._checkpoint = None  # read again once the whole log is reduced
+            # without segments, the empty one (the first seal extends it); with segments,
+            # made again once the whole log is reduced
+            self._checkpoint = None if self._pending else self._stored_checkpoint([])
             return
         head = store.read_head(user_id)
         pending = store.segments_to_read(user_id)
@@ -238,9 +240,11 @@ class HistoryEngine(ProgressEngine):
             self._take_stored(self.store.add_events(user, ()))
             written = True
         self._verified = True
-        if written:  # the stored log is the one in memory: the next load starts from it
-            self._stamp_cache(write=True)
         self._notify()
+        if written:  # the stored log is the one in memory: the next load starts from it
+            yield  # (a step of its own: the cache's JSON is written again)
+            if generation == self._generation:
+                self._stamp_cache(write=True)
         return True
 
     def _replace_shown(

@@ -19,7 +19,7 @@ from pyclient.store import local_store
 from pyclient.store.keys import checkpoint_key, events_key, snapshot_key, stamp_key
 from pyclient.store.local_store import LocalStore
 from pyclient.store.log_format import LogText
-from pyclient.store.segments import encode_segment, segment_id_of, segment_key
+from pyclient.store.segments import encode_segment, segment_id_of, segment_ids_in, segment_key
 
 from .builders import progress_reset, progressed
 from .engine_harness import U1, fire, make
@@ -133,6 +133,20 @@ def test_an_unreadable_stamp_is_set_aside_and_the_log_read(raw: str) -> None:
     assert same(engine.snapshot, full(storage))
     finish(engine)
     assert reload(storage).history_pending  # stamped again: the next load starts from it
+
+
+def test_a_small_stamped_log_keeps_a_checkpoint_once_its_head_is_first_sealed() -> None:
+    storage, clock = guest_history(SMALL - 2)
+    engine, _, _, _ = make(storage=storage, clock=clock, prefix="n")  # a reload, new ids
+    assert checkpoint_key(None) not in storage.data
+    engine.record_progress("lesson-a", "passed")
+    engine.record_progress("lesson-b", "passed")  # the eighth event: the head is sealed
+    assert segment_ids_in(storage.data, events_key(None))
+    stored = json.loads(storage.data[checkpoint_key(None)])
+    assert stored["count"] == SMALL  # the next load can start from it, whatever the stamp
+    del storage.data[stamp_key(None)]
+    again = reload(storage)
+    assert again.history_pending and same(again.snapshot, full(storage))
 
 
 @pytest.mark.parametrize("count", [20, 6 * SMALL])  # the last: all sealed, the head empty
