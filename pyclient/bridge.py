@@ -323,41 +323,30 @@ class BrowserDriver:
         return self.status_json()
 
     async def resume(self) -> None:
-        """After a reload: become the stored session's user (the bootstrap's sync goes on in a
-        task once the page has the driver); when the host supplies tokens, the user its token
-        names."""
-        if self.get_token is None:
-            self.resume_stored()
-            return
-        try:  # a host that does not answer in time leaves the learner the guest, for now
-            token = await asyncio.wait_for(self._host_token(), HOST_TOKEN_TIMEOUT_S)
-            user = None if token is None else token_subject(token)
-        except Exception as exc:
-            js.console.warn(f"Learning progress: the host's token was not usable: {exc!r}")
-            return
-        if token is None:
-            return
-        task = self._spawn(self.engine.use_token(token))
+        """After a reload: become the stored session's user (the bootstrap goes on in a task);
+        when the host supplies tokens, the user its token names."""
+        if self.get_token is not None:
+            try:  # a host that does not answer in time leaves the learner the guest, for now
+                token = await asyncio.wait_for(self._host_token(), HOST_TOKEN_TIMEOUT_S)
+                user = None if token is None else token_subject(token)
+            except Exception as exc:
+                js.console.warn(f"Learning progress: the host's token was not usable: {exc!r}")
+                return
+            if token is None:
+                return
+            task = self._spawn(self.engine.use_token(token))
+        else:
+            session = read_session(self.storage)
+            if session is None:
+                return
+            user = session.user_id
+            task = self._spawn(self.engine.sign_in(session))
         # Let the task run up to its first real wait (the lock or the network): by then the
         # user's stored log is loaded, so the page's first snapshot is the user's.
         for _ in range(10):
             if self.engine.user_id == user or task.done():
                 break
             await asyncio.sleep(0)
-
-    def resume_stored(self) -> None:
-        """After a reload: become the stored session's user, if any (the bootstrap's sync
-        goes on in a task once the page has the driver)."""
-        session = read_session(self.storage)
-        if session is not None:
-            self.engine.begin_session(session)  # the page's first snapshot is the user's
-            self._spawn(self._bootstrap())
-
-    async def _bootstrap(self) -> None:
-        """The bootstrap's sync, once :func:`start` has resolved in the page (it needs the
-        whole stored log: a load that started from the snapshot cache reads it now)."""
-        await asyncio.sleep(0)  # each loop callback is a browser task of its own
-        await self.engine.bootstrap()
 
     def ingest_queue(self) -> None:
         """Take in the actions the page queued before the client was ready."""
@@ -398,8 +387,7 @@ class BrowserDriver:
 async def start(api_base_url: str = "/api/v1", get_token: Any = None) -> BrowserDriver:
     """Build the driver on the running loop, resume a stored session (or the host's, with
     ``get_token``), take in the actions the page queued meanwhile; the cache is refreshed and
-    the rest of the history read after the page has the driver. (A coroutine also when
-    nothing in it waits: the page's task that restored Python ends before the start begins.)"""
+    the rest of the history read after the page has the driver."""
     driver = BrowserDriver(api_base_url, get_token)
     await driver.resume()
     driver.ingest_queue()  # after the resume: a signed-in user's actions are taken in as theirs

@@ -385,7 +385,6 @@ class ProgressEngine:
             self._unwritten = {}
             self._log_written()
             self.store.write_snapshot(user, self._snapshot)
-            self._snapshot_written()
             if user is not None:
                 self._sync = self.store.write_sync(user, self._sync)
         except StorageFullError:
@@ -396,9 +395,6 @@ class ProgressEngine:
 
     def _log_written(self) -> None:
         """The log was written (a hook: segments may have been sealed)."""
-
-    def _snapshot_written(self) -> None:
-        """The log and the snapshot cache were written (a hook)."""
 
     def _persist_sync(self, *, reset_cursor: bool = False) -> None:
         user = self.user_id

@@ -1,14 +1,11 @@
-"""A long history costs nothing at load: the engine starts from a stamped snapshot cache or a
-checkpoint and reads the rest of the log after ready, in small steps (DESIGN §5).
+"""A long history costs nothing at load: the engine starts from a checkpoint and reads the
+rest of the log after ready, in small steps (DESIGN §5).
 
-- :meth:`HistoryEngine._load` reads the head of the stored log. When the snapshot cache is
-  stamped as the full reduction of the log stored now (:mod:`~pyclient.store.stamp_format`), it
-  shows that cache: no checkpoint is read and nothing folded, the segments are read later, and
-  the stamp gives this client's latest time in the log (its next event comes after it).
-  Otherwise, when the log has sealed segments and a checkpoint that can be used
-  (:func:`~pyclient.core.checkpoint.start_from_checkpoint`), it shows the checkpoint's
-  snapshot with the head's events folded in, and the segments are read later. Without a
-  usable checkpoint the whole log is read and reduced at once, as a log without segments is.
+- :meth:`HistoryEngine._load` reads the head of the stored log and, when the log has sealed
+  segments and a checkpoint that can be used (:func:`~pyclient.core.checkpoint.
+  start_from_checkpoint`), shows the checkpoint's snapshot with the head's events folded in.
+  The segments are read later. Without a usable checkpoint the whole log is read and reduced
+  at once, as a log without segments is.
 - :meth:`HistoryEngine.history_steps` is the rest, as a generator that does a bounded piece of
   work per step (the driver runs steps until its time slice is over, then lets the page
   breathe): it reads one segment per step, then reduces the whole log again in chunks (spec §1:
@@ -21,9 +18,6 @@ checkpoint and reads the rest of the log after ready, in small steps (DESIGN §5
   needs the whole log. Once the segments are read a sync is due at once.
 - Sealing a segment during a session extends the checkpoint by the sealed events when they
   all sort after it, so that the next load starts from it too.
-- Once the whole log is reduced, every write of the log and the cache is followed by a new
-  stamp (the cache is then the reduction of the log just written); before that, what is shown
-  may still be out of order, and nothing is stamped.
 """
 
 from __future__ import annotations
@@ -54,28 +48,14 @@ class HistoryEngine(ProgressEngine):
         self._generation = getattr(self, "_generation", 0) + 1
         super()._load_empty(user_id)
         store = self.store
-        self._covered: frozenset[str] = frozenset()  # the segments what is shown covers
-        stamped = store.read_start(user_id)
-        if stamped is not None:
-            # The head as hashed: what other tabs stored since comes in as news.
-            head = store.read_head(user_id, stamped.head)
-            self._events = dict(head)
-            self._snapshot, self._last_key = stamped.snapshot, stamped.last
-            self._last_stamp_ms = max(self._last_stamp_ms, stamped.own)
-            self._note_own_stamps(head.values())
-            self._mark_own_unsynced(head.values())
-            self._pending: list[str] = store.segments_to_read(user_id)
-            self._covered = stamped.segments
-            self._loaded = not self._pending
-            self._verified = False
-            # without segments, the empty one (the first seal extends it); with segments,
-            # made again once the whole log is reduced
-            self._checkpoint = None if self._pending else self._stored_checkpoint([])
-            return
         head = store.read_head(user_id)
         pending = store.segments_to_read(user_id)
         segments = store.segment_list(user_id)
-        checkpoint = self._stored_checkpoint(segments)
+        checkpoint = (
+            store.read_checkpoint(user_id)
+            if segments
+            else Checkpoint(frozenset(), None, 0, reduce_events([]))
+        )
         start = start_from_checkpoint(checkpoint, segments, head.values()) if pending else None
         if start is None:
             self._loaded = True
@@ -85,25 +65,18 @@ class HistoryEngine(ProgressEngine):
             union_into(events, head.values())
             self._merge(events.values(), stored=True)
             self._mark_own_unsynced(events.values())
-            self._pending = []
+            self._pending: list[str] = []
             self._verified = not segments  # a log without segments needs no checkpoint
             self._checkpoint = checkpoint if not segments else None
             return
         self._events = dict(head)
         self._snapshot, self._last_key = start
-        self._covered = frozenset(segments)
         self._note_own_stamps(head.values())
         self._mark_own_unsynced(head.values())
         self._pending = pending
         self._loaded = False
         self._verified = False
         self._checkpoint = checkpoint
-
-    def _stored_checkpoint(self, segments: list[str]) -> Checkpoint | None:
-        """The stored checkpoint of the log; a log without segments has the empty one."""
-        if segments:
-            return self.store.read_checkpoint(self.user_id)
-        return Checkpoint(frozenset(), None, 0, reduce_events([]))
 
     # ------------------------------------------------------------------ reading state
 
@@ -145,8 +118,6 @@ class HistoryEngine(ProgressEngine):
             fresh, replaced = union_into(self._events, events.values())
             if replaced:
                 self._replacements += 1
-            if segment_id not in self._covered:  # sealed since the load began: not shown
-                self._fold([*fresh, *replaced])
             self._note_own_stamps(fresh)
             self._mark_own_unsynced(fresh)
             yield
@@ -221,9 +192,9 @@ class HistoryEngine(ProgressEngine):
         if generation != self._generation:
             return True
         unchanged = segments == frozenset(self.store.segment_list(user))
-        if sealed_snapshot is not None and unchanged and segments:
+        if sealed_snapshot is not None and unchanged:
             self._store_checkpoint(Checkpoint(segments, through, seen, sealed_snapshot))
-        elif unchanged and segments and len(frozen) == len(self._events):
+        elif unchanged and len(frozen) == len(self._events):
             # A late event: seal the rest too, then the whole log is the checkpoint's.
             with contextlib.suppress(StorageFullError):
                 self._take_stored(self.store.seal(user))
@@ -234,17 +205,11 @@ class HistoryEngine(ProgressEngine):
         yield
         if generation != self._generation:
             return True
-        written = False
         with contextlib.suppress(StorageFullError):
             # an older stored format is rewritten now; what other tabs stored comes in
             self._take_stored(self.store.add_events(user, ()))
-            written = True
         self._verified = True
         self._notify()
-        if written:  # the stored log is the one in memory: the next load starts from it
-            yield  # (a step of its own: the cache's JSON is written again)
-            if generation == self._generation:
-                self._stamp_cache(write=True)
         return True
 
     def _replace_shown(
@@ -270,20 +235,6 @@ class HistoryEngine(ProgressEngine):
 
     # ------------------------------------------------------------------ changes meanwhile
 
-    def _snapshot_written(self) -> None:
-        self._stamp_cache(write=False)
-
-    def _stamp_cache(self, *, write: bool) -> None:
-        """Stamp the snapshot cache as the full reduction of the stored log (the next load
-        starts from it), when it is: the log is verified, and the store has just written or
-        read the log with every event in memory (``write``: cache the snapshot first)."""
-        if not self._verified or self._unwritten:
-            return
-        with contextlib.suppress(StorageFullError):
-            if write:
-                self.store.write_snapshot(self.user_id, self._snapshot)
-            self.store.stamp_snapshot(self.user_id, self._last_key, self._last_stamp_ms)
-
     def _merge(self, events: Iterable[Event], *, stored: bool = False) -> list[Event]:
         if self._loaded:
             return super()._merge(events, stored=stored)
@@ -291,20 +242,15 @@ class HistoryEngine(ProgressEngine):
         fresh, replaced = union_into(self._events, events)
         if replaced:
             self._replacements += 1
-        if not stored:
-            self._unwritten.update((e.event_id, e) for e in (*fresh, *replaced))
-        self._fold([*fresh, *replaced])
-        self._note_own_stamps(fresh)
-        return fresh
-
-    def _fold(self, changed: list[Event]) -> None:
-        """Fold events into what is shown while segments are unread, whatever their order
-        (the full reduction puts them in place)."""
+        changed = sorted((*fresh, *replaced), key=event_order_key)
         if changed:
-            changed.sort(key=event_order_key)
+            if not stored:
+                self._unwritten.update((e.event_id, e) for e in changed)
             self._snapshot = apply_events(self._snapshot, changed)
             last = event_order_key(changed[-1])
             self._last_key = last if self._last_key is None else max(self._last_key, last)
+            self._note_own_stamps(fresh)
+        return fresh
 
     def _log_written(self) -> None:
         """Extend the checkpoint by the segments just sealed, when their events all sort

@@ -123,14 +123,8 @@ class SyncEngine(SessionEngine):
             self._notify()
 
     async def sign_in(self, session: Session) -> None:
-        """Become ``session``'s user and bootstrap (spec §6.1): a sign-in, or the host's
-        token (a reload with a stored session is :meth:`begin_session`, then
-        :meth:`bootstrap` once the page has the client)."""
+        """Become ``session``'s user and bootstrap (spec §6.1); also after a reload."""
         self.begin_session(session)
-        await self.bootstrap()
-
-    async def bootstrap(self) -> None:
-        """The bootstrap's sync, after :meth:`begin_session` (spec §6.1)."""
         await self._run(manual=False, bootstrap=True)
 
     async def use_token(self, token: str | None) -> None:

@@ -45,17 +45,16 @@ def start_from_checkpoint(
     """The snapshot of a log whose segments are ``segments`` and whose other events are
     ``rest``, from ``checkpoint``, with the greatest order key reduced into it; ``None`` when
     the checkpoint cannot be used (then reduce the whole log)."""
-    ordered = sorted((event_order_key(e), e) for e in rest)
-    if checkpoint is None or not _fits(checkpoint, segments, ordered[0][0] if ordered else None):
+    if (
+        checkpoint is None
+        or checkpoint.rules != REDUCER_RULES
+        or checkpoint.segments != frozenset(segments)
+    ):
         return None
-    if not ordered:
-        return checkpoint.snapshot, checkpoint.through
-    return apply_events(checkpoint.snapshot, (e for _, e in ordered)), ordered[-1][0]
-
-
-def _fits(checkpoint: Checkpoint, segments: Collection[str], first: OrderKey | None) -> bool:
-    """The rules of use; ``first``: the least order key of the events not in a segment."""
-    if checkpoint.rules != REDUCER_RULES or checkpoint.segments != frozenset(segments):
-        return False
+    ordered = sorted((event_order_key(e), e) for e in rest)
     through = checkpoint.through
-    return first is None or through is None or first > through  # else a late event
+    if ordered and through is not None and ordered[0][0] <= through:
+        return None  # a late event: the checkpoint is not a prefix of the log
+    if not ordered:
+        return checkpoint.snapshot, through
+    return apply_events(checkpoint.snapshot, (e for _, e in ordered)), ordered[-1][0]

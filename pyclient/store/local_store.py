@@ -22,8 +22,7 @@ validate) never raise and are never dropped silently: the raw value is copied to
 still load; an early action the page queued (:mod:`.queue_format`) that cannot be read is set
 aside so, and its key removed. A write that storage refuses raises :class:`StorageFullError`
 and changes nothing. Snapshot caches and the client id are ``{"v":1,"snapshot":{...}}`` and
-``{"v":1,"clientId":"..."}`` (the page's first paint reads the snapshot cache without Python); a
-cache's stamp (:mod:`.stamp_format`) says which stored log it is the full reduction of.
+``{"v":1,"clientId":"..."}`` (the page's first paint reads the snapshot cache without Python).
 """
 
 from __future__ import annotations
@@ -36,8 +35,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..core.checkpoint import REDUCER_RULES, Checkpoint
-from ..core.eventlog import OrderKey, event_order_key, union_into
+from ..core.checkpoint import Checkpoint
+from ..core.eventlog import event_order_key, union_into
 from ..core.models import (
     Event,
     LearningGuestProgress,
@@ -55,7 +54,6 @@ from .keys import (
     corrupt_key,
     events_key,
     snapshot_key,
-    stamp_key,
     sync_key,
 )
 from .log_format import LogText, run_steps
@@ -70,14 +68,6 @@ from .segments import (
     segment_id_of,
     segment_ids_in,
     segment_key,
-)
-from .stamp_format import (
-    Stamp,
-    StartPoint,
-    decode_stamp,
-    encode_stamp,
-    log_digest,
-    text_digest,
 )
 from .sync_format import SyncText, decode_sync, merge_sync_states
 from .synced_segments import SyncedSegments
@@ -150,7 +140,6 @@ class LocalStore:
         self._synced: dict[str, SyncedSegments] = {}  # sync key -> its all-synced segments
         self._own_client: str | None = None  # this profile's clientId, once read
         self._snapshot_json: tuple[LearningGuestProgress, str] | None = None
-        self._caches: dict[str, str] = {}  # snapshot cache key -> the text this store wrote
 
     # ------------------------------------------------------------------ warnings, corruption
 
@@ -230,15 +219,11 @@ class LocalStore:
             return log, self._refresh(key, log, strict=strict, read_new=False)
         return log, self._refresh(key, log, strict=strict, read_new=True)
 
-    def _refresh(
-        self, key: str, log: _Log, *, strict: bool, read_new: bool, raw: str | None = None
-    ) -> dict[str, Event]:
+    def _refresh(self, key: str, log: _Log, *, strict: bool, read_new: bool) -> dict[str, Event]:
         """Read the head again when it is not the text this store last read or wrote, and
         look for segments it does not know; returns the events new to this store (those of
-        the head, and with ``read_new`` those of the segments found). ``raw``: the head's
-        text as read earlier (what is stored now comes in as news later)."""
-        if raw is None:
-            raw = self.storage.get(key)
+        the head, and with ``read_new`` those of the segments found)."""
+        raw = self.storage.get(key)
         if raw == log.raw and log.raw is not None:
             return {}
         head = decode_head(raw) if raw is not None else StoredHead()
@@ -316,15 +301,12 @@ class LocalStore:
         key = events_key(user_id)
         return self._read_segment(key, self._log(key), segment_id)
 
-    def read_head(self, user_id: str | None, raw: str | None = None) -> dict[str, Event]:
+    def read_head(self, user_id: str | None) -> dict[str, Event]:
         """The events of a stored log that are not in a segment; with :meth:`read_segment` of
-        every one of :meth:`segments_to_read`, the whole log. ``raw``: the head's text as
-        read earlier (:meth:`read_start`): this store then knows the log as it was then, and
-        what other tabs stored since comes in as :meth:`stored_changes`."""
+        every one of :meth:`segments_to_read`, the whole log."""
         key = events_key(user_id)
-        log = self._logs[key] = _Log()  # read afresh: the engine switches to this log
-        self._refresh(key, log, strict=False, read_new=False, raw=raw)
-        return dict(log.head)
+        self._logs.pop(key, None)  # read afresh: the engine switches to this log
+        return dict(self._log(key).head)
 
     def sealed_ids(self, user_id: str | None) -> AbstractSet[str]:
         """The eventIds of every segment read so far (kept up to date, not a copy)."""
@@ -488,9 +470,8 @@ class LocalStore:
         """The cached snapshot, or ``None`` (absent or corrupt: the log is the truth)."""
         key = snapshot_key(user_id)
         raw = self.storage.get(key)
-        return None if raw is None else self._decode_snapshot(key, raw)
-
-    def _decode_snapshot(self, key: str, raw: str) -> LearningGuestProgress | None:
+        if raw is None:
+            return None
         try:
             return _StoredSnapshot.model_validate_json(raw).snapshot
         except ValidationError:
@@ -509,55 +490,13 @@ class LocalStore:
         return body
 
     def write_snapshot(self, user_id: str | None, snapshot: LearningGuestProgress) -> None:
-        key = snapshot_key(user_id)
-        raw = f'{{"v":{SNAPSHOT_FORMAT_VERSION},"snapshot":{self.snapshot_json(snapshot)}}}'
-        self._caches.pop(key, None)
-        self.storage.set(key, raw)
-        self._caches[key] = raw
+        body = self.snapshot_json(snapshot)
+        self.storage.set(
+            snapshot_key(user_id), f'{{"v":{SNAPSHOT_FORMAT_VERSION},"snapshot":{body}}}'
+        )
 
     def remove_snapshot(self, user_id: str | None) -> None:
-        self._caches.pop(snapshot_key(user_id), None)
         self.storage.remove(snapshot_key(user_id))
-        self.storage.remove(stamp_key(user_id))
-
-    def stamp_snapshot(self, user_id: str | None, last: OrderKey | None, own: int) -> None:
-        """Stamp the snapshot cache this store last wrote as the full reduction of the log as
-        this store last read or wrote it, whose greatest order key is ``last`` and whose
-        latest event of this client is at ``own`` ms (:mod:`.stamp_format`). The caller knows
-        that it is: call it right after writing both. Raises :class:`StorageFullError` when
-        storage refuses."""
-        log = self._logs.get(events_key(user_id))
-        cache = self._caches.get(snapshot_key(user_id))
-        if log is None or log.raw is None or cache is None:
-            return
-        digest = log_digest(log.raw, (i for i, _ in log.listed))
-        stamp = Stamp(digest, text_digest(cache), last, own)
-        self.storage.set(stamp_key(user_id), encode_stamp(stamp))
-
-    def read_start(self, user_id: str | None) -> StartPoint | None:
-        """The snapshot cache of a log, when its stamp says it is the full reduction of the
-        log stored now, made by these reducer rules; ``None`` otherwise (read the log). The
-        log itself is not read."""
-        key = stamp_key(user_id)
-        raw = self.storage.get(key)
-        if raw is None:
-            return None
-        stamp, problem = decode_stamp(raw)
-        if problem is not None and self._set_aside(key, raw, problem, strict=False):
-            self.storage.remove(key)
-        if stamp is None or stamp.rules != REDUCER_RULES:
-            return None
-        log_key, cache_key = events_key(user_id), snapshot_key(user_id)
-        head, cache = self.storage.get(log_key), self.storage.get(cache_key)
-        if head is None or cache is None or text_digest(cache) != stamp.cache:
-            return None
-        segments = frozenset(segment_ids_in(self.storage.keys(), log_key))
-        if log_digest(head, segments) != stamp.log:
-            return None
-        snapshot = self._decode_snapshot(cache_key, cache)
-        if snapshot is None:
-            return None
-        return StartPoint(snapshot, stamp.last, stamp.own, head, segments)
 
     # ------------------------------------------------------------------ sync metadata
 

@@ -16,7 +16,7 @@ from pyclient.adapters.cpython import MemoryStorage
 from pyclient.core.checkpoint import REDUCER_RULES, Checkpoint, start_from_checkpoint
 from pyclient.core.eventlog import event_order_key
 from pyclient.core.timestamps import format_instant
-from pyclient.store.keys import checkpoint_key, events_key, stamp_key, sync_key
+from pyclient.store.keys import checkpoint_key, events_key, sync_key
 from pyclient.store.local_store import LocalStore
 from pyclient.store.segments import segment_ids_in
 
@@ -30,15 +30,6 @@ SMALL = 8
 @pytest.fixture(autouse=True)
 def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(LocalStore, "seal_at", SMALL)
-
-
-@pytest.fixture(autouse=True, params=["stamped cache", "checkpoint"])
-def load_start(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test twice: loads start from a stamped snapshot cache where one matches (as the
-    client does), or never do, and start from the checkpoint and the head."""
-    if request.param == "checkpoint":
-        monkeypatch.setattr(LocalStore, "read_start", lambda self, user_id: None)
-    return str(request.param)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -166,9 +157,8 @@ def test_a_reload_starts_from_the_checkpoint_and_reads_the_segments_after() -> N
     assert same(engine.snapshot, full(storage)) and len(engine.events) == 45
 
 
-def test_a_log_without_segments_or_a_stamped_cache_needs_no_steps() -> None:
+def test_a_log_without_segments_needs_no_steps() -> None:
     storage, _ = guest_history(SMALL - 1)
-    del storage.data[stamp_key(None)]
     engine = reload(storage)
     assert not engine.history_pending and finish(engine) == 0
     assert same(engine.snapshot, full(storage))
@@ -192,15 +182,12 @@ def test_a_tampered_checkpoint_is_corrected_on_the_next_load() -> None:
     assert again.history_pending and same(again.snapshot, truth)
 
 
-def test_an_unreadable_checkpoint_is_set_aside_and_the_log_reduced_whole(load_start: str) -> None:
+def test_an_unreadable_checkpoint_is_set_aside_and_the_log_reduced_whole() -> None:
     storage, _ = guest_history(30)
     storage.data[checkpoint_key(None)] = "{nope"
     engine = reload(storage)
-    assert same(engine.snapshot, full(storage))
-    if load_start == "checkpoint":  # read at load (from the stamped cache: once reduced)
-        assert any(":corrupt:" in k for k in storage.data) and len(engine.events) == 30
-    finish(engine)
-    assert any(":corrupt:" in k for k in storage.data) and len(engine.events) == 30
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == 30
+    assert any(":corrupt:" in k for k in storage.data)
     finish(engine)
     assert reload(storage).history_pending  # a checkpoint again: the next load starts from it
 
@@ -236,7 +223,6 @@ def test_any_history_loads_to_its_full_reduction(steps: list[tuple[int, bool]]) 
         clock.advance(1000)
         if reload_now:
             engine = reload(storage, clock)
-            assert same(engine.snapshot, full(storage))  # at ready, whichever start it took
             finish(engine)
             assert same(engine.snapshot, full(storage))
     engine = reload(storage, clock)

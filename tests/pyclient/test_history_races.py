@@ -26,7 +26,6 @@ from .test_history import (
     finish,
     full,
     guest_history,
-    load_start,
     reload,
     same,
     synced_history,
@@ -36,9 +35,6 @@ from .test_history import (
 @pytest.fixture(autouse=True)
 def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(LocalStore, "seal_at", SMALL)
-
-
-__all__ = ["load_start"]  # every test with either start (a fixture)
 
 
 def other_copy(event: Event) -> ContentProgressed:
