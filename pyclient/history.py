@@ -38,7 +38,7 @@ from .store.log_format import run_steps
 __all__ = ["HistoryEngine"]
 
 #: Events keyed or folded per step of :meth:`HistoryEngine.history_steps`.
-STEP_EVENTS = 1024
+STEP_EVENTS = 512
 
 
 class HistoryEngine(ProgressEngine):

@@ -45,7 +45,7 @@ from ..core.models import (
     ProgressReset,
 )
 from ..core.timestamps import format_day, instant_of
-from .packed_ids import PackedIds, is_uuid, unpack_dense, unpack_ids
+from .packed_ids import PackedIds, dense_count, is_uuid, unpack_dense, unpack_ids
 
 __all__ = [
     "LogText",
@@ -264,8 +264,16 @@ class LogText:
         return f'{{"v":2,{self.body()}}}'
 
 
-def _decode_compact(data: Mapping[str, Any], *, dense: bool) -> list[dict[str, Any]]:
-    """The compact events of a version 2 log, as wire-format dicts (not validated yet).
+#: Events decoded, or validated, per step of :func:`decode_columns_steps` (a segment is four
+#: times this: each of its steps stays well under a frame in the page).
+EVENTS_PER_STEP: Final = 512
+
+
+def _decode_compact_steps(
+    data: Mapping[str, Any], events: list[dict[str, Any]], *, dense: bool
+) -> Generator[None]:
+    """The compact events of a version 2 log, as wire-format dicts (not validated yet), into
+    ``events``, :data:`EVENTS_PER_STEP` a step.
 
     Raises ``ValueError``, ``TypeError``, ``IndexError`` or ``KeyError`` on a malformed value.
     """
@@ -278,16 +286,37 @@ def _decode_compact(data: Mapping[str, Any], *, dense: bool) -> list[dict[str, A
         and isinstance(data["ids"], str)
     ):
         raise TypeError("not a version 2 log")
-    ids = unpack_dense(data["ids"]) if dense else unpack_ids(data["ids"])
-    deltas = [int(t, 36) for t in times.split(",")] if times else []
-    if len(deltas) != len(ids):
-        raise ValueError(f"{len(ids)} eventIds but {len(deltas)} times")
-    events: list[dict[str, Any]] = []
+    with gc_paused():
+        every_id = None if dense else unpack_ids(data["ids"])
+        count = dense_count(data["ids"]) if every_id is None else len(every_id)
+        deltas = [int(t, 36) for t in times.split(",")] if times else []
+    if len(deltas) != count:
+        raise ValueError(f"{count} eventIds but {len(deltas)} times")
+    at: tuple[int, int | None, str, int] = (0, None, "", 0)
+    for start in range(0, count, EVENTS_PER_STEP):
+        yield
+        stop = start + EVENTS_PER_STEP
+        with gc_paused():
+            ids = (
+                unpack_dense(data["ids"], start, stop) if every_id is None else every_id[start:stop]
+            )
+            at = _decode_rows(strings, rows, ids, deltas[start:stop], events, at)
+    if at[3] != len(rows):
+        raise ValueError("rows do not match the eventIds")
+
+
+def _decode_rows(
+    strings: list[str],
+    rows: list[Any],
+    ids: list[str],
+    deltas: list[int],
+    events: list[dict[str, Any]],
+    at: tuple[int, int | None, str, int],
+) -> tuple[int, int | None, str, int]:
+    """Decode the compact events of ``ids`` and their time ``deltas`` into ``events``; ``at``
+    is where the call before left off (time, day, its prefix, row), and so is the value."""
+    ms, day, prefix, p = at
     append = events.append
-    ms = 0
-    day = None
-    prefix = ""
-    p = 0
     for event_id, delta in zip(ids, deltas, strict=True):
         if delta < 0 and events:
             raise ValueError("times are not sorted")
@@ -348,9 +377,7 @@ def _decode_compact(data: Mapping[str, Any], *, dense: bool) -> list[dict[str, A
         else:
             raise ValueError(f"bad row code {code!r}")
         append(event)
-    if p != len(rows):
-        raise ValueError("rows do not match the eventIds")
-    return events
+    return ms, day, prefix, p
 
 
 def _validate_items(items: Sequence[Any], into: dict[str, Event]) -> int:
@@ -370,29 +397,27 @@ def _validate_items(items: Sequence[Any], into: dict[str, Event]) -> int:
     return rejected
 
 
-#: Events validated per step of :func:`decode_columns_steps`.
-VALIDATE_STEP: Final = 512
-
-
 def decode_columns_steps(
     data: Mapping[str, Any], into: dict[str, Event], *, dense: bool = True
 ) -> Generator[None, None, str | None]:
-    """:func:`decode_columns` in steps of bounded work (the columns decoded, then
-    :data:`VALIDATE_STEP` events validated a step); its value is what was wrong."""
+    """:func:`decode_columns` in steps of bounded work (:data:`EVENTS_PER_STEP` events
+    decoded, or validated, a step); its value is what was wrong."""
     other = data.get("other")
+    items: list[Any] = []
     try:
         if not isinstance(other, list):
             raise TypeError("no list of other events")
-        with gc_paused():
-            items = _decode_compact(data, dense=dense) + other
+        yield from _decode_compact_steps(data, items, dense=dense)
     except (ValueError, TypeError, IndexError, KeyError) as exc:
         salvage = other if isinstance(other, list) else []
         kept = len(salvage) - _validate_items(salvage, into)
         return f"not a valid log ({exc}); {kept} events could be read"
+    items += other
     rejected = 0
-    for start in range(0, len(items), VALIDATE_STEP):
+    for start in range(0, len(items), EVENTS_PER_STEP):
         yield
-        rejected += _validate_items(items[start : start + VALIDATE_STEP], into)
+        rejected += _validate_items(items[start : start + EVENTS_PER_STEP], into)
+    yield  # what the caller does with the events is a step of its own
     if rejected:
         return f"{rejected} of {len(items)} stored events are not valid"
     return None

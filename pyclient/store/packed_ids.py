@@ -19,7 +19,15 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["PackedIds", "is_uuid", "pack_dense", "pack_ids", "unpack_dense", "unpack_ids"]
+__all__ = [
+    "PackedIds",
+    "dense_count",
+    "is_uuid",
+    "pack_dense",
+    "pack_ids",
+    "unpack_dense",
+    "unpack_ids",
+]
 
 _UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
@@ -45,10 +53,19 @@ def pack_dense(ids: Iterable[str]) -> str:
 _SHIFTS: Final = tuple(range(15 * (_DENSE_UNITS - 1), -1, -15))
 
 
-def unpack_dense(text: str) -> list[str]:
-    """The inverse of :func:`pack_dense`; ``ValueError`` when it is not one."""
+def dense_count(text: str) -> int:
+    """How many ids :func:`pack_dense` packed into ``text``; ``ValueError`` when it is not a
+    whole number."""
     if len(text) % _DENSE_UNITS:
         raise ValueError("not a whole number of packed ids")
+    return len(text) // _DENSE_UNITS
+
+
+def unpack_dense(text: str, start: int = 0, stop: int | None = None) -> list[str]:
+    """The inverse of :func:`pack_dense` (the ids ``start`` to ``stop`` of it); ``ValueError``
+    when it is not one."""
+    dense_count(text)
+    text = text[start * _DENSE_UNITS : None if stop is None else stop * _DENSE_UNITS]
     values = [ord(c) - _DENSE_BASE for c in text]
     if values and not (min(values) >= 0 and max(values) <= 0x7FFF):
         raise ValueError("a character outside the packed range")

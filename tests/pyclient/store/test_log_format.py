@@ -184,6 +184,8 @@ def test_dense_ids_are_nine_units_each_and_read_back(ids: list[str]) -> None:
     assert all(0x3400 <= ord(c) <= 0xB3FF for c in text)  # no surrogate, control or quote
     assert json.loads(json.dumps(text, ensure_ascii=False)) == text
     assert unpack_dense(text) == ids
+    for start in range(0, len(ids) + 1, 4):
+        assert unpack_dense(text, start, start + 4) == ids[start : start + 4]
     packed = PackedIds()
     for n in range(0, len(ids), 3):
         packed.extend(ids[n : n + 3])

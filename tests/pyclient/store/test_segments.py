@@ -14,12 +14,18 @@ from hypothesis import strategies as st
 
 from pyclient import Event, dump_events
 from pyclient.adapters.cpython import MemoryStorage
+from pyclient.store import log_format
 from pyclient.store.keys import GUEST_EVENTS_KEY, KEY_PREFIX, checkpoint_key, events_key
 from pyclient.store.local_store import LocalStore
-from pyclient.store.log_format import encode_log
-from pyclient.store.segments import segment_ids_in, segment_key
+from pyclient.store.log_format import EVENTS_PER_STEP, LogText, encode_log
+from pyclient.store.segments import (
+    decode_segment_steps,
+    encode_segment,
+    segment_ids_in,
+    segment_key,
+)
 
-from .log_strategies import assert_identical, events, log_of, store_on, uuid_event
+from .log_strategies import EVENT, assert_identical, events, log_of, store_on, uuid_event
 
 SMALL = 8
 
@@ -74,6 +80,46 @@ def test_a_write_costs_the_same_whatever_the_history() -> None:
     listing = len(json.dumps(listed, separators=(",", ":")))
     assert listing <= 50 * len(listed)
     assert max(plain[-50:]) - listing <= 1.5 * max(plain[10:30])
+
+
+def test_a_segment_is_read_in_steps_that_each_handle_a_bounded_number_of_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step decodes or validates at most EVENTS_PER_STEP events, however large the segment
+    (a whole segment of 2,048 decoded in one step blocked the page for 50-90 ms)."""
+    items = [uuid_event(n, 10 * n, score=n % 101) for n in range(1, 4 * EVENTS_PER_STEP + 99)]
+    items += [
+        EVENT.validate_python({**uuid_event(n, 0).model_dump(by_alias=True), "eventId": f"x-{n}"})
+        for n in range(3)
+    ]  # kept verbatim in "other"
+    work = [0]
+
+    def counted(name: str, size: Callable[..., int]) -> None:
+        original = getattr(log_format, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            work[0] += size(*args, **kwargs)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(log_format, name, wrapper)
+
+    counted("_decode_rows", lambda _strings, _rows, ids, *_: len(ids))
+    counted("_validate_items", lambda items, into: len(items))
+    steps = decode_segment_steps(encode_segment("s1", LogText.of(items)), "s1")
+    per_step: list[int] = []
+    while True:
+        work[0] = 0
+        try:
+            next(steps)
+        except StopIteration as done:
+            got, problem = done.value
+            break
+        finally:
+            per_step.append(work[0])
+    assert problem is None
+    assert_identical(got, log_of(items))
+    assert max(per_step) <= EVENTS_PER_STEP
+    assert sum(per_step) == 2 * len(items) - 3  # each decoded (but "other") and validated
 
 
 def test_every_key_of_a_log_starts_with_its_spec_key() -> None:
