@@ -339,8 +339,12 @@ class ProgressEngine:
 
     def _note_own_stamps(self, events: Iterable[Event]) -> None:
         """This client's next ``occurredAt`` comes after every event of its own seen so far."""
+        self._last_stamp_ms = max(self._last_stamp_ms, self._latest_own_ms(events))
+
+    def _latest_own_ms(self, events: Iterable[Event]) -> int:
+        """The latest ``occurredAt`` (ms) of this client's own ``events`` (0: none)."""
         own = (instant_of(e.occurred_at) // 1000 for e in events if e.client_id == self.client_id)
-        self._last_stamp_ms = max(self._last_stamp_ms, max(own, default=0))
+        return max(own, default=0)
 
     def _mark_own_unsynced(self, events: Iterable[Event]) -> None:
         """Events of this client with no sync entry are ``synced`` when they belong to a

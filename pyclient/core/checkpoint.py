@@ -30,13 +30,16 @@ REDUCER_RULES: Final = 1
 @dataclass(frozen=True)
 class Checkpoint:
     """The snapshot of the events of ``segments`` (``count`` of them, the last in order at
-    ``through``; ``None``: no event), made under reducer rules ``rules``."""
+    ``through``; ``None``: no event), made under reducer rules ``rules``; ``own_ms``: the
+    latest ``occurredAt`` (ms) of the storing client's own events among them (0: none), which
+    its next event must come after even before those segments are read."""
 
     segments: frozenset[str]
     through: OrderKey | None
     count: int
     snapshot: LearningGuestProgress
     rules: int = REDUCER_RULES
+    own_ms: int = 0
 
 
 def start_from_checkpoint(

@@ -1,7 +1,10 @@
-"""A stored log checkpoint (:mod:`pyclient.core.checkpoint`), version 1::
+"""A stored log checkpoint (:mod:`pyclient.core.checkpoint`), version 2::
 
-{"v":1,"rules":1,"segments":["<segment id>",...],"count":4096,
- "through":[<instant in µs>,"<eventId>"] or null,"snapshot":{...}}
+{"v":2,"rules":1,"segments":["<segment id>",...],"count":4096,
+ "through":[<instant in µs>,"<eventId>"] or null,"own":<ms>,"snapshot":{...}}
+
+``own`` is :attr:`~pyclient.core.checkpoint.Checkpoint.own_ms`. Version 1 is the same without
+``own`` (read as 0).
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ __all__ = ["decode_checkpoint", "encode_checkpoint"]
 
 class _StoredCheckpoint(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    v: Literal[1]
+    v: Literal[1, 2]
     rules: int
     segments: list[str]
     count: int = Field(ge=0)
     through: tuple[int, str] | None
+    own: int = 0
     snapshot: LearningGuestProgress
 
 
@@ -37,6 +41,7 @@ def encode_checkpoint(checkpoint: Checkpoint, snapshot_json: str) -> str:
             "segments": sorted(checkpoint.segments),
             "count": checkpoint.count,
             "through": None if checkpoint.through is None else list(checkpoint.through),
+            "own": checkpoint.own_ms,
         },
         separators=(",", ":"),
     )
@@ -50,5 +55,10 @@ def decode_checkpoint(raw: str) -> Checkpoint | None:
     except ValidationError:
         return None
     return Checkpoint(
-        frozenset(stored.segments), stored.through, stored.count, stored.snapshot, stored.rules
+        frozenset(stored.segments),
+        stored.through,
+        stored.count,
+        stored.snapshot,
+        stored.rules,
+        stored.own,
     )

@@ -66,8 +66,8 @@ QUEUE_PREFIX: Final = "learning_progress_queue"
 SNAPSHOT_FORMAT_VERSION: Final = 1
 #: The version of the stored session.
 SESSION_FORMAT_VERSION: Final = 1
-#: The version of a log checkpoint.
-CHECKPOINT_FORMAT_VERSION: Final = 1
+#: The version of a log checkpoint (version 1, without ``own``, is read too).
+CHECKPOINT_FORMAT_VERSION: Final = 2
 #: The version of a queued early action.
 QUEUE_FORMAT_VERSION: Final = 1
 #: The version event logs and sync metadata are written in (older ones are read and migrated).

@@ -5,6 +5,7 @@ trusted beyond a load, and syncs that wait for the whole log."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from pyclient import Event, SyncEngine, canonical_json, reduce_events
 from pyclient.adapters.cpython import MemoryStorage
 from pyclient.core.checkpoint import REDUCER_RULES, Checkpoint, start_from_checkpoint
 from pyclient.core.eventlog import event_order_key
-from pyclient.core.timestamps import format_instant
+from pyclient.core.timestamps import format_instant, instant_of
 from pyclient.store.keys import checkpoint_key, events_key, sync_key
 from pyclient.store.local_store import LocalStore
 from pyclient.store.segments import segment_ids_in
@@ -356,3 +357,43 @@ def test_a_syncing_entry_merged_before_its_segment_was_marked_is_settled() -> No
     )
     tab.on_storage_change(sync_key("u1"))
     assert {tab.sync_state.events[i].status for i in sealed} == {"synced"}
+
+
+def _sealed_as_recorded(storage: MemoryStorage) -> None:
+    """The checkpoint as the recording tab extended it, a seal at a time."""
+
+
+def _written_by_a_full_reduction(storage: MemoryStorage) -> None:
+    del storage.data[checkpoint_key(None)]
+    finish(reload(storage))
+
+
+def _of_version_1_then_reduced(storage: MemoryStorage) -> None:
+    """A checkpoint an older client stored (no ``own``): read, then made again by the load."""
+    stored = json.loads(storage.data[checkpoint_key(None)])
+    del stored["own"]
+    storage.data[checkpoint_key(None)] = json.dumps({**stored, "v": 1})
+    engine = reload(storage)
+    assert engine.history_pending  # version 1 is still a checkpoint to start from
+    finish(engine)
+    assert json.loads(storage.data[checkpoint_key(None)])["v"] == 2
+
+
+@pytest.mark.parametrize(
+    "made", [_sealed_as_recorded, _written_by_a_full_reduction, _of_version_1_then_reduced]
+)
+def test_a_record_before_the_segments_are_read_comes_after_this_clients_events(
+    made: Callable[[MemoryStorage], None],
+) -> None:
+    storage, clock = guest_history(2 * SMALL)  # every event sealed: the head holds none
+    made(storage)
+    stored = LocalStore(storage, clock).read_events(None).values()
+    latest = max(instant_of(e.occurred_at) for e in stored)
+    engine = reload(storage, FakeClock(clock.now - 86_400_000))  # the clock stepped back
+    assert engine.history_pending  # started from the checkpoint
+    event_id = engine.record_progress("lesson-new", "passed")
+    event = next(e for e in engine.events if e.event_id == event_id)
+    assert instant_of(event.occurred_at) > latest
+    finish(engine)
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == 2 * SMALL + 1
+    assert engine.snapshot.content["lesson-new"].status == "passed"
