@@ -4,10 +4,10 @@ shipped runtime, standard library and wheels, with TZ=UTC.
 
 Its bytes are not reproducible (Python's string-hash secret and pydantic-core's seeds differ run
 to run), so it is cached by the hash of its inputs: the runtime's files, the standard library,
-every shipped wheel, the modules imported, and the code that makes it. The dist holds it as
-snapshot-<hash>/heap.bin and its metadata snapshot-<hash>/meta.json (layout, table base, the
-runtime's build id, sizes and sha256 of the heap and of each wheel, with the wheel's path under
-packages/).
+every shipped wheel, the modules imported, the code that makes it and the Node version. The dist
+holds it as snapshot-<hash>/heap.bin and its metadata snapshot-<hash>/meta.json (layout, table
+base, the runtime's build id, sizes and sha256 of the heap and of each wheel, with the wheel's
+path under packages/).
 """
 
 from __future__ import annotations
@@ -52,21 +52,44 @@ class MemorySnapshot:
     meta: Path  # as made; the dist's copy adds each wheel's path (page.py)
 
 
+def node_version(node: str) -> str:
+    """What ``node --version`` prints (the engine the heap is made in: its table entries are in
+    the metadata), or "" when it cannot say."""
+    try:
+        proc = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, check=False, timeout=60
+        )
+    except OSError:
+        return ""
+    return proc.stdout.strip()
+
+
+def inputs_key(files: list[Path], packages: list[str], node: str) -> str:
+    """The cache key of a snapshot made from ``files`` (by name and content), with
+    ``packages`` installed, by Node version ``node``."""
+    h = hashlib.sha256(PYODIDE_VERSION.encode())
+    for p in files:
+        h.update(f"{p.name}\0{sha256_file(p)}\0".encode())
+    h.update(json.dumps([IMPORTS, packages, node]).encode())
+    return h.hexdigest()[:16]
+
+
 def make_memory_snapshot(
     runtime_dir: Path, stdlib: Path, lockfile: Path, wheels: list[Path], packages: list[str]
 ) -> MemorySnapshot:
     """The snapshot of the runtime in `runtime_dir` with `stdlib` and `wheels` installed (made
     now, or the one made before from the same inputs)."""
-    h = hashlib.sha256(PYODIDE_VERSION.encode())
-    for p in [SCRIPT, *SHARED, *(runtime_dir / f for f in RUNTIME_FILES), stdlib, *wheels]:
-        h.update(f"{p.name}\0{sha256_file(p)}\0".encode())
-    h.update(json.dumps([IMPORTS, packages]).encode())
-    out = CACHE / "memory-snapshot" / h.hexdigest()[:16]
+    node = shutil.which("node") or "node"
+    key = inputs_key(
+        [SCRIPT, *SHARED, *(runtime_dir / f for f in RUNTIME_FILES), stdlib, *wheels],
+        packages,
+        node_version(node),
+    )
+    out = CACHE / "memory-snapshot" / key
     made = MemorySnapshot(out / "heap.bin", out / "meta.json")
     if made.heap.exists() and made.meta.exists():
         log(STEP, "up to date")
         return made
-    node = shutil.which("node") or "node"
     cmd = [node, str(SCRIPT), str(runtime_dir), str(stdlib), str(lockfile)]
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         cmd.append(tmp)

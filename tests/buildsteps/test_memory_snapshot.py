@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import struct
+from pathlib import Path
 
 from buildsteps.files import HASHED_PATH, sha256_file
 from buildsteps.layout import PYODIDE_VERSION
-from buildsteps.memory_snapshot import IMPORTS
+from buildsteps.memory_snapshot import IMPORTS, inputs_key, node_version
 from buildsteps.service_worker import precache_entries
 
 from .conftest import Build
@@ -84,3 +86,16 @@ def test_the_snapshot_is_precompressed_and_precached(build: Build) -> None:
     entries = precache_entries((build.web / "sw.js").read_text())
     assert entries.get(f"{name}/heap.bin", "absent") is None
     assert entries.get(f"{name}/meta.json", "absent") is None
+
+
+def test_the_snapshot_is_made_again_for_other_inputs_or_another_node(tmp_path: Path) -> None:
+    files = [tmp_path / "a.whl", tmp_path / "b.zip"]
+    for n, f in enumerate(files):
+        f.write_bytes(bytes([n]) * 10)
+    key = inputs_key(files, ["pydantic"], "v22.1.0")
+    assert key == inputs_key(files, ["pydantic"], "v22.1.0")
+    assert key != inputs_key(files, ["pydantic"], "v24.0.0")  # its table entries are Node's
+    assert key != inputs_key(files, ["pydantic", "pyclient"], "v22.1.0")
+    files[1].write_bytes(b"changed")
+    assert key != inputs_key(files, ["pydantic"], "v22.1.0")
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", node_version(shutil.which("node") or "node"))
