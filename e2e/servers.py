@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -79,12 +81,7 @@ def run_pyserver(dist_web: Path, data: Path, *extra: str) -> Iterator[PyServer]:
                     time.sleep(0.2)
             yield PyServer(url, data, env)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 class LearningServer:
@@ -125,12 +122,7 @@ class LearningServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def add_user(self, email: str, password: str) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.processes import stop_process
+
 from .browsing import PageLog, open_page
 from .servers import free_port
 
@@ -46,8 +48,7 @@ def host(dist_web: Path, tmp_path: Path) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        stop_process(process, timeout=15)
         log.close()
 
 

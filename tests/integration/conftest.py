@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ..processes import stop_process
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -79,8 +81,7 @@ class Server:
             return list(json.load(response)["data"]["events"])
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        stop_process(self.process)
         if self.process.stderr:
             self.process.stderr.close()
 

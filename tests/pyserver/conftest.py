@@ -29,6 +29,7 @@ import uvicorn
 from pyserver import TokenIssuer, create_app, open_storage
 from pyserver.storage import Storage
 
+from ..processes import stop_process
 from .pgcluster import PostgresCluster, find_bindir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -205,9 +206,4 @@ def start_server_process(
 
 
 def stop_server_process(server: ServerProcess) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    stop_process(server.process, timeout=15)
