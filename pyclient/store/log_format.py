@@ -404,20 +404,23 @@ def decode_columns_steps(
     decoded, or validated, a step); its value is what was wrong."""
     other = data.get("other")
     items: list[Any] = []
+    broken = None
     try:
         if not isinstance(other, list):
             raise TypeError("no list of other events")
         yield from _decode_compact_steps(data, items, dense=dense)
     except (ValueError, TypeError, IndexError, KeyError) as exc:
-        salvage = other if isinstance(other, list) else []
-        kept = len(salvage) - _validate_items(salvage, into)
-        return f"not a valid log ({exc}); {kept} events could be read"
-    items += other
+        broken = exc
+        items = []  # the columns are not trusted: only ``other`` is read
+    if isinstance(other, list):
+        items += other
     rejected = 0
     for start in range(0, len(items), EVENTS_PER_STEP):
         yield
         rejected += _validate_items(items[start : start + EVENTS_PER_STEP], into)
     yield  # what the caller does with the events is a step of its own
+    if broken is not None:
+        return f"not a valid log ({broken}); {len(items) - rejected} events could be read"
     if rejected:
         return f"{rejected} of {len(items)} stored events are not valid"
     return None

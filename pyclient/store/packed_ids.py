@@ -51,13 +51,21 @@ def pack_dense(ids: Iterable[str]) -> str:
 
 
 _SHIFTS: Final = tuple(range(15 * (_DENSE_UNITS - 1), -1, -15))
+_DENSE_LOW: Final = chr(_DENSE_BASE)
+_DENSE_HIGH: Final = chr(_DENSE_BASE + 0x7FFF)
+#: An id's first unit holds its top 128 - 120 = 8 bits.
+_DENSE_FIRST_HIGH: Final = chr(_DENSE_BASE + (1 << (128 - _SHIFTS[0])) - 1)
 
 
 def dense_count(text: str) -> int:
-    """How many ids :func:`pack_dense` packed into ``text``; ``ValueError`` when it is not a
-    whole number."""
+    """How many ids :func:`pack_dense` packed into ``text``; ``ValueError`` when it is not
+    that (a whole number of ids, every character in range, none over 128 bits)."""
     if len(text) % _DENSE_UNITS:
         raise ValueError("not a whole number of packed ids")
+    if text and not (min(text) >= _DENSE_LOW and max(text) <= _DENSE_HIGH):
+        raise ValueError("a character outside the packed range")
+    if text and max(text[::_DENSE_UNITS]) > _DENSE_FIRST_HIGH:
+        raise ValueError("a packed id over 128 bits")
     return len(text) // _DENSE_UNITS
 
 

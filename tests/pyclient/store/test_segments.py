@@ -82,16 +82,11 @@ def test_a_write_costs_the_same_whatever_the_history() -> None:
     assert max(plain[-50:]) - listing <= 1.5 * max(plain[10:30])
 
 
-def test_a_segment_is_read_in_steps_that_each_handle_a_bounded_number_of_events(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A step decodes or validates at most EVENTS_PER_STEP events, however large the segment
-    (a whole segment of 2,048 decoded in one step blocked the page for 50-90 ms)."""
-    items = [uuid_event(n, 10 * n, score=n % 101) for n in range(1, 4 * EVENTS_PER_STEP + 99)]
-    items += [
-        EVENT.validate_python({**uuid_event(n, 0).model_dump(by_alias=True), "eventId": f"x-{n}"})
-        for n in range(3)
-    ]  # kept verbatim in "other"
+def _read_in_steps(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, Event], str | None, list[int]]:
+    """A stored segment read in steps: its events, its problem, and how many events each step
+    decoded or validated."""
     work = [0]
 
     def counted(name: str, size: Callable[..., int]) -> None:
@@ -105,7 +100,7 @@ def test_a_segment_is_read_in_steps_that_each_handle_a_bounded_number_of_events(
 
     counted("_decode_rows", lambda _strings, _rows, ids, *_: len(ids))
     counted("_validate_items", lambda items, into: len(items))
-    steps = decode_segment_steps(encode_segment("s1", LogText.of(items)), "s1")
+    steps = decode_segment_steps(raw, "s1")
     per_step: list[int] = []
     while True:
         work[0] = 0
@@ -116,10 +111,56 @@ def test_a_segment_is_read_in_steps_that_each_handle_a_bounded_number_of_events(
             break
         finally:
             per_step.append(work[0])
+    return got, problem, per_step
+
+
+def _others(count: int) -> list[Event]:
+    """Events kept verbatim in a log's "other" (their ids are not UUIDs)."""
+    return [
+        EVENT.validate_python({**uuid_event(n, 0).model_dump(by_alias=True), "eventId": f"x-{n}"})
+        for n in range(count)
+    ]
+
+
+def test_a_segment_is_read_in_steps_that_each_handle_a_bounded_number_of_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step decodes or validates at most EVENTS_PER_STEP events, however large the segment
+    (a whole segment of 2,048 decoded in one step blocked the page for 50-90 ms)."""
+    items = [uuid_event(n, 10 * n, score=n % 101) for n in range(1, 4 * EVENTS_PER_STEP + 99)]
+    items += _others(3)
+    got, problem, per_step = _read_in_steps(encode_segment("s1", LogText.of(items)), monkeypatch)
     assert problem is None
     assert_identical(got, log_of(items))
     assert max(per_step) <= EVENTS_PER_STEP
     assert sum(per_step) == 2 * len(items) - 3  # each decoded (but "other") and validated
+
+
+def test_a_segment_with_broken_columns_keeps_its_other_events_read_in_steps_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compact = [uuid_event(n, 10 * n) for n in range(1, 100)]
+    others = _others(EVENTS_PER_STEP + 88)
+    stored = json.loads(encode_segment("s1", LogText.of(compact + others)))
+    stored["rows"][0] = 99  # the first event's row code: there is no such code
+    got, problem, per_step = _read_in_steps(json.dumps(stored, ensure_ascii=False), monkeypatch)
+    assert problem == f"not a valid log (bad row code 99); {len(others)} events could be read"
+    assert_identical(got, log_of(others))
+    assert max(per_step) <= EVENTS_PER_STEP
+
+
+def test_a_segment_with_two_faults_reports_its_ids_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a broken segment is reported for does not depend on which step finds it."""
+    compact = [uuid_event(n, 10 * n) for n in range(1, 2 * EVENTS_PER_STEP)]
+    stored = json.loads(encode_segment("s1", LogText.of(compact)))
+    stored["rows"][6] = 99  # in the first step's events
+    at = 9 * (EVENTS_PER_STEP + 10) + 4  # an id decoded in a later step
+    stored["ids"] = stored["ids"][:at] + "!" + stored["ids"][at + 1 :]
+    got, problem, _ = _read_in_steps(json.dumps(stored, ensure_ascii=False), monkeypatch)
+    assert got == {}
+    assert (
+        problem == "not a valid log (a character outside the packed range); 0 events could be read"
+    )
 
 
 def test_every_key_of_a_log_starts_with_its_spec_key() -> None:
