@@ -175,7 +175,9 @@ def test_two_pages_recording_at_once_lose_nothing_and_sync_one_at_a_time(
         ]
         seen.append((len(ours), len(waiting)))
         if seen[-1] == (1, 1):
+            assert ours[0]["clientId"] != waiting[0]["clientId"], locks  # two pages
             break
+        first.wait_for_timeout(10)
     assert seen and seen[-1] == (1, 1), seen  # one page holds the lock, the other waits
     wait_settled(first, second)
     # ... and no two PUTs of the two pages ever overlapped

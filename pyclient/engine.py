@@ -342,9 +342,9 @@ class ProgressEngine:
         self._last_stamp_ms = max(self._last_stamp_ms, self._latest_own_ms(events))
 
     def _latest_own_ms(self, events: Iterable[Event]) -> int:
-        """The latest ``occurredAt`` (ms) of this client's own ``events`` (0: none)."""
+        """The latest ``occurredAt`` (ms) of this client's own ``events``, at least 0."""
         own = (instant_of(e.occurred_at) // 1000 for e in events if e.client_id == self.client_id)
-        return max(own, default=0)
+        return max(0, max(own, default=0))
 
     def _mark_own_unsynced(self, events: Iterable[Event]) -> None:
         """Events of this client with no sync entry are ``synced`` when they belong to a

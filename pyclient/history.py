@@ -73,7 +73,7 @@ class HistoryEngine(ProgressEngine):
         self._snapshot, self._last_key = start
         assert checkpoint is not None  # a start is made from one
         # a record before the segments are read comes after this client's events in them too
-        self._last_stamp_ms = max(self._last_stamp_ms, checkpoint.own_ms)
+        self._last_stamp_ms = max(self._last_stamp_ms, checkpoint.own_ms or 0)
         self._note_own_stamps(head.values())
         self._mark_own_unsynced(head.values())
         self._pending = pending
@@ -154,13 +154,14 @@ class HistoryEngine(ProgressEngine):
         sealed = self.store.sealed_ids(user)  # grows if a segment is sealed meanwhile
         items = list(frozen.values())
         runs: list[list[tuple[OrderKey, Event]]] = []
-        sealed_total = own_ms = 0
+        sealed_total = own_sealed_ms = own_ms = 0  # this client's latest: sealed, and in all
         for start in range(0, len(items), STEP_EVENTS):
             chunk = items[start : start + STEP_EVENTS]
             runs.append(sorted(((event_order_key(e), e) for e in chunk), key=_first))
             in_sealed = [e for e in chunk if e.event_id in sealed]
             sealed_total += len(in_sealed)
-            own_ms = max(own_ms, self._latest_own_ms(in_sealed))
+            own_sealed_ms = max(own_sealed_ms, self._latest_own_ms(in_sealed))
+            own_ms = max(own_ms, self._latest_own_ms(chunk))
             yield
         merged = heapq.merge(*runs, key=_first)
         snapshot = reduce_events([])
@@ -199,7 +200,7 @@ class HistoryEngine(ProgressEngine):
         unchanged = segments == frozenset(self.store.segment_list(user))
         if sealed_snapshot is not None and unchanged:
             self._store_checkpoint(
-                Checkpoint(segments, through, seen, sealed_snapshot, own_ms=own_ms)
+                Checkpoint(segments, through, seen, sealed_snapshot, own_ms=own_sealed_ms)
             )
         elif unchanged and len(frozen) == len(self._events):
             # A late event: seal the rest too, then the whole log is the checkpoint's.
@@ -208,7 +209,6 @@ class HistoryEngine(ProgressEngine):
                 self.store.take_sealed(user)
                 covered = frozenset(self.store.segment_list(user))
                 if self.store.sealed_ids(user) == frozen.keys():
-                    own_ms = self._latest_own_ms(frozen.values())
                     self._store_checkpoint(
                         Checkpoint(covered, last, len(frozen), snapshot, own_ms=own_ms)
                     )
@@ -287,7 +287,9 @@ class HistoryEngine(ProgressEngine):
                 ordered[-1][0] if ordered else checkpoint.through,
                 checkpoint.count + len(known),
                 apply_events(checkpoint.snapshot, _events(ordered)),
-                own_ms=max(checkpoint.own_ms, self._latest_own_ms(known)),
+                own_ms=None
+                if checkpoint.own_ms is None  # not known (a version 1 checkpoint): still not
+                else max(checkpoint.own_ms, self._latest_own_ms(known)),
             )
         )
 

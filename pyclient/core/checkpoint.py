@@ -31,15 +31,16 @@ REDUCER_RULES: Final = 1
 class Checkpoint:
     """The snapshot of the events of ``segments`` (``count`` of them, the last in order at
     ``through``; ``None``: no event), made under reducer rules ``rules``; ``own_ms``: the
-    latest ``occurredAt`` (ms) of the storing client's own events among them (0: none), which
-    its next event must come after even before those segments are read."""
+    latest ``occurredAt`` (ms, at least 0) of the storing client's own events among them (0:
+    none; ``None``: not known), which its next event must come after even before those segments
+    are read."""
 
     segments: frozenset[str]
     through: OrderKey | None
     count: int
     snapshot: LearningGuestProgress
     rules: int = REDUCER_RULES
-    own_ms: int = 0
+    own_ms: int | None = 0
 
 
 def start_from_checkpoint(

@@ -3,22 +3,28 @@
 {"v":2,"rules":1,"segments":["<segment id>",...],"count":4096,
  "through":[<instant in µs>,"<eventId>"] or null,"own":<ms>,"snapshot":{...}}
 
-``own`` is :attr:`~pyclient.core.checkpoint.Checkpoint.own_ms`. Version 1 is the same without
-``own`` (read as 0).
+``own`` is :attr:`~pyclient.core.checkpoint.Checkpoint.own_ms` (``null``: not known). Version 1
+is the same without ``own`` (read as not known). A newer version is not read (nor set aside as
+corrupt).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.checkpoint import Checkpoint
 from ..core.models import LearningGuestProgress
+from ..core.timestamps import instant_of
 from .keys import CHECKPOINT_FORMAT_VERSION
 
-__all__ = ["decode_checkpoint", "encode_checkpoint"]
+__all__ = ["decode_checkpoint", "encode_checkpoint", "is_newer_checkpoint"]
+
+
+#: The latest time an event can have (ms): 9999-12-31T23:59:59.999Z.
+_LATEST_MS: Final = instant_of("9999-12-31T23:59:59.999Z") // 1000
 
 
 class _StoredCheckpoint(BaseModel):
@@ -28,7 +34,7 @@ class _StoredCheckpoint(BaseModel):
     segments: list[str]
     count: int = Field(ge=0)
     through: tuple[int, str] | None
-    own: int = 0
+    own: int | None = Field(default=None, ge=0, le=_LATEST_MS)
     snapshot: LearningGuestProgress
 
 
@@ -46,6 +52,15 @@ def encode_checkpoint(checkpoint: Checkpoint, snapshot_json: str) -> str:
         separators=(",", ":"),
     )
     return f'{head[:-1]},"snapshot":{snapshot_json}}}'
+
+
+def is_newer_checkpoint(raw: str) -> bool:
+    """Whether ``raw`` is a checkpoint of a version newer than this client reads."""
+    try:
+        version = json.loads(raw).get("v")
+    except (ValueError, AttributeError):
+        return False
+    return type(version) is int and version > CHECKPOINT_FORMAT_VERSION
 
 
 def decode_checkpoint(raw: str) -> Checkpoint | None:

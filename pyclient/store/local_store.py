@@ -45,7 +45,7 @@ from ..core.models import (
 from ..core.timestamps import format_instant
 from ..errors import StorageFullError
 from ..ports import Clock, Storage
-from .checkpoint_format import decode_checkpoint, encode_checkpoint
+from .checkpoint_format import decode_checkpoint, encode_checkpoint, is_newer_checkpoint
 from .keys import (
     CLIENT_ID_KEY,
     LOG_FORMAT_VERSION,
@@ -456,6 +456,8 @@ class LocalStore:
         if raw is None:
             return None
         checkpoint = decode_checkpoint(raw)
+        if checkpoint is None and is_newer_checkpoint(raw):
+            return None  # a newer client's: not used here, nor set aside (a load makes one)
         if checkpoint is None and self._set_aside(key, raw, "not a valid checkpoint", strict=False):
             self.storage.remove(key)
         return checkpoint

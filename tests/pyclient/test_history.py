@@ -17,6 +17,7 @@ from pyclient.adapters.cpython import MemoryStorage
 from pyclient.core.checkpoint import REDUCER_RULES, Checkpoint, start_from_checkpoint
 from pyclient.core.eventlog import event_order_key
 from pyclient.core.timestamps import format_instant, instant_of
+from pyclient.store.checkpoint_format import decode_checkpoint, encode_checkpoint
 from pyclient.store.keys import checkpoint_key, events_key, sync_key
 from pyclient.store.local_store import LocalStore
 from pyclient.store.segments import segment_ids_in
@@ -206,6 +207,11 @@ def test_a_late_event_before_the_checkpoint_is_sealed_and_the_checkpoint_made_ag
     assert same(again.snapshot, full(storage))
     finish(again)
     assert same(again.snapshot, full(storage))
+    own = [
+        e for e in LocalStore(storage, clock).read_events(None).values() if e.client_id != "late"
+    ]
+    latest = max(instant_of(e.occurred_at) for e in own) // 1000
+    assert json.loads(storage.data[checkpoint_key(None)])["own"] == latest
 
 
 @settings(max_examples=40, deadline=None)
@@ -397,3 +403,44 @@ def test_a_record_before_the_segments_are_read_comes_after_this_clients_events(
     finish(engine)
     assert same(engine.snapshot, full(storage)) and len(engine.events) == 2 * SMALL + 1
     assert engine.snapshot.content["lesson-new"].status == "passed"
+
+
+def test_a_checkpoint_is_stored_and_read_back_with_what_it_knows_of_this_clients_events() -> None:
+    events = [progressed("e1", "2026-01-01T00:00:00.000Z", "lesson-1", "completed")]
+    snapshot = reduce_events(events)
+    for own_ms in (0, 1_767_225_600_000, None):
+        checkpoint = Checkpoint(
+            frozenset({"s"}), event_order_key(events[0]), 1, snapshot, own_ms=own_ms
+        )
+        raw = encode_checkpoint(checkpoint, snapshot.model_dump_json(by_alias=True))
+        assert json.loads(raw)["v"] == 2 and decode_checkpoint(raw) == checkpoint
+    older = json.loads(raw)
+    del older["own"]
+    read = decode_checkpoint(json.dumps({**older, "v": 1}))
+    assert read is not None and read.own_ms is None  # version 1: not known
+    for wrong in (-1, 10**15, "soon"):  # past year 9999 no time can be made after it
+        assert decode_checkpoint(json.dumps({**older, "own": wrong})) is None
+
+
+def test_a_checkpoint_of_a_newer_version_is_not_used_nor_set_aside() -> None:
+    storage, _ = guest_history(30)
+    newer = {**json.loads(storage.data[checkpoint_key(None)]), "v": 3, "more": 1}
+    storage.data[checkpoint_key(None)] = json.dumps(newer)
+    engine = reload(storage)
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == 30  # read whole
+    assert not any(":corrupt:" in k for k in storage.data)
+    assert engine.status.storage_warning is None
+
+
+def test_a_checkpoint_of_version_1_extended_by_a_seal_still_does_not_know() -> None:
+    storage, clock = guest_history(2 * SMALL + SMALL - 1)  # the head one event short of a seal
+    stored = json.loads(storage.data[checkpoint_key(None)])
+    del stored["own"]
+    storage.data[checkpoint_key(None)] = json.dumps({**stored, "v": 1})
+    engine = reload(storage, clock)
+    assert engine.history_pending
+    engine.record_progress("lesson-seal", "completed")  # seals the head before the steps ran
+    extended = json.loads(storage.data[checkpoint_key(None)])
+    assert extended["count"] == 3 * SMALL and extended["own"] is None
+    finish(engine)
+    assert json.loads(storage.data[checkpoint_key(None)])["own"] > 0  # known once reduced
