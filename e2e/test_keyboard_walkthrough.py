@@ -60,6 +60,36 @@ def complete_by_keyboard(page: Any, words: dict[str, str]) -> None:
     assert focused_testid(page) == "item-next"
 
 
+# Every hashchange of the page held back by a second: the render of a route change comes well
+# after whatever the action itself drew (on a busy machine it can come after the next look).
+SLOW_HASHCHANGE = """() => {
+  window.addEventListener('hashchange', (ev) => {
+    if (ev.late) return
+    ev.stopImmediatePropagation()
+    setTimeout(() => {
+      const late = new HashChangeEvent('hashchange', { oldURL: ev.oldURL, newURL: ev.newURL })
+      late.late = true
+      window.dispatchEvent(late)
+    }, 1000)
+  }, { capture: true })
+}"""
+
+
+def test_choosing_a_path_puts_focus_on_its_heading_from_the_first_render_that_draws_it(
+    learning_server: LearningServer, browser: Any
+) -> None:
+    with learner(browser, learning_server.url) as page:
+        page.evaluate(SLOW_HASHCHANGE)
+        tab_to(page, f"choose-path-{PATH_A}")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f"{tid('path-view')}[data-path-id='{PATH_A}']")
+        heading = page.inner_text(f"{tid('path-view')} h2")
+        assert focused_heading(page) == heading
+        page.wait_for_function("() => location.hash.includes('/path/')")
+        page.wait_for_timeout(1200)  # the route change's own render: focus stays there
+        assert focused_heading(page) == heading
+
+
 @pytest.mark.parametrize(("locale", "width"), [("en", 1280), ("fr", 360)])
 def test_every_flow_by_keyboard_keeps_focus_where_the_learner_is(
     learning_server: LearningServer, browser: Any, locale: str, width: int
