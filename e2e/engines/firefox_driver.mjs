@@ -55,7 +55,11 @@ const ops = {
     return await page(tab).evaluate(expression)
   },
   async click({ tab, selector }) {
-    await page(tab).click(selector)
+    // a locator finds the control again when the page draws it anew between finding and
+    // clicking it (as a learner's click lands on what is there); no wait for a stable box: it
+    // waits on animation frames, nor for the viewport observer: a background tab may not get
+    // them (the click scrolls the control into view itself)
+    await page(tab).locator(selector).setWaitForStableBoundingBox(false).setEnsureElementIsInTheViewport(false).click()
     return null
   },
   async reload({ tab }) {
