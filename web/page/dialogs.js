@@ -18,9 +18,9 @@ function wireReset() {
   })
   dialog.addEventListener('close', () => {
     if (dialog.returnValue !== 'confirm' || !ready()) return
+    state.focusHeading = true // first: the reset's own render may draw the next view
     act(() => state.client.resetProgress())
     state.quizMode.clear()
-    state.focusHeading = true
     go('#/')
   })
 }

@@ -13,8 +13,9 @@ import { itemStatus } from '../../snapshot.js'
 import { heading, progressBar } from './parts.js'
 
 function choosePath(pathId) {
-  act(() => recordChoice(pathId))
+  // first: the record's own render may draw the path (at home) before the route changes
   state.focusHeading = true
+  act(() => recordChoice(pathId))
   go(pathHref(pathId))
 }
 
