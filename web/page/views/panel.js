@@ -76,24 +76,39 @@ export function renderPanel({ snapshot, locale, content, ready, failed, pendingI
   const order = courseOrder(content, snapshot.activePathId).filter((id) => id in items)
   const rest = Object.keys(items).filter((id) => !order.includes(id)).sort()
   const ids = [...order, ...rest]
-  $('progress-items').replaceChildren(
-    ...ids.map((id) => {
-      const entry = items[id] || {}
-      const known = content?.items.get(id)
-      const outcome = outcomeOf(snapshot, id, known)
-      const hasScore = entry.score !== null && entry.score !== undefined
-      const score = !hasScore ? '' : known?.score ? ` · ${entry.score} / ${known.score}` : ` · ${entry.score}`
-      const pending = pendingIds.has(id)
-      return h(
-        'li',
-        { dataset: pending ? { contentId: id, status: entry.status, pending: 'true' } : { contentId: id, status: entry.status } },
-        h('span', { className: 'item-id' }, known?.title || id),
-        h('span', { className: `item-status status-${outcome}` }, tr(`itemStatus.${outcome}`) + score + (pending ? ` · ${tr('saving')}` : '')),
-      )
-    }),
-  )
+  const rows = ids.map((id) => {
+    const entry = items[id] || {}
+    const known = content?.items.get(id)
+    const outcome = outcomeOf(snapshot, id, known)
+    const hasScore = entry.score !== null && entry.score !== undefined
+    const score = !hasScore ? '' : known?.score ? ` · ${entry.score} / ${known.score}` : ` · ${entry.score}`
+    const pending = pendingIds.has(id)
+    const words = tr(`itemStatus.${outcome}`) + score + (pending ? ` · ${tr('saving')}` : '')
+    return { id, status: entry.status, title: known?.title || id, outcome, words, pending }
+  })
+  drawList($('progress-items'), rows)
   const empty = $('progress-empty')
   empty.hidden = ids.length > 0
   empty.textContent = tr('noProgress')
   $('reset-progress').disabled = !ready || isEmpty(snapshot)
+}
+
+// The rows as last drawn: a list that would come out the same is not built again (the client's
+// first snapshot is most often the cached one the first paint drew; hundreds of items).
+let drawnRows = null
+
+function drawList(list, rows) {
+  const key = JSON.stringify(rows)
+  if (key === drawnRows && list.childElementCount === rows.length) return
+  drawnRows = key
+  list.replaceChildren(
+    ...rows.map(({ id, status, title, outcome, words, pending }) =>
+      h(
+        'li',
+        { dataset: pending ? { contentId: id, status, pending: 'true' } : { contentId: id, status } },
+        h('span', { className: 'item-id' }, title),
+        h('span', { className: `item-status status-${outcome}` }, words),
+      ),
+    ),
+  )
 }
