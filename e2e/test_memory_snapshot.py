@@ -256,9 +256,15 @@ def learner_completes_a_lesson(page: Any) -> None:
 def test_the_page_boots_from_the_memory_snapshot(
     learning_server: LearningServer, browser: Any, page: Any, page_log: PageLog
 ) -> None:
+    workers: list[str] = []
+    page.on("worker", lambda worker: workers.append(worker.url))
     open_page(page, learning_server.url)
     snapshot_boot = {"boot": "snapshot", "fallback": None}
     assert page.evaluate(BOOT) == {**snapshot_boot, "marks": [snapshot_boot]}
+    # the heap (23 MB) was read by a worker, off the page's main thread, not by the page
+    assert [u for u in workers if u.endswith("/read-worker.js")], workers
+    read_by_page = "performance.getEntriesByType('resource').map((e) => e.name)"
+    assert [u for u in page.evaluate(read_by_page) if u.endswith("/heap.bin")] == []
     learner_completes_a_lesson(page)
     event_id = page.evaluate(
         "window.progressClient.recordProgress({contentId: 'lesson-e2e', status: 'completed',"

@@ -274,8 +274,11 @@ export function browserLang() {
   return `${(globalThis.navigator?.language ?? 'C').replace('-', '_')}.UTF-8`
 }
 
-/** The heap's bytes, awaited, if they are what `meta` says (size, header, build, sha256). */
-async function checkedHeap(meta, heap) {
+/**
+ * The heap's bytes, awaited, if they are what `meta` says (size, header, build, sha256: the
+ * digest `known` resolves to, where the bytes were read, or else hashed here).
+ */
+async function checkedHeap(meta, heap, known) {
   const bytes = await heap
   performance.mark?.('memory-snapshot-fetched')
   if (bytes.byteLength !== meta.heap.size) {
@@ -283,7 +286,7 @@ async function checkedHeap(meta, heap) {
   }
   if (snapshotHeader(bytes).buildId !== meta.buildId) throw new SnapshotRefused('mismatch', 'the snapshot and its metadata name different runtime builds')
   // off the main thread, while the runtime is laid out
-  if ((await sha256Hex(bytes)) !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
+  if (((await known) ?? (await sha256Hex(bytes))) !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
   performance.mark?.('memory-snapshot-checked')
   return bytes
 }
@@ -316,11 +319,12 @@ function timeLimit(ms) {
  * `wheels` (the bytes of meta.wheels, in order, or a function of the metadata returning them),
  * each a value or a promise: the runtime downloads and compiles at once, meanwhile, and is laid
  * out with the wheels once they are here and checked (format, sha256) while the heap arrives and
- * is checked (size, header, build, sha256). Refuses with a reason. The restore must finish
+ * is checked (size, header, build, sha256; `heapSha256`, a hex digest or a promise of one, is
+ * the heap's where it was read: not hashed again). Refuses with a reason. The restore must finish
  * within `timeoutMs` of every file being here (and `waitFor` settled; none when it is not a
  * finite number). `options`: the rest of loadPyodide's options.
  */
-export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, wheels, timeoutMs, waitFor = null, options = {} }) {
+export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, heapSha256 = null, meta, wheels, timeoutMs, waitFor = null, options = {} }) {
   const limit = timeLimit(timeoutMs)
   const checkedMeta = Promise.resolve(meta).then((m) => {
     if (!m || m.format !== SNAPSHOT_FORMAT) {
@@ -330,7 +334,7 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, meta, whe
   })
   // the heap is checked on its own (and raced below: refused at once), and awaited only to be
   // copied: the runtime is laid out with the wheels meanwhile
-  const heapChecked = checkedMeta.then((m) => checkedHeap(m, heap))
+  const heapChecked = checkedMeta.then((m) => checkedHeap(m, heap, heapSha256))
   heapChecked.catch(() => null) // raced below
   const files = checkedMeta.then(async (m) => ({
     ...(await checkedWheels(m, typeof wheels === 'function' ? wheels(m) : wheels)),

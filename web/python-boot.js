@@ -122,16 +122,51 @@ async function fetchBytes(url) {
   }
 }
 
+// ./read-worker.js's answer for `url`, or null where no worker starts (the page reads it then).
+function askReadWorker(url) {
+  let worker
+  try {
+    worker = new Worker(new URL('read-worker.js', import.meta.url), { type: 'module' })
+  } catch {
+    return Promise.resolve(null)
+  }
+  return new Promise((resolve) => {
+    worker.onmessage = ({ data }) => {
+      worker.terminate()
+      resolve(data)
+    }
+    worker.onerror = (event) => {
+      event.preventDefault() // the worker's script did not load: not the page's error
+      worker.terminate()
+      resolve(null)
+    }
+    worker.postMessage({ url: url.href, precache: Boolean(navigator.serviceWorker?.controller) })
+  })
+}
+
 /**
- * The snapshot's files, all read at once: the heap, the metadata and the wheels (each a promise;
- * from the precache when it holds them), and the standard library into the HTTP cache, where
- * Pyodide's own fetch finds it, so that the restore's time limit does not count its download
- * (not when the precache holds it: a second read would only slow the heap's). Null when this
- * build has no snapshot.
+ * A large file of the build read off the main thread (./read-worker.js), where workers run:
+ * { bytes, sha256 } (sha256: null when not known yet); refused as fetchBytes refuses.
+ */
+async function readOffThread(url) {
+  const answer = typeof Worker === 'function' ? await askReadWorker(url) : null
+  if (answer === null) return { bytes: await fetchBytes(url), sha256: null }
+  if (answer.failed === 'fetch') throw new SnapshotRefused('missing', `${url.pathname} could not be fetched: ${answer.message}`)
+  if (answer.failed === 'status') throw new SnapshotRefused('missing', `${url.pathname} answered HTTP ${answer.status}`)
+  if (answer.failed === 'read') throw new SnapshotRefused('corrupt', `${url.pathname} was cut short: ${answer.message}`)
+  return { bytes: new Uint8Array(answer.buffer), sha256: answer.sha256 }
+}
+
+/**
+ * The snapshot's files, all read at once: the heap (off the main thread, with its sha256), the
+ * metadata and the wheels (each a promise; from the precache when it holds them), and the
+ * standard library into the HTTP cache, where Pyodide's own fetch finds it, so that the
+ * restore's time limit does not count its download (not when the precache holds it: a second
+ * read would only slow the heap's). Null when this build has no snapshot.
  */
 function snapshotFiles() {
   if (SNAPSHOT_DIR === null) return null
-  const heap = fetchBytes(new URL('heap.bin', SNAPSHOT_DIR))
+  const heap = readOffThread(new URL('heap.bin', SNAPSHOT_DIR))
   heap.catch(() => null) // awaited in the restore, unless the metadata fails first
   const stdlibURL = new URL('python_stdlib.zip', RUNTIME_DIR)
   const stdlib = fromPrecache(stdlibURL)
@@ -161,10 +196,13 @@ function snapshotFiles() {
  */
 async function snapshotBoot(loadPyodide, files, timeoutMs) {
   if (files === null) throw new SnapshotRefused('missing', 'this build has no memory snapshot')
+  const heap = files.heap.then((read) => read.bytes)
+  heap.catch(() => null) // awaited in the restore, unless the metadata fails first
   return restoreFromSnapshot({
     loadPyodide,
     asmURL: ASM_URL.href,
-    heap: files.heap,
+    heap,
+    heapSha256: files.heap.then((read) => read.sha256).catch(() => null), // refused with the bytes
     meta: files.meta,
     wheels: (m) => {
       if (JSON.stringify(m.wheels.map((w) => w.file)) !== JSON.stringify(SNAPSHOT_WHEELS)) {
