@@ -8,7 +8,8 @@ kept across loads, as a learner's browser keeps them):
 - a new build served after a visit is what the next load shows, and no load after the switch
   asks for a file that is not the new build's;
 - neither breaks the Content-Security-Policy (no violation reported);
-- requests to the API go straight to the network, past the worker (its static routes).
+- requests to the API go straight to the network, and the build's content-hashed files come
+  from the precache, both past the worker's script (its static routes).
 """
 
 from __future__ import annotations
@@ -234,28 +235,36 @@ def test_a_new_build_is_taken_on_the_next_load_without_mixing(
         srv.stop()
 
 
-# Appended to a copy of sw.js: every fetch event for the API is reported to the pages.
+# Put before a copy of sw.js: every fetch event is reported to the pages (its path).
 PROBE = """
 self.addEventListener('fetch', (event) => {
-  if (new URL(event.request.url).pathname.startsWith('/api/')) {
-    event.waitUntil(self.clients.matchAll().then((all) => all.forEach((c) => c.postMessage('api'))))
-  }
+  const path = new URL(event.request.url).pathname
+  event.waitUntil(self.clients.matchAll().then((all) => all.forEach((c) => c.postMessage(path))))
 })
 """
-COUNT_API_FETCH_EVENTS = """async () => {
-  let events = 0
-  navigator.serviceWorker.addEventListener('message', (e) => { if (e.data === 'api') events++ })
-  for (let i = 0; i < 3; i++) await fetch('api/v1/learning/progress')
+# Fetches each path three times; the paths of the fetch events the worker saw meanwhile.
+FETCH_EVENTS_FOR = """async (paths) => {
+  const seen = []
+  navigator.serviceWorker.addEventListener('message', (e) => seen.push(e.data))
+  for (let i = 0; i < 3; i++) {
+    for (const path of paths) {
+      const response = await fetch(path)
+      const failed = path.startsWith('api/') ? response.status >= 500 : !response.ok
+      if (failed) return `${path}: HTTP ${response.status}`
+      await response.arrayBuffer()
+    }
+  }
   await new Promise((r) => setTimeout(r, 500))
-  return events
+  return seen
 }"""
 
 
 @pytest.mark.parametrize("routes", [True, False])
-def test_api_requests_go_straight_to_the_network(
+def test_api_requests_and_the_builds_files_never_start_the_workers_script(
     dist_web: Path, tmp_path: Path, profile: Any, routes: bool
 ) -> None:
-    """The worker's static routes send /api/ past it (no fetch event, no added latency); the
+    """The worker's static routes send /api/ past it to the network and have the browser answer
+    the build's content-hashed files from the precache: no fetch event, no added latency. The
     same probe without them sees every request, so the check can fail."""
     web = tmp_path / "web"
     shutil.copytree(dist_web, web)
@@ -265,7 +274,7 @@ def test_api_requests_go_straight_to_the_network(
     text = sw.read_text()
     if not routes:
         text = re.sub(r'importScripts\("app-[0-9a-f]+/sw-network-routes\.js"\)', "void 0", text)
-    sw.write_text(text + PROBE)
+    sw.write_text(PROBE + text)  # first: the precache's listener answers, and no later one runs
     (tmp_path / "data").mkdir()
     srv = LearningServer(web, tmp_path / "data")
     srv.start()
@@ -273,6 +282,18 @@ def test_api_requests_go_straight_to_the_network(
         page = profile.new_page()
         open_page(page, srv.url)
         install_service_worker(page, web)
-        assert page.evaluate(COUNT_API_FETCH_EVENTS) == (0 if routes else 3)
+        built = manifest(web)
+        hashed = [
+            f"{built['app']}/page/app.js",
+            f"{built['runtime']}/pyodide.mjs",
+            f"{built['memorySnapshot']}/meta.json",
+            built["lockfile"],
+        ]
+        assert set(hashed) <= precached(page), "the probe's files are not all precached"
+        for paths in (["api/v1/learning/progress"], hashed):
+            seen = page.evaluate(FETCH_EVENTS_FOR, paths)
+            assert isinstance(seen, list), seen
+            expected = [] if routes else ["/" + p for _ in range(3) for p in paths]
+            assert sorted(seen) == sorted(expected), paths
     finally:
         srv.stop()
