@@ -242,8 +242,10 @@ self.addEventListener('fetch', (event) => {
   event.waitUntil(self.clients.matchAll().then((all) => all.forEach((c) => c.postMessage(path))))
 })
 """
-# Fetches each path three times; the paths of the fetch events the worker saw meanwhile.
+# Fetches each path three times; the paths of the fetch events the worker saw meanwhile (the
+# page's Resource Timing then holds these fetches only).
 FETCH_EVENTS_FOR = """async (paths) => {
+  performance.clearResourceTimings()
   const seen = []
   navigator.serviceWorker.addEventListener('message', (e) => seen.push(e.data))
   for (let i = 0; i < 3; i++) {
@@ -257,6 +259,12 @@ FETCH_EVENTS_FOR = """async (paths) => {
   await new Promise((r) => setTimeout(r, 500))
   return seen
 }"""
+
+
+# Where the static routes answered the last probe's fetches (Resource Timing; '': no route).
+FINAL_SOURCES = """(paths) => performance.getEntriesByType('resource')
+  .filter((e) => e.initiatorType === 'fetch' && paths.some((p) => e.name.endsWith('/' + p)))
+  .map((e) => e.workerFinalSourceType)"""
 
 
 @pytest.mark.parametrize("routes", [True, False])
@@ -274,7 +282,7 @@ def test_api_requests_and_the_builds_files_never_start_the_workers_script(
     text = sw.read_text()
     if not routes:
         text = re.sub(r'importScripts\("app-[0-9a-f]+/sw-network-routes\.js"\)', "void 0", text)
-    sw.write_text(PROBE + text)  # first: the precache's listener answers, and no later one runs
+    sw.write_text(PROBE + text)  # first: a listener after Workbox's saw no precached file
     (tmp_path / "data").mkdir()
     srv = LearningServer(web, tmp_path / "data")
     srv.start()
@@ -293,7 +301,11 @@ def test_api_requests_and_the_builds_files_never_start_the_workers_script(
         for paths in (["api/v1/learning/progress"], hashed):
             seen = page.evaluate(FETCH_EVENTS_FOR, paths)
             assert isinstance(seen, list), seen
+            probed = [s for s in seen if s.lstrip("/") in paths]  # not the page's own requests
             expected = [] if routes else ["/" + p for _ in range(3) for p in paths]
-            assert sorted(seen) == sorted(expected), paths
+            assert sorted(probed) == sorted(expected), paths
+        # answered from the precache, not the network (a wrong cache name would send them there)
+        sources = page.evaluate(FINAL_SOURCES, hashed)
+        assert sources == [("cache" if routes else "") for _ in range(3) for _ in hashed], sources
     finally:
         srv.stop()

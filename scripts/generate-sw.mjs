@@ -18,7 +18,8 @@
 //   cache (the build refuses an api/ directory, so none is precached).
 // - skipWaiting + clientsClaim: a new build's worker takes over at once; cleanupOutdatedCaches.
 // - inlineWorkboxRuntime: one file, and one import of this build's own: the page's
-//   sw-network-routes.js, which sends /api/ straight to the network (static routing).
+//   sw-network-routes.js, whose static routes send /api/ straight to the network and have the
+//   browser answer the content-hashed files from this precache (its default name).
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
 

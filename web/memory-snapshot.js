@@ -285,7 +285,7 @@ async function checkedHeap(meta, heap, known) {
     throw new SnapshotRefused('corrupt', `the snapshot has ${bytes.byteLength} bytes, ${meta.heap.size} expected`)
   }
   if (snapshotHeader(bytes).buildId !== meta.buildId) throw new SnapshotRefused('mismatch', 'the snapshot and its metadata name different runtime builds')
-  // off the main thread, while the runtime is laid out
+  // hashed here (off the main thread, while the runtime is laid out) when `known` gives no digest
   if (((await known) ?? (await sha256Hex(bytes))) !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
   performance.mark?.('memory-snapshot-checked')
   return bytes

@@ -8,7 +8,7 @@
 import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR, SNAPSHOT_WHEELS } from './build-files.js' // generated: the runtime's URLs
 import { keptStorage } from './kept-storage.js'
 import { restoreFromSnapshot } from './memory-snapshot.js'
-import { SnapshotRefused, sha256Hex } from './snapshot-files.js'
+import { SnapshotRefused, precachedResponse, sha256Hex } from './snapshot-files.js'
 import { settledFetch } from './settled-fetch.js'
 
 export class LoadError extends Error {
@@ -95,16 +95,18 @@ async function normalBoot(loadPyodide, startAfter) {
   return pyodide
 }
 
-// A file of the build as the service worker precached it, read here rather than through the
-// worker (a returning learner's heap arrives in about half the time), or null.
-async function fromPrecache(url) {
+// Whether a service worker (this build's, with its precache) controls the page.
+function controlled() {
   try {
-    if (!navigator.serviceWorker?.controller) return null
-    const cached = await caches.match(url.href, { ignoreVary: true })
-    return cached?.ok ? cached : null
+    return Boolean(globalThis.navigator?.serviceWorker?.controller)
   } catch {
-    return null // no Cache Storage here (an opaque origin): the network
+    return false // no service workers here (an opaque origin)
   }
+}
+
+// A file of the build as the service worker precached it, when one controls the page, or null.
+async function fromPrecache(url) {
+  return controlled() ? precachedResponse(url.href) : null
 }
 
 async function fetchBytes(url) {
@@ -135,12 +137,16 @@ function askReadWorker(url) {
       worker.terminate()
       resolve(data)
     }
-    worker.onerror = (event) => {
-      event.preventDefault() // the worker's script did not load: not the page's error
+    const readHere = () => {
       worker.terminate()
       resolve(null)
     }
-    worker.postMessage({ url: url.href, precache: Boolean(navigator.serviceWorker?.controller) })
+    worker.onerror = (event) => {
+      event.preventDefault() // the worker's script did not load: not the page's error
+      readHere()
+    }
+    worker.onmessageerror = readHere // its answer could not be read here
+    worker.postMessage({ url: url.href, precache: controlled() })
   })
 }
 
@@ -154,6 +160,7 @@ async function readOffThread(url) {
   if (answer.failed === 'fetch') throw new SnapshotRefused('missing', `${url.pathname} could not be fetched: ${answer.message}`)
   if (answer.failed === 'status') throw new SnapshotRefused('missing', `${url.pathname} answered HTTP ${answer.status}`)
   if (answer.failed === 'read') throw new SnapshotRefused('corrupt', `${url.pathname} was cut short: ${answer.message}`)
+  if (answer.failed) throw new SnapshotRefused('corrupt', `${url.pathname} could not be read: ${answer.message}`)
   return { bytes: new Uint8Array(answer.buffer), sha256: answer.sha256 }
 }
 
@@ -252,7 +259,7 @@ export async function bootPython(startAfter, { snapshotTimeoutMs } = {}) {
   // The snapshot's files are read at once from a service worker's precache; from the network
   // only once the runtime's module is here, so that the page's own content is asked for first
   // (on a slow line the large files would otherwise hold every connection before it).
-  let files = globalThis.navigator?.serviceWorker?.controller ? snapshotFiles() : undefined
+  let files = controlled() ? snapshotFiles() : undefined
   const { loadPyodide } = await import(new URL('pyodide.mjs', RUNTIME_DIR).href)
   if (files === undefined) files = snapshotFiles()
   let pyodide = null

@@ -11,21 +11,22 @@
 //   { failed: 'fetch', message }            the request failed
 //   { failed: 'status', status }            the answer was not 2xx
 //   { failed: 'read', message }             the body was cut short
-import { sha256Hex } from './snapshot-files.js'
+//   { failed: 'error', message }            anything else went wrong
+import { precachedResponse, sha256Hex } from './snapshot-files.js'
 
-async function fromPrecache(url) {
+self.onmessage = async ({ data: { url, precache } }) => {
   try {
-    const cached = await caches.match(url, { ignoreVary: true })
-    return cached?.ok ? cached : null
-  } catch {
-    return null // no Cache Storage here (an opaque origin): the network
+    await read(url, precache)
+  } catch (error) {
+    // anything else: answered all the same (the page waits for an answer)
+    self.postMessage({ failed: 'error', message: String(error?.message || error) })
   }
 }
 
-self.onmessage = async ({ data: { url, precache } }) => {
+async function read(url, precache) {
   let response
   try {
-    response = (precache && (await fromPrecache(url))) || (await fetch(url))
+    response = (precache && (await precachedResponse(url))) || (await fetch(url))
   } catch (error) {
     self.postMessage({ failed: 'fetch', message: String(error?.message || error) })
     return

@@ -12,7 +12,8 @@ const HASHED = ['app-*/*', 'pyodide-*/*', 'snapshot-*/*', 'packages/*']
 
 self.addEventListener('install', (event) => {
   if (typeof event.addRoutes !== 'function' || typeof URLPattern === 'undefined') return
-  const scope = new URL(self.registration.scope).pathname
+  // the scope's path as it is, whatever it holds (URLPattern's own syntax characters escaped)
+  const scope = new URL(self.registration.scope).pathname.replace(/[\\:*+?(){}]/g, '\\$&')
   const path = (pattern) => new URLPattern({ pathname: `${scope}${pattern}` })
   // Workbox's precache (generate-sw.mjs keeps its default name)
   const cacheName = `workbox-precache-v2-${self.registration.scope}`

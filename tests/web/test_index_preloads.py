@@ -34,7 +34,7 @@ def import_graph(entries: list[str]) -> set[str]:
             continue
         seen.add(rel)
         path = WEB / rel
-        if path.is_file():  # build-files.js is the build's: it imports nothing
+        if path.is_file():  # build-files.js and storage-keys.js are the build's: no imports
             todo.extend(static_imports(path))
     return seen
 
