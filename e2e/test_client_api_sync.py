@@ -246,6 +246,25 @@ def test_offline_keeps_events_local_and_online_syncs_them(
     assert page_log.errors() == []
 
 
+REGISTERED = "async () => !!(await navigator.serviceWorker.getRegistration())"
+
+
+def test_the_offline_copy_waits_for_the_network_to_be_set_up(
+    demo_server, context, page, page_log: PageLog
+) -> None:
+    """The page registers its service worker a moment after ready (3 s, then when idle, at most
+    5 s more). Offline by then, it waits (sw.js could not be fetched: the browser would report
+    an error on the page) and registers once the browser is back online."""
+    page.goto(demo_server.url)
+    wait_ready(page)
+    context.set_offline(True)
+    page.wait_for_timeout(8500)
+    assert page.evaluate(REGISTERED) is False
+    context.set_offline(False)
+    page.wait_for_function(REGISTERED, timeout=20_000)
+    assert page_log.errors() == []
+
+
 def _fail_puts(page: Any, status_code: int, times: int | None, counter: list[int]) -> None:
     body = json.dumps(
         {"ok": False, "error": {"code": "test", "message": f"provoked {status_code}"}}

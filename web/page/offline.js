@@ -21,9 +21,18 @@ export async function registerServiceWorker() {
 
 /**
  * Register once the page has been quiet for a moment after the client is ready: the precache
- * reads the whole build (tens of MB) into Cache Storage, which would slow the first sync.
+ * reads the whole build (tens of MB) into Cache Storage, which would slow the first sync. While
+ * the browser is offline it waits until it is back: sw.js could not be fetched (the browser
+ * reports that as an error on the page).
  */
 export function registerServiceWorkerWhenIdle(delayMs = 3000) {
   const idle = globalThis.requestIdleCallback ?? ((fn) => setTimeout(fn, 0))
-  setTimeout(() => idle(() => registerServiceWorker(), { timeout: 5000 }), delayMs)
+  const register = () => {
+    if (globalThis.navigator?.onLine === false) {
+      globalThis.addEventListener('online', () => registerServiceWorkerWhenIdle(delayMs), { once: true })
+      return
+    }
+    registerServiceWorker()
+  }
+  setTimeout(() => idle(register, { timeout: 5000 }), delayMs)
 }
