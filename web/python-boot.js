@@ -8,7 +8,7 @@
 import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR, SNAPSHOT_WHEELS } from './build-files.js' // generated: the runtime's URLs
 import { keptStorage } from './kept-storage.js'
 import { restoreFromSnapshot } from './memory-snapshot.js'
-import { SnapshotRefused, precachedResponse, sha256Hex } from './snapshot-files.js'
+import { SnapshotRefused, precachedResponse, readBytes, sha256Hex } from './snapshot-files.js'
 import { settledFetch } from './settled-fetch.js'
 
 export class LoadError extends Error {
@@ -104,24 +104,9 @@ function controlled() {
   }
 }
 
-// A file of the build as the service worker precached it, when one controls the page, or null.
-async function fromPrecache(url) {
-  return controlled() ? precachedResponse(url.href) : null
-}
-
-async function fetchBytes(url) {
-  let response
-  try {
-    response = (await fromPrecache(url)) || (await fetch(url))
-  } catch (error) {
-    throw new SnapshotRefused('missing', `${url.pathname} could not be fetched`, error)
-  }
-  if (!response.ok) throw new SnapshotRefused('missing', `${url.pathname} answered HTTP ${response.status}`)
-  try {
-    return new Uint8Array(await response.arrayBuffer())
-  } catch (error) {
-    throw new SnapshotRefused('corrupt', `${url.pathname} was cut short`, error)
-  }
+// A file of the build's bytes, from the precache when the page is controlled.
+function fetchBytes(url) {
+  return readBytes(url.href, controlled())
 }
 
 // ./read-worker.js's answer for `url`, or null where no worker starts (the page reads it then).
@@ -155,12 +140,9 @@ function askReadWorker(url) {
  * { bytes, sha256 } (sha256: null when not known yet); refused as fetchBytes refuses.
  */
 async function readOffThread(url) {
-  const answer = typeof Worker === 'function' ? await askReadWorker(url) : null
+  const answer = await askReadWorker(url)
   if (answer === null) return { bytes: await fetchBytes(url), sha256: null }
-  if (answer.failed === 'fetch') throw new SnapshotRefused('missing', `${url.pathname} could not be fetched: ${answer.message}`)
-  if (answer.failed === 'status') throw new SnapshotRefused('missing', `${url.pathname} answered HTTP ${answer.status}`)
-  if (answer.failed === 'read') throw new SnapshotRefused('corrupt', `${url.pathname} was cut short: ${answer.message}`)
-  if (answer.failed) throw new SnapshotRefused('corrupt', `${url.pathname} could not be read: ${answer.message}`)
+  if (answer.refused) throw new SnapshotRefused(answer.refused, answer.message)
   return { bytes: new Uint8Array(answer.buffer), sha256: answer.sha256 }
 }
 
@@ -176,7 +158,7 @@ function snapshotFiles() {
   const heap = readOffThread(new URL('heap.bin', SNAPSHOT_DIR))
   heap.catch(() => null) // awaited in the restore, unless the metadata fails first
   const stdlibURL = new URL('python_stdlib.zip', RUNTIME_DIR)
-  const stdlib = fromPrecache(stdlibURL)
+  const stdlib = (controlled() ? precachedResponse(stdlibURL.href) : Promise.resolve(null))
     .then((cached) => cached || fetch(stdlibURL).then((r) => r.arrayBuffer()))
     .then(() => null) // kept by the HTTP cache or the precache, not here
     .catch(() => null)

@@ -144,6 +144,28 @@ export async function precachedResponse(url) {
   }
 }
 
+/**
+ * The bytes of the build's file at `url` (a Uint8Array): from the service worker's precache
+ * when `precache` (the page is controlled) and it holds the file, otherwise fetched. Refused as
+ * 'missing' (no answer, or not 2xx) or 'corrupt' (the body cut short).
+ */
+export async function readBytes(url, precache) {
+  const path = new URL(url).pathname
+  const why = (error) => String(error?.message || error)
+  let response
+  try {
+    response = (precache && (await precachedResponse(url))) || (await fetch(url))
+  } catch (error) {
+    throw new SnapshotRefused('missing', `${path} could not be fetched: ${why(error)}`, error)
+  }
+  if (!response.ok) throw new SnapshotRefused('missing', `${path} answered HTTP ${response.status}`)
+  try {
+    return new Uint8Array(await response.arrayBuffer())
+  } catch (error) {
+    throw new SnapshotRefused('corrupt', `${path} was cut short: ${why(error)}`, error)
+  }
+}
+
 /** Hex sha256 of bytes (WebCrypto, off the main thread where the engine can). */
 export async function sha256Hex(bytes) {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
