@@ -9,6 +9,7 @@ from pyclient.adapters.cpython import MemoryStorage, SystemClock
 from pyclient.core.checkpoint import Checkpoint
 from pyclient.core.eventlog import event_order_key
 from pyclient.core.models import LearningProgressSyncEntry, LearningProgressSyncState
+from pyclient.core.timestamps import instant_of
 from pyclient.store.local_store import LocalStore
 
 
@@ -28,7 +29,8 @@ def synced_state(events: list[Event]) -> LearningProgressSyncState:
 
 def client_storage(events: list[Event], user: str | None, client_id: str) -> dict[str, str]:
     """Every key the client keeps for this history: the log (head and segments), its
-    checkpoint, the snapshot cache, the client id and, for a user, the sync metadata."""
+    checkpoint, the snapshot cache and its start point, the client id and, for a user, the
+    sync metadata."""
     storage = MemoryStorage()
     store = LocalStore(storage, SystemClock())
     store.client_id(lambda: client_id)
@@ -42,5 +44,9 @@ def client_storage(events: list[Event], user: str | None, client_id: str) -> dic
         through = event_order_key(sealed[-1])
         checkpoint = Checkpoint(segments, through, len(sealed), reduce_events(sealed))
         store.write_checkpoint(user, checkpoint)
-    store.write_snapshot(user, reduce_events(events))
+    snapshot = reduce_events(events)
+    store.write_snapshot(user, snapshot)
+    own = [instant_of(e.occurred_at) // 1000 for e in events if e.client_id == client_id]
+    last = max(map(event_order_key, events), default=None)
+    store.write_start(user, snapshot, last, max(own, default=0), cached=True)
     return dict(storage.data)

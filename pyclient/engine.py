@@ -389,6 +389,7 @@ class ProgressEngine:
             self._unwritten = {}
             self._log_written()
             self.store.write_snapshot(user, self._snapshot)
+            self._snapshot_cached()
             if user is not None:
                 self._sync = self.store.write_sync(user, self._sync)
         except StorageFullError:
@@ -399,6 +400,9 @@ class ProgressEngine:
 
     def _log_written(self) -> None:
         """The log was written (a hook: segments may have been sealed)."""
+
+    def _snapshot_cached(self) -> None:
+        """The snapshot cache was written with the log (a hook)."""
 
     def _persist_sync(self, *, reset_cursor: bool = False) -> None:
         user = self.user_id

@@ -1,7 +1,10 @@
 """A long history costs nothing at load: the engine starts from a checkpoint and reads the
 rest of the log after ready, in small steps (DESIGN §5).
 
-- :meth:`HistoryEngine._load` reads the head of the stored log and, when the log has sealed
+- :meth:`HistoryEngine._load` starts from the snapshot cache when the log's start point
+  (:mod:`~pyclient.store.start_format`) says it is the reduction of the log exactly as stored:
+  then no event is read before ready, and the head is read as the first step (or as soon as
+  anything needs the log). Otherwise it reads the head of the stored log and, when it has sealed
   segments and a checkpoint that can be used (:func:`~pyclient.core.checkpoint.
   start_from_checkpoint`), shows the checkpoint's snapshot with the head's events folded in.
   The segments are read later. Without a usable checkpoint the whole log is read and reduced
@@ -18,6 +21,8 @@ rest of the log after ready, in small steps (DESIGN §5).
   needs the whole log. Once the segments are read a sync is due at once.
 - Sealing a segment during a session extends the checkpoint by the sealed events when they
   all sort after it, so that the next load starts from it too.
+- Once the whole log is known (read and reduced), every write of the snapshot cache notes its
+  start point, so that the next load starts from it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from .core.reducer import apply_events, bring_forward, reduce_events
 from .engine import ProgressEngine
 from .errors import StorageFullError
 from .store.log_format import run_steps
+from .store.segments import decode_head
 
 __all__ = ["HistoryEngine"]
 
@@ -48,6 +54,19 @@ class HistoryEngine(ProgressEngine):
         self._generation = getattr(self, "_generation", 0) + 1
         super()._load_empty(user_id)
         store = self.store
+        #: the head's text the shown snapshot was started from, not read yet (None: read)
+        self._head_unread: str | None = None
+        self._start_segments: frozenset[str] = frozenset()
+        self._pending: list[str] = []
+        started = store.read_start(user_id)
+        self._started_small = started is not None and not started[0].segments
+        if started is not None:
+            point, self._snapshot, self._head_unread = started
+            self._last_key, self._start_segments = point.through, point.segments
+            self._last_stamp_ms = max(self._last_stamp_ms, point.own_ms)
+            self._loaded = self._verified = False
+            self._checkpoint = None  # made again by the full reduction
+            return
         head = store.read_head(user_id)
         pending = store.segments_to_read(user_id)
         segments = store.segment_list(user_id)
@@ -65,7 +84,7 @@ class HistoryEngine(ProgressEngine):
             union_into(events, head.values())
             self._merge(events.values(), stored=True)
             self._mark_own_unsynced(events.values())
-            self._pending: list[str] = []
+            self._pending = []
             self._verified = not segments  # a log without segments needs no checkpoint
             self._checkpoint = checkpoint if not segments else None
             return
@@ -93,6 +112,12 @@ class HistoryEngine(ProgressEngine):
         self._read_all_segments()
         return super().events
 
+    def _read_small_log(self) -> None:
+        """Read the log now when it was started from its start point and has no segments
+        (reading its head is all there is to do: something about to need it need not wait)."""
+        if not self._loaded and self._started_small:
+            self._read_all_segments()
+
     def _read_all_segments(self) -> None:
         """Read the remaining segments now (something needs the whole log at once)."""
         if not self._loaded:
@@ -110,7 +135,37 @@ class HistoryEngine(ProgressEngine):
             if (yield from self._verify(generation)):
                 break
 
+    def _read_head(self) -> Generator[None]:
+        """Read the head of a log started from its start point, in steps: its events join the
+        log, those the start point did not cover are folded in (another tab wrote since), and
+        the segments it lists are read from now on. Anything that needs the log before the
+        steps are done reads it at once (:meth:`_merge`); then these steps end."""
+        started_from = self._head_unread
+        if started_from is None:
+            return
+        user, store = self.user_id, self.store
+        head = yield from store.read_head_steps(user)
+        if self._head_unread is not started_from:
+            return  # read meanwhile, or another log is loaded
+        self._head_unread = None
+        events = dict(head)
+        if store.head_text(user) == started_from:
+            covered: dict[str, Event] = head
+        else:  # another tab wrote since: what the start point covered is the head it named
+            covered = decode_head(started_from).events
+            for segment_id in store.segments_to_read(user):
+                if segment_id not in self._start_segments:  # sealed since
+                    union_into(events, self._read_segment(segment_id).values())
+        union_into(self._events, (e for i, e in events.items() if covered.get(i) == e))
+        self._pending = store.segments_to_read(user)
+        self._merge(events.values(), stored=True)  # folds in what the start point did not cover
+        self._note_own_stamps(head.values())
+        self._mark_own_unsynced(events.values())
+
     def _read_segments(self, generation: int) -> Iterator[None]:
+        if self._head_unread is not None and generation == self._generation:
+            yield from self._read_head()
+            yield
         while self._pending and generation == self._generation:
             segment_id = self._pending[0]  # taken off once read: a step left half done
             events = yield from self._read_segment_steps(segment_id, generation)  # is redone
@@ -219,8 +274,21 @@ class HistoryEngine(ProgressEngine):
             # an older stored format is rewritten now; what other tabs stored comes in
             self._take_stored(self.store.add_events(user, ()))
         self._verified = True
+        self._note_start()
         self._notify()
         return True
+
+    def _snapshot_cached(self) -> None:
+        self._note_start(cached=True)
+
+    def _note_start(self, *, cached: bool = False) -> None:
+        """Note the snapshot cache's start point (module docstring), once the log is known."""
+        if self._loaded and self._verified and self._head_unread is None:
+            with contextlib.suppress(StorageFullError):
+                self.store.write_start(
+                    self.user_id, self._snapshot, self._last_key, self._last_stamp_ms,
+                    cached=cached,
+                )  # fmt: skip
 
     def _replace_shown(
         self, snapshot: LearningGuestProgress, last: OrderKey | None, frozen: dict[str, Event]
@@ -246,6 +314,8 @@ class HistoryEngine(ProgressEngine):
     # ------------------------------------------------------------------ changes meanwhile
 
     def _merge(self, events: Iterable[Event], *, stored: bool = False) -> list[Event]:
+        if self._head_unread is not None:
+            run_steps(self._read_head())  # first: what joins the log is told apart from it
         if self._loaded:
             return super()._merge(events, stored=stored)
         # Segments unread: fold whatever the order; the full reduction puts them in place.

@@ -186,6 +186,7 @@ class SyncEngine(SessionEngine):
         self._notify()
 
     async def _run(self, *, manual: bool, bootstrap: bool = False, renewed: bool = False) -> None:
+        self._read_small_log()
         if not self._loaded:  # a sync needs the whole log: it runs once the segments are read
             self._deferred_bootstrap = self._deferred_bootstrap or bootstrap
             self._debounce_at = self._retry_at = None  # _history_loaded makes it due again

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Final
 
 __all__ = [
+    "LATEST_MS",
     "RFC3339_PATTERN",
     "epoch_day",
     "format_day",
@@ -88,3 +90,8 @@ def format_day(day: int) -> str:
 def parse_day(value: str) -> int:
     """Days since 1970-01-01 for a ``YYYY-MM-DD`` string."""
     return date.fromisoformat(value).toordinal() - _EPOCH_ORDINAL
+
+
+#: The latest time an event can have (ms): 9999-12-31T23:59:59.999Z (a stored "latest own
+#: event" time past it is not read: no time can be made after it).
+LATEST_MS: Final = instant_of("9999-12-31T23:59:59.999Z") // 1000

@@ -11,20 +11,16 @@ corrupt).
 from __future__ import annotations
 
 import json
-from typing import Final, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.checkpoint import Checkpoint
 from ..core.models import LearningGuestProgress
-from ..core.timestamps import instant_of
+from ..core.timestamps import LATEST_MS
 from .keys import CHECKPOINT_FORMAT_VERSION
 
 __all__ = ["decode_checkpoint", "encode_checkpoint", "is_newer_checkpoint"]
-
-
-#: The latest time an event can have (ms): 9999-12-31T23:59:59.999Z.
-_LATEST_MS: Final = instant_of("9999-12-31T23:59:59.999Z") // 1000
 
 
 class _StoredCheckpoint(BaseModel):
@@ -34,7 +30,7 @@ class _StoredCheckpoint(BaseModel):
     segments: list[str]
     count: int = Field(ge=0)
     through: tuple[int, str] | None
-    own: int | None = Field(default=None, ge=0, le=_LATEST_MS)
+    own: int | None = Field(default=None, ge=0, le=LATEST_MS)
     snapshot: LearningGuestProgress
 
 

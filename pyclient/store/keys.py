@@ -9,6 +9,8 @@ Keys (spec §4.4, DESIGN §5)::
     learning_progress_checkpoint             the guest log's checkpoint
     learning_progress_checkpoint:{userId}    a user's log checkpoint (:mod:`.checkpoint_format`)
     learning_progress_snapshot:{userId}      a user's snapshot cache
+    learning_progress_start                  what the guest's snapshot cache is the reduction of
+    learning_progress_start:{userId}         the same of a user's (:mod:`.start_format`)
     learning_progress_sync:{userId}          a user's sync metadata (never sent to the API)
     learning_progress_client_id              this browser profile's clientId
     learning_progress_session                the signed-in session (a reload stays signed in)
@@ -48,6 +50,7 @@ __all__ = [
     "events_key",
     "queue_key",
     "snapshot_key",
+    "start_key",
     "sync_key",
 ]
 
@@ -59,6 +62,7 @@ CLIENT_ID_KEY: Final = "learning_progress_client_id"
 SESSION_KEY: Final = "learning_progress_session"
 SYNC_PREFIX: Final = "learning_progress_sync"
 CHECKPOINT_PREFIX: Final = "learning_progress_checkpoint"
+START_PREFIX: Final = "learning_progress_start"
 #: Every early-action key starts with this (``learning_progress_queue:{eventId}``).
 QUEUE_PREFIX: Final = "learning_progress_queue"
 
@@ -87,6 +91,11 @@ def snapshot_key(user_id: str | None) -> str:
 def checkpoint_key(user_id: str | None) -> str:
     """The checkpoint key of a user's log, or of the guest's (``None``)."""
     return CHECKPOINT_PREFIX if user_id is None else f"{CHECKPOINT_PREFIX}:{user_id}"
+
+
+def start_key(user_id: str | None) -> str:
+    """The start point key of a user's log, or of the guest's (``None``)."""
+    return START_PREFIX if user_id is None else f"{START_PREFIX}:{user_id}"
 
 
 def sync_key(user_id: str) -> str:

@@ -31,12 +31,12 @@ import contextlib
 import json
 from collections.abc import Callable, Generator, Iterable
 from collections.abc import Set as AbstractSet
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..core.checkpoint import Checkpoint
-from ..core.eventlog import event_order_key, union_into
+from ..core.checkpoint import REDUCER_RULES, Checkpoint
+from ..core.eventlog import OrderKey, event_order_key, union_into
 from ..core.models import (
     Event,
     LearningGuestProgress,
@@ -54,6 +54,7 @@ from .keys import (
     corrupt_key,
     events_key,
     snapshot_key,
+    start_key,
     sync_key,
 )
 from .log_format import LogText, run_steps
@@ -61,7 +62,7 @@ from .queue_format import QueuedAction, decode_queued, is_queue_key
 from .segments import (
     SEAL_AT,
     StoredHead,
-    decode_head,
+    decode_head_steps,
     decode_segment_steps,
     encode_head,
     encode_segment,
@@ -69,10 +70,15 @@ from .segments import (
     segment_ids_in,
     segment_key,
 )
+from .start_format import StartPoint, decode_start, encode_start, text_digest
 from .sync_format import SyncText, decode_sync, merge_sync_states
 from .synced_segments import SyncedSegments
 
 __all__ = ["LocalStore"]
+
+
+#: How a snapshot cache written here begins (its snapshot's canonical JSON and "}" follow).
+_CACHE_OPENING: Final = f'{{"v":{SNAPSHOT_FORMAT_VERSION},"snapshot":'
 
 
 class _StoredSnapshot(BaseModel):
@@ -219,14 +225,28 @@ class LocalStore:
             return log, self._refresh(key, log, strict=strict, read_new=False)
         return log, self._refresh(key, log, strict=strict, read_new=True)
 
-    def _refresh(self, key: str, log: _Log, *, strict: bool, read_new: bool) -> dict[str, Event]:
+    def _refresh(
+        self,
+        key: str,
+        log: _Log,
+        *,
+        strict: bool,
+        read_new: bool,
+        decoded: tuple[str, StoredHead] | None = None,
+    ) -> dict[str, Event]:
         """Read the head again when it is not the text this store last read or wrote, and
         look for segments it does not know; returns the events new to this store (those of
-        the head, and with ``read_new`` those of the segments found)."""
+        the head, and with ``read_new`` those of the segments found). ``decoded``: a head's
+        text and what it decodes to, already known."""
         raw = self.storage.get(key)
         if raw == log.raw and log.raw is not None:
             return {}
-        head = decode_head(raw) if raw is not None else StoredHead()
+        if raw is None:
+            head = StoredHead()
+        elif decoded is not None and decoded[0] == raw:
+            head = decoded[1]
+        else:
+            head = run_steps(decode_head_steps(raw))
         if head.problem is not None and raw is not None:
             if not self._set_aside(key, raw, head.problem, strict=strict):
                 head.legacy = True  # not set aside: the next write tries again
@@ -307,6 +327,19 @@ class LocalStore:
         key = events_key(user_id)
         self._logs.pop(key, None)  # read afresh: the engine switches to this log
         return dict(self._log(key).head)
+
+    def read_head_steps(self, user_id: str | None) -> Generator[None, None, dict[str, Event]]:
+        """:meth:`read_head` in steps of bounded work (the head decoded, then validated). Once
+        anything else read the log meanwhile, that read stands: its head is the value."""
+        key = events_key(user_id)
+        self._logs.pop(key, None)
+        raw = self.storage.get(key)
+        decoded = None if raw is None else (raw, (yield from decode_head_steps(raw)))
+        log = self._logs.get(key)
+        if log is None:
+            log = self._logs[key] = _Log()
+            self._refresh(key, log, strict=False, read_new=False, decoded=decoded)
+        return dict(log.head)
 
     def sealed_ids(self, user_id: str | None) -> AbstractSet[str]:
         """The eventIds of every segment read so far (kept up to date, not a copy)."""
@@ -445,6 +478,7 @@ class LocalStore:
             self.storage.remove(segment_key(key, segment_id))
         self.storage.remove(key)
         self.storage.remove(checkpoint_key(user_id))
+        self.storage.remove(start_key(user_id))
         self._logs.pop(key, None)
 
     # ------------------------------------------------------------------ checkpoints
@@ -472,8 +506,9 @@ class LocalStore:
         """The cached snapshot, or ``None`` (absent or corrupt: the log is the truth)."""
         key = snapshot_key(user_id)
         raw = self.storage.get(key)
-        if raw is None:
-            return None
+        return None if raw is None else self._decode_snapshot(key, raw)
+
+    def _decode_snapshot(self, key: str, raw: str) -> LearningGuestProgress | None:
         try:
             return _StoredSnapshot.model_validate_json(raw).snapshot
         except ValidationError:
@@ -491,14 +526,89 @@ class LocalStore:
         self._snapshot_json = (snapshot, body)
         return body
 
+    def _snapshot_text(self, snapshot: LearningGuestProgress) -> str:
+        return f"{_CACHE_OPENING}{self.snapshot_json(snapshot)}}}"
+
     def write_snapshot(self, user_id: str | None, snapshot: LearningGuestProgress) -> None:
-        body = self.snapshot_json(snapshot)
-        self.storage.set(
-            snapshot_key(user_id), f'{{"v":{SNAPSHOT_FORMAT_VERSION},"snapshot":{body}}}'
-        )
+        self.storage.set(snapshot_key(user_id), self._snapshot_text(snapshot))
 
     def remove_snapshot(self, user_id: str | None) -> None:
         self.storage.remove(snapshot_key(user_id))
+        self.storage.remove(start_key(user_id))
+
+    # ------------------------------------------------------------------ start points
+
+    def read_start(
+        self, user_id: str | None
+    ) -> tuple[StartPoint, LearningGuestProgress, str] | None:
+        """A log's start point (:mod:`.start_format`), its snapshot cache and the head's text,
+        when the start point still names exactly what is stored; otherwise ``None`` (one that
+        cannot be read is set aside). Reads none of the log's events: the store does not take
+        the log in (its first use reads the head)."""
+        key = start_key(user_id)
+        raw = self.storage.get(key)
+        start = None if raw is None else decode_start(raw)
+        if start is None and raw is not None:
+            if self._set_aside(key, raw, "not a valid start point", strict=False):
+                self.storage.remove(key)
+            return None
+        if not isinstance(start, StartPoint) or start.rules != REDUCER_RULES:
+            return None
+        log_key, cache_key = events_key(user_id), snapshot_key(user_id)
+        self._logs.pop(log_key, None)  # read afresh when it is used: the engine switches to it
+        head, cache = self.storage.get(log_key), self.storage.get(cache_key)
+        if (
+            head is None
+            or cache is None
+            or text_digest(head) != start.head
+            or text_digest(cache) != start.snapshot
+            or frozenset(segment_ids_in(self.storage.keys(), log_key)) != start.segments
+        ):
+            return None
+        snapshot = self._decode_snapshot(cache_key, cache)
+        if snapshot is None:
+            return None
+        if cache.startswith(_CACHE_OPENING) and cache.endswith("}"):  # as _snapshot_text writes
+            self._snapshot_json = (snapshot, cache[len(_CACHE_OPENING) : -1])
+        return start, snapshot, head
+
+    def write_start(
+        self,
+        user_id: str | None,
+        snapshot: LearningGuestProgress,
+        through: OrderKey | None,
+        own_ms: int,
+        *,
+        cached: bool = False,
+    ) -> None:
+        """Note that ``snapshot`` (the greatest order key in it ``through``, this client's
+        latest event at ``own_ms``) is the reduction of the log as this store last wrote or
+        read it, and hand over nothing: the caller holds every event of it. The snapshot cache
+        is written too unless ``cached`` (the caller just wrote it). Nothing is written while
+        the store knows the log to differ from what it last read or wrote (events not handed
+        over yet, or a head to rewrite). Raises :class:`StorageFullError` when storage refuses.
+        """
+        log = self._logs.get(events_key(user_id))
+        if log is None or log.raw is None or log.legacy or log.news:
+            return
+        text = self._snapshot_text(snapshot)
+        cache_key = snapshot_key(user_id)
+        if not cached and self.storage.get(cache_key) != text:
+            self.storage.set(cache_key, text)
+        start = StartPoint(
+            REDUCER_RULES,
+            frozenset(i for i, _ in log.listed),
+            text_digest(log.raw),
+            text_digest(text),
+            through,
+            max(0, own_ms),
+        )
+        self.storage.set(start_key(user_id), encode_start(start))
+
+    def head_text(self, user_id: str | None) -> str | None:
+        """The head's text as this store last read or wrote it (``None``: none, or not read)."""
+        log = self._logs.get(events_key(user_id))
+        return None if log is None else log.raw
 
     # ------------------------------------------------------------------ sync metadata
 

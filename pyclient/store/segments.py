@@ -34,12 +34,13 @@ from typing import Any, Final
 from ..core.codec import gc_paused
 from ..core.models import Event
 from .keys import LOG_FORMAT_VERSION
-from .log_format import LogText, decode_columns, decode_columns_steps, decode_log, run_steps
+from .log_format import LogText, decode_columns_steps, decode_log, run_steps
 
 __all__ = [
     "SEAL_AT",
     "StoredHead",
     "decode_head",
+    "decode_head_steps",
     "decode_segment",
     "decode_segment_steps",
     "encode_head",
@@ -125,6 +126,11 @@ def _parse(raw: str) -> Any:
 
 def decode_head(raw: str) -> StoredHead:
     """A stored head (version 3), or a whole log of an older version. Never raises."""
+    return run_steps(decode_head_steps(raw))
+
+
+def decode_head_steps(raw: str) -> Generator[None, None, StoredHead]:
+    """:func:`decode_head` in steps of bounded work (an older version's log in one)."""
     data = _parse(raw)
     version = data.get("v") if isinstance(data, dict) else None
     if type(version) is int and version > LOG_FORMAT_VERSION:
@@ -139,7 +145,7 @@ def decode_head(raw: str) -> StoredHead:
         head.problem = "not a valid list of segments"
     else:
         head.segments = listed
-    problem = decode_columns(data, head.events)
+    problem = yield from decode_columns_steps(data, head.events)
     head.problem = head.problem or problem
     return head
 

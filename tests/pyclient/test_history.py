@@ -18,7 +18,7 @@ from pyclient.core.checkpoint import REDUCER_RULES, Checkpoint, start_from_check
 from pyclient.core.eventlog import event_order_key
 from pyclient.core.timestamps import format_instant, instant_of
 from pyclient.store.checkpoint_format import decode_checkpoint, encode_checkpoint
-from pyclient.store.keys import checkpoint_key, events_key, sync_key
+from pyclient.store.keys import checkpoint_key, events_key, snapshot_key, start_key, sync_key
 from pyclient.store.local_store import LocalStore
 from pyclient.store.segments import segment_ids_in
 
@@ -127,7 +127,13 @@ def another_tab(server: FakeServer, storage: MemoryStorage, clock: FakeClock) ->
     return tab
 
 
-def reload(storage: MemoryStorage, clock: FakeClock | None = None) -> SyncEngine:
+def reload(
+    storage: MemoryStorage, clock: FakeClock | None = None, *, start: bool = True
+) -> SyncEngine:
+    """A new tab on ``storage``; ``start=False``: one that finds no start point (as after
+    another tab's write), so that it loads from the log and its checkpoint."""
+    if not start:
+        storage.data.pop(start_key(None), None)
     engine, _, _, _ = make(storage=storage, clock=clock or FakeClock(1_800_000_000_000))
     return engine
 
@@ -145,12 +151,13 @@ def full(storage: MemoryStorage, user: str | None = None) -> Any:
     return reduce_events(LocalStore(copy, FakeClock()).read_events(user).values())
 
 
-def test_a_reload_starts_from_the_checkpoint_and_reads_the_segments_after() -> None:
+@pytest.mark.parametrize("start", [True, False], ids=["start point", "checkpoint"])
+def test_a_reload_starts_from_the_checkpoint_and_reads_the_segments_after(start: bool) -> None:
     storage, _ = guest_history(45)
     assert len(segment_ids_in(storage.data, events_key(None))) == 45 // SMALL
     counting = CountingStorage()
     counting.data = storage.data
-    engine = reload(counting)
+    engine = reload(counting, start=start)
     assert not [k for k in counting.reads if ":segment:" in k]  # ready without them
     assert engine.history_pending
     assert same(engine.snapshot, full(storage))  # the checkpoint and the head
@@ -159,9 +166,9 @@ def test_a_reload_starts_from_the_checkpoint_and_reads_the_segments_after() -> N
     assert same(engine.snapshot, full(storage)) and len(engine.events) == 45
 
 
-def test_a_log_without_segments_needs_no_steps() -> None:
+def test_a_log_without_segments_or_start_point_needs_no_steps() -> None:
     storage, _ = guest_history(SMALL - 1)
-    engine = reload(storage)
+    engine = reload(storage, start=False)
     assert not engine.history_pending and finish(engine) == 0
     assert same(engine.snapshot, full(storage))
 
@@ -187,7 +194,7 @@ def test_a_tampered_checkpoint_is_corrected_on_the_next_load() -> None:
 def test_an_unreadable_checkpoint_is_set_aside_and_the_log_reduced_whole() -> None:
     storage, _ = guest_history(30)
     storage.data[checkpoint_key(None)] = "{nope"
-    engine = reload(storage)
+    engine = reload(storage, start=False)
     assert same(engine.snapshot, full(storage)) and len(engine.events) == 30
     assert any(":corrupt:" in k for k in storage.data)
     finish(engine)
@@ -214,22 +221,37 @@ def test_a_late_event_before_the_checkpoint_is_sealed_and_the_checkpoint_made_ag
     assert json.loads(storage.data[checkpoint_key(None)])["own"] == latest
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(-3, 3), st.booleans()), min_size=1, max_size=40))
-def test_any_history_loads_to_its_full_reduction(steps: list[tuple[int, bool]]) -> None:
-    """Events recorded, some of another device and out of order, reloads in between; every
-    load, once its steps are done, shows the reduction of the whole stored log."""
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-3, 3), st.booleans(), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_any_history_loads_to_its_full_reduction(
+    steps: list[tuple[int, bool, bool, bool]],
+) -> None:
+    """Events recorded, some of another device and out of order (stored by another tab, which
+    the recording tab takes in, or not), reloads in between (finding a start point, or not);
+    every load shows the reduction of the whole stored log: at once when it finds a start
+    point, and once its steps are done in any case."""
     storage = MemoryStorage()
     clock = FakeClock()
     engine = reload(storage, clock)
-    for n, (offset_days, reload_now) in enumerate(steps, 1):
+    for n, (offset_days, told, reload_now, started) in enumerate(steps, 1):
         stamp = clock.now + offset_days * 86_400_000
         other = progressed(f"o{n:03d}", _iso(stamp), f"lesson-{n % 3}", "completed")
         engine.record_progress(f"lesson-{n % 4}", "in_progress")
         LocalStore(storage, clock).add_events(None, [other])
+        if told:  # the tab takes the other tab's write in (and writes after it)
+            engine.on_storage_change(events_key(None))
+            engine.record_progress(f"lesson-{n % 5}", "completed")
         clock.advance(1000)
         if reload_now:
-            engine = reload(storage, clock)
+            engine = reload(storage, clock, start=started)
+            if started and start_key(None) in storage.data:
+                assert same(engine.snapshot, full(storage))
             finish(engine)
             assert same(engine.snapshot, full(storage))
     engine = reload(storage, clock)
@@ -437,10 +459,148 @@ def test_a_checkpoint_of_version_1_extended_by_a_seal_still_does_not_know() -> N
     stored = json.loads(storage.data[checkpoint_key(None)])
     del stored["own"]
     storage.data[checkpoint_key(None)] = json.dumps({**stored, "v": 1})
-    engine = reload(storage, clock)
+    engine = reload(storage, clock, start=False)
     assert engine.history_pending
     engine.record_progress("lesson-seal", "completed")  # seals the head before the steps ran
     extended = json.loads(storage.data[checkpoint_key(None)])
     assert extended["count"] == 3 * SMALL and extended["own"] is None
     finish(engine)
     assert json.loads(storage.data[checkpoint_key(None)])["own"] > 0  # known once reduced
+
+
+# --------------------------------------------------------------------------- start points
+
+
+@pytest.fixture
+def head_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every head the store decodes (its text)."""
+    import pyclient.store.local_store as local_store
+
+    reads: list[str] = []
+    decode = local_store.decode_head_steps
+
+    def counted(raw: str) -> Any:
+        reads.append(raw)
+        return decode(raw)
+
+    monkeypatch.setattr(local_store, "decode_head_steps", counted)
+    return reads
+
+
+def history_with_resets(count: int) -> tuple[MemoryStorage, FakeClock]:
+    """A guest's history with a reset of their progress in the head (folding any event of it
+    twice would show a wrong snapshot: the reset would wipe what came after it again)."""
+    engine, _, storage, clock = make()
+    for n in range(count):
+        if n == count - 3:
+            engine.reset_progress()
+        else:
+            engine.record_progress(f"lesson-{n % 7}", ["in_progress", "completed"][n % 2])
+        clock.advance(60_000)
+    return storage, clock
+
+
+def test_a_reload_reads_no_event_before_it_shows_the_log(head_reads: list[str]) -> None:
+    storage, _ = history_with_resets(45)
+    truth = full(storage)
+    counting = CountingStorage()
+    counting.data = storage.data
+    head_reads.clear()
+    engine = reload(counting)
+    assert head_reads == [] and not [k for k in counting.reads if ":segment:" in k]
+    assert checkpoint_key(None) not in counting.reads
+    assert same(engine.snapshot, truth) and engine.history_pending
+    shown = engine.store.snapshot_json(engine.snapshot)  # the cache's text, not made again
+    assert shown == engine.snapshot.model_dump_json(by_alias=True)
+    finish(engine)
+    assert len(head_reads) == 1 and len(engine.events) == 45  # read once, after
+    assert same(engine.snapshot, truth) and not engine.history_pending
+
+
+def test_a_log_without_segments_started_from_its_start_point_syncs_at_once() -> None:
+    _, server, storage, clock = synced_history(SMALL - 2)
+    tab = another_tab(server, storage, clock)
+    assert tab.history_pending  # its head is read as the first step
+    tab.record_progress("lesson-9", "passed")
+    fire(tab, clock)
+    assert len(server.ids()) == SMALL - 1 and tab.status.pending == 0
+
+
+@pytest.mark.parametrize("what", ["head", "snapshot cache", "segment"])
+def test_a_start_point_is_not_used_once_another_tab_wrote(what: str, head_reads: list[str]) -> None:
+    storage, clock = history_with_resets(45)
+    if what == "head":
+        LocalStore(storage, clock).add_events(None, [progressed("x", at(9), "lesson-x", "passed")])
+    elif what == "snapshot cache":
+        cached = json.loads(storage.data[snapshot_key(None)])
+        cached["snapshot"]["content"] = {}  # not what the log reduces to
+        storage.data[snapshot_key(None)] = json.dumps(cached)
+    else:
+        storage.data[f"{events_key(None)}:segment:{'0' * 32}"] = "{}"
+    engine = reload(storage)
+    assert head_reads  # read at load: the start point names another log
+    finish(engine)
+    assert same(engine.snapshot, full(storage))
+
+
+def test_an_unreadable_start_point_is_set_aside(head_reads: list[str]) -> None:
+    storage, _ = history_with_resets(30)
+    storage.data[start_key(None)] = "{nope"
+    engine = reload(storage)
+    assert head_reads and same(engine.snapshot, full(storage))
+    assert any(k.startswith(f"{start_key(None)}:corrupt:") for k in storage.data)
+    assert engine.status.storage_warning is not None
+    finish(engine)
+    assert start_key(None) in storage.data  # made again
+    newer = {**json.loads(storage.data[start_key(None)]), "v": 2}
+    storage.data[start_key(None)] = json.dumps(newer)
+    reload(storage)
+    assert storage.data[start_key(None)] == json.dumps(newer)  # not read, not set aside
+
+
+@pytest.mark.parametrize("seal", [False, True], ids=["head", "head and a segment"])
+def test_another_tabs_write_before_the_head_is_read_is_folded_in_once(seal: bool) -> None:
+    storage, clock = history_with_resets(3 * SMALL + 5)
+    engine = reload(storage, clock)
+    assert engine.history_pending
+    other = [
+        progressed(f"o{n}", _iso(clock.now + n), f"lesson-{n % 3}", "passed", client_id="b")
+        for n in range(SMALL if seal else 1)
+    ]
+    LocalStore(storage, clock).add_events(None, other)
+    assert len(segment_ids_in(storage.data, events_key(None))) == 3 + seal
+    engine.on_storage_change(events_key(None))
+    assert same(engine.snapshot, full(storage))  # before the steps: the write folded in once
+    finish(engine)
+    assert same(engine.snapshot, full(storage))
+    assert len(engine.events) == 3 * SMALL + 5 + len(other)
+
+
+def test_a_record_before_the_head_is_read_joins_the_log_it_was_started_from() -> None:
+    storage, clock = history_with_resets(3 * SMALL + 5)
+    engine = reload(storage, clock)
+    stored = LocalStore(storage, clock).read_events(None).values()
+    latest = max(instant_of(e.occurred_at) for e in stored)
+    clock.now = latest // 1000 - 86_400_000  # the clock stepped back
+    event_id = engine.record_progress("lesson-new", "passed")
+    event = next(e for e in engine.events if e.event_id == event_id)
+    assert instant_of(event.occurred_at) > latest
+    assert same(engine.snapshot, full(storage))
+    finish(engine)
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == 3 * SMALL + 6
+
+
+def test_a_write_while_the_head_is_read_in_steps_is_taken_in_once() -> None:
+    storage, clock = history_with_resets(3 * SMALL + 5)
+    engine = reload(storage, clock)
+    steps = engine.history_steps()
+    next(steps)  # the head's read has begun
+    other = progressed("o1", _iso(clock.now), "lesson-1", "passed", client_id="b")
+    LocalStore(storage, clock).add_events(None, [other])
+    engine.on_storage_change(events_key(None))  # needs the log: read at once
+    assert same(engine.snapshot, full(storage))
+    engine.record_progress("lesson-2", "passed")
+    for _ in steps:
+        pass
+    assert not engine.history_pending and len(engine.events) == 3 * SMALL + 7
+    assert same(engine.snapshot, full(storage))
