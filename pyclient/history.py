@@ -161,6 +161,8 @@ class HistoryEngine(ProgressEngine):
         self._merge(events.values(), stored=True)  # folds in what the start point did not cover
         self._note_own_stamps(head.values())
         self._mark_own_unsynced(events.values())
+        if self._unwritten:  # recorded meanwhile (kept in the queue until now)
+            self._persist()
 
     def _read_segments(self, generation: int) -> Iterator[None]:
         if self._head_unread is not None and generation == self._generation:
@@ -313,9 +315,14 @@ class HistoryEngine(ProgressEngine):
 
     # ------------------------------------------------------------------ changes meanwhile
 
+    def _log_unread(self) -> bool:
+        """Whether the stored log is still to be read (started from its start point)."""
+        return self._head_unread is not None
+
     def _merge(self, events: Iterable[Event], *, stored: bool = False) -> list[Event]:
-        if self._head_unread is not None:
-            run_steps(self._read_head())  # first: what joins the log is told apart from it
+        if stored and self._head_unread is not None:
+            # first: what the stored log holds is told apart from what joins it
+            run_steps(self._read_head())
         if self._loaded:
             return super()._merge(events, stored=stored)
         # Segments unread: fold whatever the order; the full reduction puts them in place.

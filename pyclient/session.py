@@ -25,9 +25,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from .core.eventlog import event_order_key
-from .core.models import Event
+from .core.models import EVENT_TYPES, Event, KnownEvent
 from .core.sync_state import (
     FAILURE_HANDLING,
     FailureKind,
@@ -43,7 +44,7 @@ from .errors import ApiError, NetworkError, SessionExpiredError, StorageFullErro
 from .history import HistoryEngine
 from .http.api_client import Session
 from .store.keys import events_key, sync_key
-from .store.queue_format import QueuedAction, is_queue_key
+from .store.queue_format import QueuedAction, encode_queued, is_queue_key
 from .store.sync_format import merge_sync_states
 
 __all__ = ["SessionEngine", "SyncRun"]
@@ -129,9 +130,27 @@ class SessionEngine(HistoryEngine):
             del self._ingested[action.event.event_id]
 
     def _persist(self) -> None:
+        if self._log_unread():
+            self._queue_unwritten()
+            return
         super()._persist()
         if self._ingested:
             self._release_ingested()
+
+    def _queue_unwritten(self) -> None:
+        """Before the stored log is read (a reload started from its start point), what is
+        recorded is kept in the early-action queue, as the page keeps an action before the
+        client is ready: durable at once, written to the log once the log is read (then the
+        keys go), and taken in by the next load should the page close first."""
+        user = self.user_id
+        try:
+            for event_id, event in self._unwritten.items():
+                if event_id not in self._ingested and event.type in EVENT_TYPES:  # recorded
+                    action = encode_queued(user, cast(KnownEvent, event))
+                    self.store.queue(action)
+                    self._ingested[event_id] = action
+        except StorageFullError:
+            self._storage_full()
 
     def _reset_identity_state(self) -> None:
         super()._reset_identity_state()

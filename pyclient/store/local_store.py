@@ -58,7 +58,7 @@ from .keys import (
     sync_key,
 )
 from .log_format import LogText, run_steps
-from .queue_format import QueuedAction, decode_queued, is_queue_key
+from .queue_format import QueuedAction, decode_queued, is_queue_key, queued_text
 from .segments import (
     SEAL_AT,
     StoredHead,
@@ -705,6 +705,11 @@ class LocalStore:
             elif self._set_aside(key, raw, action, strict=False):
                 self.storage.remove(key)
         return actions
+
+    def queue(self, action: QueuedAction) -> None:
+        """Store an action in the early-action queue. Raises :class:`StorageFullError` when
+        storage refuses."""
+        self.storage.set(action.key, queued_text(action))
 
     def remove_queued(self, actions: Iterable[QueuedAction]) -> None:
         """Remove the keys of queued actions whose events a stored log now holds."""

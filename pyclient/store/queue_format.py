@@ -22,10 +22,11 @@ from pydantic import (
     ValidationError,
 )
 
+from ..core.codec import canonical_json
 from ..core.models import KnownEvent
-from .keys import QUEUE_FORMAT_VERSION, QUEUE_PREFIX
+from .keys import QUEUE_FORMAT_VERSION, QUEUE_PREFIX, queue_key
 
-__all__ = ["QueuedAction", "decode_queued", "is_queue_key"]
+__all__ = ["QueuedAction", "decode_queued", "encode_queued", "is_queue_key", "queued_text"]
 
 _KEY_START = QUEUE_PREFIX + ":"
 _ASIDE = ":corrupt:"
@@ -70,3 +71,15 @@ def decode_queued(key: str, raw: str) -> QueuedAction | str:
     if queued.event.event_id != expected:
         return f"its event's eventId {queued.event.event_id!r} is not the key's"
     return QueuedAction(key, queued.user_id, queued.event)
+
+
+def encode_queued(user_id: str | None, event: KnownEvent) -> QueuedAction:
+    """``event`` queued as the page queues an action, for ``user_id`` (``None``: the guest):
+    its key; the value to store is :func:`queued_text` of it."""
+    return QueuedAction(queue_key(event.event_id), user_id, event)
+
+
+def queued_text(action: QueuedAction) -> str:
+    """The stored value of a queued action (what :func:`decode_queued` reads back)."""
+    body = canonical_json({"v": QUEUE_FORMAT_VERSION, "userId": action.user_id})
+    return f'{body[:-1]},"event":{canonical_json(action.event)}}}'

@@ -18,7 +18,14 @@ from pyclient.core.checkpoint import REDUCER_RULES, Checkpoint, start_from_check
 from pyclient.core.eventlog import event_order_key
 from pyclient.core.timestamps import format_instant, instant_of
 from pyclient.store.checkpoint_format import decode_checkpoint, encode_checkpoint
-from pyclient.store.keys import checkpoint_key, events_key, snapshot_key, start_key, sync_key
+from pyclient.store.keys import (
+    checkpoint_key,
+    events_key,
+    queue_key,
+    snapshot_key,
+    start_key,
+    sync_key,
+)
 from pyclient.store.local_store import LocalStore
 from pyclient.store.segments import segment_ids_in
 
@@ -604,3 +611,32 @@ def test_a_write_while_the_head_is_read_in_steps_is_taken_in_once() -> None:
         pass
     assert not engine.history_pending and len(engine.events) == 3 * SMALL + 7
     assert same(engine.snapshot, full(storage))
+
+
+def test_a_record_before_the_head_is_read_is_queued_at_once_and_logged_once_it_is(
+    head_reads: list[str],
+) -> None:
+    storage, clock = history_with_resets(3 * SMALL + 5)
+    engine = reload(storage, clock)
+    head_reads.clear()
+    event_id = engine.record_progress("lesson-new", "passed")
+    assert head_reads == []  # the record did not wait for the log
+    assert engine.snapshot.content["lesson-new"].status == "passed"
+    assert queue_key(event_id) in storage.data  # durable at once
+    assert event_id not in LocalStore(storage, clock).read_events(None)
+    finish(engine)
+    assert event_id in LocalStore(storage, clock).read_events(None)
+    assert queue_key(event_id) not in storage.data
+    assert same(engine.snapshot, full(storage)) and len(engine.events) == 3 * SMALL + 6
+
+
+def test_a_record_queued_before_the_page_closed_joins_the_log_on_the_next_load() -> None:
+    storage, clock = history_with_resets(3 * SMALL + 5)
+    event_id = reload(storage, clock).record_progress("lesson-new", "passed")  # then closed
+    again = reload(storage, clock)
+    again.ingest_queue()  # as the page's start does
+    assert again.snapshot.content["lesson-new"].status == "passed"
+    finish(again)
+    assert event_id in LocalStore(storage, clock).read_events(None)
+    assert queue_key(event_id) not in storage.data
+    assert same(again.snapshot, full(storage)) and len(again.events) == 3 * SMALL + 6

@@ -4,16 +4,24 @@ value is, and unreadable values kept aside by the store, never dropped."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from pyclient import dump_events
 from pyclient.adapters.cpython import MemoryStorage
+from pyclient.core.models import KnownEvent
 from pyclient.store.keys import QUEUE_PREFIX, corrupt_key, queue_key
 from pyclient.store.local_store import LocalStore
-from pyclient.store.queue_format import QueuedAction, decode_queued, is_queue_key
+from pyclient.store.queue_format import (
+    QueuedAction,
+    decode_queued,
+    encode_queued,
+    is_queue_key,
+    queued_text,
+)
 
+from ..builders import progressed
 from ..fakes import FakeClock
 
 EVENT_ID = "0b7e4d1c-9a51-4f0e-8c1d-1f2a3b4c5d6e"
@@ -123,3 +131,11 @@ def test_remove_queued_removes_only_those_keys() -> None:
     first, second = store.read_queue()
     store.remove_queued([first])
     assert list(storage.data) == [second.key]
+
+
+def test_an_action_the_client_queues_reads_back_as_the_pages_do() -> None:
+    event = progressed("e1", "2026-01-01T00:00:00.000Z", "lesson-1", "completed")
+    for user in (None, "u1"):
+        action = encode_queued(user, cast(KnownEvent, event))
+        assert action.key == queue_key("e1")
+        assert decode_queued(action.key, queued_text(action)) == action
