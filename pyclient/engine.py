@@ -11,7 +11,10 @@ Rules in one place:
   bring_forward`), persists and, when signed in, schedules a sync ``debounce_ms`` later.
 - The log in memory is written to storage as the events that changed since the last write
   (:meth:`LocalStore.add_events` unites them with what is stored, writes back what a racing
-  tab's write dropped, and seals the head into a segment when it is full).
+  tab's write dropped, and seals the head into a segment when it is full). While a reload
+  started from its start point has not read the stored log yet, new events are kept in the
+  early-action queue instead, and written to the log once it is read
+  (:meth:`~pyclient.session.SessionEngine._queue_unwritten`).
 - Storage full: the engine keeps working in memory, shows ``storageWarning``, marks the
   unsaved events ``error`` (and remembers which entries it marked), deletes nothing, and
   retries the write on the next change; once a write succeeds those entries are ``local``.

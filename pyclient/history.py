@@ -39,7 +39,6 @@ from .core.reducer import apply_events, bring_forward, reduce_events
 from .engine import ProgressEngine
 from .errors import StorageFullError
 from .store.log_format import run_steps
-from .store.segments import decode_head
 
 __all__ = ["HistoryEngine"]
 
@@ -57,12 +56,15 @@ class HistoryEngine(ProgressEngine):
         #: the head's text the shown snapshot was started from, not read yet (None: read)
         self._head_unread: str | None = None
         self._start_segments: frozenset[str] = frozenset()
+        self._start_through: OrderKey | None = None
+        self._recording = False  # in _add_local: new events of this tab, none in the log yet
         self._pending: list[str] = []
         started = store.read_start(user_id)
         self._started_small = started is not None and not started[0].segments
         if started is not None:
             point, self._snapshot, self._head_unread = started
-            self._last_key, self._start_segments = point.through, point.segments
+            self._last_key = self._start_through = point.through
+            self._start_segments = point.segments
             self._last_stamp_ms = max(self._last_stamp_ms, point.own_ms)
             self._loaded = self._verified = False
             self._checkpoint = None  # made again by the full reduction
@@ -91,6 +93,7 @@ class HistoryEngine(ProgressEngine):
         self._events = dict(head)
         self._snapshot, self._last_key = start
         assert checkpoint is not None  # a start is made from one
+        self._start_through = checkpoint.through
         # a record before the segments are read comes after this client's events in them too
         self._last_stamp_ms = max(self._last_stamp_ms, checkpoint.own_ms or 0)
         self._note_own_stamps(head.values())
@@ -104,7 +107,8 @@ class HistoryEngine(ProgressEngine):
 
     @property
     def history_pending(self) -> bool:
-        """Whether segments are still to be read or the full reduction is still to run."""
+        """Whether the head or segments are still to be read, or the full reduction is still
+        to run."""
         return not self._verified
 
     @property
@@ -137,32 +141,42 @@ class HistoryEngine(ProgressEngine):
 
     def _read_head(self) -> Generator[None]:
         """Read the head of a log started from its start point, in steps: its events join the
-        log, those the start point did not cover are folded in (another tab wrote since), and
-        the segments it lists are read from now on. Anything that needs the log before the
-        steps are done reads it at once (:meth:`_merge`); then these steps end."""
-        started_from = self._head_unread
+        log and the segments it lists are read from now on. When another tab wrote since, what
+        the start point cannot have covered (sorting after its last event) is folded in; the
+        rest is left to the full reduction. Anything that needs the log before these steps are
+        done reads it at once (:meth:`_merge`); then these steps end."""
+        started_from, generation = self._head_unread, self._generation
         if started_from is None:
             return
         user, store = self.user_id, self.store
         head = yield from store.read_head_steps(user)
-        if self._head_unread is not started_from:
+        if self._generation != generation or self._head_unread is not started_from:
             return  # read meanwhile, or another log is loaded
         self._head_unread = None
         events = dict(head)
-        if store.head_text(user) == started_from:
-            covered: dict[str, Event] = head
-        else:  # another tab wrote since: what the start point covered is the head it named
-            covered = decode_head(started_from).events
+        news: list[Event] = []
+        if store.head_text(user) != started_from:  # another tab wrote since
             for segment_id in store.segments_to_read(user):
                 if segment_id not in self._start_segments:  # sealed since
                     union_into(events, self._read_segment(segment_id).values())
-        union_into(self._events, (e for i, e in events.items() if covered.get(i) == e))
+            through = self._start_through
+            news = [e for e in events.values() if through is None or event_order_key(e) > through]
+        fresh = {e.event_id for e in news}
+        _, replaced = union_into(self._events, (e for i, e in events.items() if i not in fresh))
+        if replaced:
+            self._replacements += 1
         self._pending = store.segments_to_read(user)
-        self._merge(events.values(), stored=True)  # folds in what the start point did not cover
+        self._merge(news, stored=True)
         self._note_own_stamps(head.values())
         self._mark_own_unsynced(events.values())
         if self._unwritten:  # recorded meanwhile (kept in the queue until now)
             self._persist()
+
+    def _settle_log(self) -> None:
+        """Before the identity changes: what was recorded while the log was unread is written
+        to it now (its queued keys then go)."""
+        if self._head_unread is not None and self._unwritten:
+            run_steps(self._read_head())
 
     def _read_segments(self, generation: int) -> Iterator[None]:
         if self._head_unread is not None and generation == self._generation:
@@ -285,7 +299,13 @@ class HistoryEngine(ProgressEngine):
 
     def _note_start(self, *, cached: bool = False) -> None:
         """Note the snapshot cache's start point (module docstring), once the log is known."""
-        if self._loaded and self._verified and self._head_unread is None:
+        if (
+            self._loaded
+            and self._verified
+            and self._head_unread is None
+            and not self._unwritten  # held in memory only (storage refused): not the log's
+            and self._full_warning is None
+        ):
             with contextlib.suppress(StorageFullError):
                 self.store.write_start(
                     self.user_id, self._snapshot, self._last_key, self._last_stamp_ms,
@@ -319,13 +339,26 @@ class HistoryEngine(ProgressEngine):
         """Whether the stored log is still to be read (started from its start point)."""
         return self._head_unread is not None
 
+    def _add_local(self, events: list[Event]) -> None:
+        self._recording = True
+        try:
+            super()._add_local(events)
+        finally:
+            self._recording = False
+
     def _merge(self, events: Iterable[Event], *, stored: bool = False) -> list[Event]:
-        if stored and self._head_unread is not None:
-            # first: what the stored log holds is told apart from what joins it
+        events = list(events)
+        if events and self._head_unread is not None and not self._recording:
+            # first: what the stored log holds is told apart from what joins it (a record of
+            # this tab is new to it, and is kept in the queue until the log is read)
             run_steps(self._read_head())
         if self._loaded:
             return super()._merge(events, stored=stored)
-        # Segments unread: fold whatever the order; the full reduction puts them in place.
+        # Segments unread: fold whatever the order; the full reduction puts them in place. An
+        # event sorting before the end of what the start covered may be one of the segments
+        # not read yet (a guest's copied at sign-in, say): folded again, a reset among them
+        # would wipe what came after it. It waits for the full reduction; a record of this tab
+        # is new, whatever its time.
         fresh, replaced = union_into(self._events, events)
         if replaced:
             self._replacements += 1
@@ -333,9 +366,12 @@ class HistoryEngine(ProgressEngine):
         if changed:
             if not stored:
                 self._unwritten.update((e.event_id, e) for e in changed)
-            self._snapshot = apply_events(self._snapshot, changed)
-            last = event_order_key(changed[-1])
-            self._last_key = last if self._last_key is None else max(self._last_key, last)
+            through = None if self._recording else self._start_through
+            folded = [e for e in changed if through is None or event_order_key(e) > through]
+            if folded:
+                self._snapshot = apply_events(self._snapshot, folded)
+                last = event_order_key(folded[-1])
+                self._last_key = last if self._last_key is None else max(self._last_key, last)
             self._note_own_stamps(fresh)
         return fresh
 

@@ -10,7 +10,9 @@ one the log already holds (another tab took it in first) changes nothing. Anothe
 action is added to that identity's stored log, where it is ``local`` once that log is loaded
 (its ``clientId`` is this profile's). A key is removed only once a stored log holds its event:
 when storage is full it stays (the durable copy) and the event lives in memory until a write
-succeeds. An unreadable value is set aside by the store and reported in the status.
+succeeds. An unreadable value is set aside by the store and reported in the status. The client
+queues its own records so, too, while a reload started from its start point has not read the
+stored log yet (:meth:`SessionEngine._queue_unwritten`).
 
 A sync: :meth:`begin_sync` (one at a time; offline or expired: none), :meth:`start_push`
 (pending events move to ``syncing``; automatic syncs also re-send ``error`` events not held by
@@ -164,6 +166,7 @@ class SessionEngine(HistoryEngine):
         """Become ``session``'s user and start the bootstrap (spec §6.1): the guest log is
         copied into the user's as ``local``, and updates are queued until the remote log is
         merged."""
+        self._settle_log()
         if self._session is not None and self._session.user_id != session.user_id:
             self.sign_out()
         self._session = session  # a sync still running for an older session is abandoned
@@ -181,6 +184,7 @@ class SessionEngine(HistoryEngine):
 
     def sign_out(self) -> None:
         """Back to the guest log; the user's stored keys are left as they are."""
+        self._settle_log()
         self._session = None
         self._identity += 1
         self._reset_identity_state()

@@ -17,6 +17,7 @@ from pyclient.adapters.cpython import MemoryStorage
 from pyclient.core.checkpoint import REDUCER_RULES, Checkpoint, start_from_checkpoint
 from pyclient.core.eventlog import event_order_key
 from pyclient.core.timestamps import format_instant, instant_of
+from pyclient.errors import StorageFullError
 from pyclient.store.checkpoint_format import decode_checkpoint, encode_checkpoint
 from pyclient.store.keys import (
     checkpoint_key,
@@ -30,8 +31,8 @@ from pyclient.store.local_store import LocalStore
 from pyclient.store.segments import segment_ids_in
 
 from .builders import at, progress_reset, progressed
-from .engine_harness import U1, Ids, fire, make, signed_in
-from .fakes import FakeClock, FakeServer, FakeTransport, drive, start
+from .engine_harness import U1, Ids, fire, make, queued_keys, signed_in, stored_ids
+from .fakes import FakeClock, FakeServer, FakeTransport, drive, error_response, start
 
 SMALL = 8
 
@@ -640,3 +641,64 @@ def test_a_record_queued_before_the_page_closed_joins_the_log_on_the_next_load()
     assert event_id in LocalStore(storage, clock).read_events(None)
     assert queue_key(event_id) not in storage.data
     assert same(again.snapshot, full(storage)) and len(again.events) == 3 * SMALL + 6
+
+
+def test_a_guests_copies_at_sign_in_are_not_folded_again_into_the_start() -> None:
+    """Guest events not synced yet are in the user's log (its segments) and in the guest log:
+    copied again at sign-in before the segments are read, a reset among them is not folded a
+    second time (it would wipe the user's progress from the page until the reduction)."""
+    engine, server, storage, clock = make()
+    server.fail = lambda r: error_response(503, "unavailable")
+    for n in range(5):
+        engine.record_progress(f"g-{n}", "completed")
+        clock.advance(1000)
+    engine.reset_progress()
+    clock.advance(1000)
+    drive(engine.sign_in(U1))
+    for n in range(20):
+        engine.record_progress(f"u-{n}", "completed")
+        clock.advance(1000)
+    for started in (True, False):
+        if not started:
+            storage.data.pop(start_key("u1"))
+        tab, _, _, _ = make(server=server, storage=storage, clock=clock, prefix="t")
+        drive(tab.sign_in(U1))
+        assert tab.history_pending and same(tab.snapshot, full(storage, "u1"))
+        finish(tab)
+        assert same(tab.snapshot, full(storage, "u1")) and not queued_keys(storage)
+
+
+def test_a_record_queued_before_the_head_is_read_is_logged_before_the_identity_changes() -> None:
+    _, server, storage, clock = synced_history(3 * SMALL + 5)
+    tab = another_tab(server, storage, clock)
+    assert tab.history_pending
+    event_id = tab.record_progress("lesson-new", "passed")
+    assert queue_key(event_id) in storage.data
+    tab.sign_out()
+    assert event_id in stored_ids(storage, "u1") and not queued_keys(storage)
+    drive(tab.sign_in(U1))
+    finish(tab)
+    fire(tab, clock)
+    assert tab.snapshot.content["lesson-new"].status == "passed" and event_id in server.ids()
+
+
+def test_no_start_point_is_written_while_events_live_in_memory_only() -> None:
+    class HeadRefused(MemoryStorage):
+        refuse = False
+
+        def set(self, key: str, value: str) -> None:
+            if self.refuse and key == events_key(None):
+                raise StorageFullError("quota")
+            super().set(key, value)
+
+    storage = HeadRefused()
+    storage.data, clock = history_with_resets(3 * SMALL + 5)[0].data, FakeClock()
+    storage.data.pop(start_key(None))
+    tab = reload(storage, clock)
+    storage.refuse = True
+    tab.reset_progress()  # kept in memory only: the head's write is refused
+    finish(tab)
+    assert start_key(None) not in storage.data and tab.status.storage_warning is not None
+    storage.refuse = False
+    again = reload(storage, clock)
+    assert same(again.snapshot, full(storage))
