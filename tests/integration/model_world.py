@@ -284,6 +284,7 @@ class World:
         tab.engine = self._engine(client, tab.index)
         if session is not None:  # the page resumes its session
             await tab.engine.sign_in(session)
+        tab.engine.ingest_queue()  # and takes in what was queued (as the page's start does)
 
     async def settle(self) -> None:
         for client in self.clients:
