@@ -14,6 +14,7 @@ when not read) and, where needed, ``own`` (id -> the eventIds of this client's e
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 from ..core.models import LearningProgressSyncEntry, LearningProgressSyncState
 from ..core.sync_state import restore_synced
@@ -83,15 +84,19 @@ class SyncedSegments:
         marked segments settled ``synced``: another tab's entries (``syncing`` in its sync)
         merged in before that tab stopped writing them. ``local`` and ``error`` entries are
         left: they are a tab's own word that the event still has to be sent. Looks at the
-        events of segments newly known as all synced and at the stored entries: O(stored
-        entries) a call, once a segment."""
-        skip = self.read_ids(segments)
-        check = {i for i, e in stored.events.items() if e.status == "syncing" and i in skip}
-        for segment_id in self.marked - self._looked:
-            ids = segments.get(segment_id)
-            if ids is not None:  # read: its events are known
-                check.update(ids)
-                self._looked.add(segment_id)
-        entries = state.events
-        behind = [i for i in check if (e := entries.get(i)) is not None and e.status == "syncing"]
+        ``syncing`` entries only, against the segments newly known as all synced (read) and,
+        for the stored entries, against every marked segment read: O(``syncing`` entries times
+        new segments), never O(events of the log) (the first sync after a reload of a long
+        history read them all at once: a long task in the page)."""
+        fresh = [i for i in self.marked - self._looked if segments.get(i) is not None]
+        self._looked.update(fresh)
+        syncing = {i for i, e in state.events.items() if e.status == "syncing"}
+        if not syncing:
+            return state
+        behind: set[str] = set()
+        for segment_id in fresh:
+            behind |= syncing & cast(frozenset[str], segments[segment_id])
+        stored_syncing = {i for i, e in stored.events.items() if e.status == "syncing"}
+        if left := (syncing & stored_syncing) - behind:
+            behind |= left & self.read_ids(segments)
         return restore_synced(state, behind) if behind else state
