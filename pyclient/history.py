@@ -11,11 +11,12 @@ rest of the log after ready, in small steps (DESIGN §5).
   at once, as a log without segments is.
 - :meth:`HistoryEngine.history_steps` is the rest, as a generator that does a bounded piece of
   work per step (the driver runs steps until its time slice is over, then lets the page
-  breathe): it reads one segment per step, then reduces the whole log again in chunks (spec §1:
-  the snapshot is recomputed on every load), replaces the shown snapshot when it differs,
-  and stores the checkpoint of the segments when the stored one is missing or wrong. A late
-  event (one sorting before the end of the segments) is sealed into a segment of its own
-  first, so that the checkpoint covers every event again.
+  breathe): it builds the head's encoder (the next write then appends to it rather than
+  encode up to 2,000 events in one task), reads one segment per step, then reduces the whole
+  log again in chunks (spec §1: the snapshot is recomputed on every load), replaces the shown
+  snapshot when it differs, and stores the checkpoint of the segments when the stored one is
+  missing or wrong. A late event (one sorting before the end of the segments) is sealed into
+  a segment of its own first, so that the checkpoint covers every event again.
 - Until the segments are read, events joining the log are folded into the shown snapshot
   whatever their order (the recomputation puts them in their place) and no sync runs: a sync
   needs the whole log. Once the segments are read a sync is due at once.
@@ -152,6 +153,10 @@ class HistoryEngine(ProgressEngine):
         head = yield from store.read_head_steps(user)
         if self._generation != generation or self._head_unread is not started_from:
             return  # read meanwhile, or another log is loaded
+        if self._unwritten:  # recorded meanwhile: written below, appended to the head as read
+            yield from store.prime_head_steps(user)
+            if self._generation != generation or self._head_unread is not started_from:
+                return
         self._head_unread = None
         events = dict(head)
         news: list[Event] = []
@@ -182,6 +187,8 @@ class HistoryEngine(ProgressEngine):
         if self._head_unread is not None and generation == self._generation:
             yield from self._read_head()
             yield
+        if generation == self._generation:  # a write soon after appends to the head
+            yield from self.store.prime_head_steps(self.user_id)
         while self._pending and generation == self._generation:
             segment_id = self._pending[0]  # taken off once read: a step left half done
             events = yield from self._read_segment_steps(segment_id, generation)  # is redone

@@ -341,6 +341,19 @@ class LocalStore:
             self._refresh(key, log, strict=False, read_new=False, decoded=decoded)
         return dict(log.head)
 
+    def prime_head_steps(self, user_id: str | None) -> Generator[None]:
+        """Build the encoder of a stored log's head as read (in steps of bounded work), so
+        that the next write appends to it rather than encoding the whole head at once (some
+        2,000 events: a long task in the page). Nothing when a write or a read meanwhile
+        changed the head."""
+        log = self._logs.get(events_key(user_id))
+        if log is None or log.text is not None or log.legacy or not log.head:
+            return
+        raw, head = log.raw, log.head
+        text = yield from LogText.of_steps(head.values())
+        if log.raw is raw and log.head is head and log.text is None and not log.legacy:
+            log.text = text
+
     def sealed_ids(self, user_id: str | None) -> AbstractSet[str]:
         """The eventIds of every segment read so far (kept up to date, not a copy)."""
         return self._log(events_key(user_id)).sealed

@@ -201,6 +201,19 @@ class LogText:
             log._append(compact)
             return log
 
+    @classmethod
+    def of_steps(cls, events: Iterable[Event]) -> Generator[None, None, LogText]:
+        """:meth:`of` (dense) in steps of bounded work, :data:`EVENTS_PER_STEP` events encoded
+        a step: the same text, as the compact events are appended in their stored order."""
+        with gc_paused():
+            compact, other = _partition(events)
+            log = cls(other)
+        for start in range(0, len(compact), EVENTS_PER_STEP):
+            yield
+            with gc_paused():
+                log._append(compact[start : start + EVENTS_PER_STEP])
+        return log
+
     def extend(self, events: Sequence[Event]) -> bool:
         """Append new events when they are all compact and sort after every compact event;
         False (nothing changed) otherwise: the caller encodes the whole log instead."""
@@ -264,9 +277,11 @@ class LogText:
         return f'{{"v":2,{self.body()}}}'
 
 
-#: Events decoded, or validated, per step of :func:`decode_columns_steps` (a segment is four
-#: times this: each of its steps stays well under a frame in the page).
-EVENTS_PER_STEP: Final = 512
+#: Events decoded, validated or encoded per step of :func:`decode_columns_steps` and
+#: :meth:`LogText.of_steps` (a segment is eight times this). A step of 512 events took 20-40 ms
+#: in the page (measured in Chromium): with what else runs in the same task, too near a long
+#: task (50 ms).
+EVENTS_PER_STEP: Final = 256
 
 
 def _decode_compact_steps(

@@ -5,6 +5,7 @@ trusted beyond a load, and syncs that wait for the whole log."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -702,3 +703,42 @@ def test_no_start_point_is_written_while_events_live_in_memory_only() -> None:
     storage.refuse = False
     again = reload(storage, clock)
     assert same(again.snapshot, full(storage))
+
+
+@pytest.fixture
+def full_encodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every head the store encodes whole (not appended to its encoder)."""
+    from pyclient.store import log_format
+
+    sizes: list[int] = []
+    of = log_format.LogText.of.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: Any, events: Any, **kwargs: Any) -> Any:
+        events = list(events)
+        sizes.append(len(events))
+        return of(cls, events, **kwargs)
+
+    monkeypatch.setattr(log_format.LogText, "of", classmethod(counted))
+    return sizes
+
+
+@pytest.mark.parametrize("start", [True, False], ids=["start point", "checkpoint"])
+def test_a_record_after_a_reload_appends_to_the_head_rather_than_encoding_it_whole(
+    start: bool, full_encodes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record soon after ready must not encode the head whole (up to 2,000 events: a long
+    task in the page): the history steps build the head's encoder first, and a record made
+    before the head was read is appended to it too."""
+    from . import engine_harness
+
+    monkeypatch.setattr(engine_harness.Ids, "__call__", lambda _: str(uuid.uuid4()))  # compact
+    storage, clock = guest_history(3 * SMALL + 5)
+    engine = reload(storage, clock, start=start)
+    full_encodes.clear()
+    early = engine.record_progress("lesson-early", "passed") if start else None
+    finish(engine)
+    late = engine.record_progress("lesson-late", "passed")
+    assert full_encodes == []
+    stored = LocalStore(storage, clock).read_events(None)
+    assert late in stored and (early is None or early in stored)
+    assert same(engine.snapshot, full(storage))

@@ -170,6 +170,49 @@ def test_a_new_event_after_the_log_is_appended_not_the_whole_log_re_encoded(
     assert storage.data[GUEST_EVENTS_KEY] == head_text(log.values())
 
 
+def test_a_head_read_by_another_store_is_appended_to_once_its_encoder_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a load, the head's encoder is built in steps (the engine does it after ready):
+    the next write appends to it rather than encoding the whole head in one long task. A
+    write meanwhile wins: the encoder built from the head it replaced is dropped."""
+    from pyclient.store import log_format
+
+    writer, storage = store()
+    first = [progressed(f"{n:08x}-0000-4000-8000-000000000000", at(1, minute=n), "x", "completed")
+             for n in range(1, 40)]  # fmt: skip
+    log = {e.event_id: e for e in first}
+    writer.add_events(None, log.values())
+    reader = store_on(storage)
+    assert reader.read_head(None) == log
+    monkeypatch.setattr(log_format, "EVENTS_PER_STEP", 8)
+    assert sum(1 for _ in reader.prime_head_steps(None)) == 5  # 39 events, 8 a step
+
+    def full_encode(*_: object) -> None:
+        raise AssertionError("the whole log was encoded again")
+
+    monkeypatch.setattr(log_format.LogText, "of", full_encode)
+    new = progressed("00000099-0000-4000-8000-000000000000", at(2), "y", "passed")
+    log[new.event_id] = new
+    assert reader.add_events(None, [new]) == {}
+    monkeypatch.undo()
+    assert storage.data[GUEST_EVENTS_KEY] == head_text(log.values())
+
+    late = store_on(storage)
+    late.read_head(None)
+    monkeypatch.setattr(log_format, "EVENTS_PER_STEP", 8)
+    steps = late.prime_head_steps(None)
+    next(steps)
+    newer = progressed("000000a0-0000-4000-8000-000000000000", at(3), "z", "passed")
+    late.add_events(None, [newer])  # written meanwhile: encoded whole
+    log[newer.event_id] = newer
+    assert list(steps) == [None] * 4  # the rest of the steps, then dropped
+    last = progressed("000000a1-0000-4000-8000-000000000000", at(4), "z", "passed")
+    late.add_events(None, [last])
+    log[last.event_id] = last
+    assert storage.data[GUEST_EVENTS_KEY] == head_text(log.values())
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(appends(), min_size=1, max_size=15), st.lists(st.integers(0, 3), max_size=15))
 def test_store_writes_stay_byte_identical_and_union_with_another_tab(

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pyclient import Event, dump_events
 from pyclient.adapters.cpython import MemoryStorage
+from pyclient.store import log_format
 from pyclient.store.keys import GUEST_EVENTS_KEY, events_key
 from pyclient.store.log_format import LogText, decode_log, encode_log
 from pyclient.store.packed_ids import PackedIds, pack_dense, unpack_dense
@@ -174,6 +175,28 @@ def test_appending_to_the_encoded_parts_gives_the_text_of_a_full_encode(
     decoded, problem = head.events, head.problem
     assert problem is None
     assert_identical(decoded, log)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(events(), max_size=12), st.integers(1, 4))
+def test_encoding_in_steps_gives_the_text_of_a_full_encode(
+    batch: list[Event], per_step: int
+) -> None:
+    log = log_of(batch)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(log_format, "EVENTS_PER_STEP", per_step)
+        steps = LogText.of_steps(log.values())
+        taken = 0
+        while True:
+            try:
+                next(steps)
+                taken += 1
+            except StopIteration as done:
+                text = done.value
+                break
+    assert encode_head([], text) == head_text(log.values())
+    compact, _ = log_format._partition(log.values())
+    assert taken == -(-len(compact) // per_step)  # per_step compact events encoded a step
 
 
 @settings(max_examples=200, deadline=None)
