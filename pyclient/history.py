@@ -126,7 +126,7 @@ class HistoryEngine(ProgressEngine):
     def _read_all_segments(self) -> None:
         """Read the remaining segments now (something needs the whole log at once)."""
         if not self._loaded:
-            for _ in self._read_segments(self._generation):
+            for _ in self._read_segments(self._generation, prime=False):
                 pass
 
     # ------------------------------------------------------------------ the steps
@@ -183,11 +183,13 @@ class HistoryEngine(ProgressEngine):
         if self._head_unread is not None and self._unwritten:
             run_steps(self._read_head())
 
-    def _read_segments(self, generation: int) -> Iterator[None]:
+    def _read_segments(self, generation: int, *, prime: bool = True) -> Iterator[None]:
+        """The head (when unread), the head's encoder (``prime``: as steps, not when read at
+        once; a write soon after appends to it), then every segment not read yet."""
         if self._head_unread is not None and generation == self._generation:
             yield from self._read_head()
             yield
-        if generation == self._generation:  # a write soon after appends to the head
+        if prime and generation == self._generation and not self._loaded:
             yield from self.store.prime_head_steps(self.user_id)
         while self._pending and generation == self._generation:
             segment_id = self._pending[0]  # taken off once read: a step left half done
