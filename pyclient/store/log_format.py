@@ -196,19 +196,18 @@ class LogText:
         """Every event encoded (the full, O(n) path); ``dense``: ids packed as the version 3
         formats pack them, else as version 2 (:mod:`.packed_ids`)."""
         with gc_paused():
-            compact, other = _partition(events)
-            log = cls(other, dense=dense)
-            log._append(compact)
-            return log
+            return run_steps(cls.of_steps(events, dense=dense))
 
     @classmethod
-    def of_steps(cls, events: Iterable[Event]) -> Generator[None, None, LogText]:
-        """:meth:`of` (dense) in steps of bounded work, :data:`EVENTS_PER_STEP` events encoded
-        a step: the same text, as the compact events are appended in their stored order."""
+    def of_steps(
+        cls, events: Iterable[Event], *, dense: bool = True
+    ) -> Generator[None, None, LogText]:
+        """:meth:`of` in steps of bounded work, :data:`EVENTS_PER_STEP` events encoded a step:
+        the same text, as the compact events are appended in their stored order."""
         yield  # sorting is a step of its own, after whatever the caller did
         with gc_paused():
             compact, other = _partition(events)
-            log = cls(other)
+            log = cls(other, dense=dense)
         for start in range(0, len(compact), EVENTS_PER_STEP):
             yield
             with gc_paused():
