@@ -44,6 +44,10 @@ AFTER_READY = """async () => {
 }"""
 
 
+#: The row of an item in the progress panel.
+ROW = '((id) => document.querySelector(`#progress-items li[data-content-id="${id}"]`))'
+
+
 def history(count: int) -> list[dict[str, Any]]:
     """A learner's events from another device, a minute apart, ending an hour ago."""
     start_ms = 1_767_225_600_000 - count * 60_000  # ends 2026-01-01
@@ -102,10 +106,15 @@ def test_a_reload_with_a_long_history_is_ready_at_once_and_never_blocks_the_page
 
     page.reload()
     wait_ready(page)
+    page.evaluate(f"{ROW}('lesson-1').dataset.marked = 'yes'")
     event_id = record(page, "lesson-after-reload", "completed")
     assert page.evaluate("progressClient.snapshot.content['lesson-after-reload'].status") == (
         "completed"
     )
+    # the new row is drawn, and the rows that did not change are not drawn again
+    assert page.evaluate(f"{ROW}('lesson-after-reload').dataset.status") == "completed"
+    assert page.evaluate(f"{ROW}('lesson-1').dataset.marked") == "yes"
+    assert page.evaluate("document.querySelectorAll('#progress-items li').length") == 301
     after = page.evaluate(AFTER_READY)
     assert after["blocked"] == [], f"long tasks after ready: {after['blocked']} ms"
     snapshot = page.evaluate("progressClient.snapshot")

@@ -36,7 +36,7 @@ from collections.abc import Generator, Iterable, Iterator
 from .core.checkpoint import Checkpoint, start_from_checkpoint
 from .core.eventlog import OrderKey, event_order_key, union_into
 from .core.models import Event, LearningGuestProgress
-from .core.reducer import apply_events, bring_forward, reduce_events
+from .core.reducer import Folding, apply_events, bring_forward, reduce_events
 from .engine import ProgressEngine
 from .errors import StorageFullError
 from .store.log_format import run_steps
@@ -237,14 +237,16 @@ class HistoryEngine(ProgressEngine):
         sealed_total = own_sealed_ms = own_ms = 0  # this client's latest: sealed, and in all
         for start in range(0, len(items), STEP_EVENTS):
             chunk = items[start : start + STEP_EVENTS]
-            runs.append(sorted(((event_order_key(e), e) for e in chunk), key=_first))
+            runs.append(sorted(((event_order_key(e), e) for e in chunk), key=_first, reverse=True))
             in_sealed = [e for e in chunk if e.event_id in sealed]
             sealed_total += len(in_sealed)
             own_sealed_ms = max(own_sealed_ms, self._latest_own_ms(in_sealed))
             own_ms = max(own_ms, self._latest_own_ms(chunk))
             yield
-        merged = heapq.merge(*runs, key=_first)
-        snapshot = reduce_events([])
+        # Each run is taken from its end, so that what the fold is done with is freed as it
+        # goes rather than all at once after the last step.
+        merged = heapq.merge(*map(_drain, runs), key=_first)
+        folding = Folding()
         # The snapshot of the sealed events, when they are the first in order (then it is the
         # checkpoint), and the last of them; ``leading``: still among them.
         sealed_snapshot, through, leading, seen = None, None, True, 0
@@ -260,17 +262,24 @@ class HistoryEngine(ProgressEngine):
                     through = chunk_keyed[split - 1][0]
                 if split < len(chunk_keyed):
                     leading = False
-                    snapshot = apply_events(snapshot, _events(chunk_keyed[:split]))
+                    folding.fold(_events(chunk_keyed[:split]))
                     if seen == sealed_total:
-                        sealed_snapshot = snapshot
+                        sealed_snapshot = folding.snapshot()
+                        yield
                     rest = chunk_keyed[split:]
-            snapshot = apply_events(snapshot, _events(rest))
+            folding.fold(_events(rest))
             last = chunk_keyed[-1][0]
+            del chunk_keyed, rest
             yield
             if generation != self._generation:
                 return True
+        snapshot = folding.snapshot()
         if leading:  # every event is sealed
             sealed_snapshot = snapshot
+        del items, runs, merged
+        yield
+        if generation != self._generation:
+            return True
         if self._replacements != replacements:
             return False
         self._replace_shown(snapshot, last, frozen)
@@ -418,6 +427,12 @@ class HistoryEngine(ProgressEngine):
 
 def _first(item: tuple[OrderKey, Event]) -> OrderKey:
     return item[0]
+
+
+def _drain[T](items: list[T]) -> Iterator[T]:
+    """The items of a list from its end, each let go of by the list once taken."""
+    while items:
+        yield items.pop()
 
 
 def _events(keyed: Iterable[tuple[OrderKey, Event]]) -> Iterator[Event]:

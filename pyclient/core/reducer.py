@@ -60,6 +60,7 @@ from .timestamps import epoch_day, format_day, instant_of, normalize_timestamp, 
 
 __all__ = [
     "STATUS_RANK",
+    "Folding",
     "apply_event",
     "apply_events",
     "bring_forward",
@@ -672,17 +673,38 @@ def apply_event(snapshot: LearningGuestProgress, event: Event) -> LearningGuestP
     return fold.snapshot()
 
 
+class Folding:
+    """A fold carried across calls: events given in log order are folded into one working copy
+    of ``snapshot`` (empty by default), and :meth:`snapshot` makes the model only when asked.
+    For a reduction in steps: each step folds a chunk, and no step pays for converting the
+    items touched so far back to models.
+
+    ``snapshot`` is left as it was; a snapshot taken shares nothing that a later fold changes.
+    """
+
+    __slots__ = ("_fold",)
+
+    def __init__(self, snapshot: LearningGuestProgress | None = None) -> None:
+        self._fold = _Fold(_EMPTY if snapshot is None else snapshot)
+
+    def fold(self, events: Iterable[Event]) -> Folding:
+        with gc_paused():
+            fold = self._fold
+            for event in events:
+                _apply(fold, event, instant_of(event.occurred_at))
+        return self
+
+    def snapshot(self) -> LearningGuestProgress:
+        return self._fold.snapshot()
+
+
 def apply_events(snapshot: LearningGuestProgress, events: Iterable[Event]) -> LearningGuestProgress:
     """Fold more events, given in log order, into a snapshot: :func:`apply_event` on each in
     turn, but in one working copy, so the ``content`` mapping is copied once, not per event.
 
     ``snapshot`` is left as it was: the result shares only the items no event touched.
     """
-    with gc_paused():
-        fold = _Fold(snapshot)
-        for event in events:
-            _apply(fold, event, instant_of(event.occurred_at))
-        return fold.snapshot()
+    return Folding(snapshot).fold(events).snapshot()
 
 
 def bring_forward(

@@ -93,22 +93,32 @@ export function renderPanel({ snapshot, locale, content, ready, failed, pendingI
   $('reset-progress').disabled = !ready || isEmpty(snapshot)
 }
 
-// The rows as last drawn: a list that would come out the same is not built again (the client's
-// first snapshot is most often the cached one the first paint drew; hundreds of items).
-let drawnRows = null
+// The rows as last drawn, by id: a row that would come out the same keeps its element, so that a
+// change to one item of hundreds (a record) rebuilds that row only.
+let drawn = new Map() // id -> {key, el}
+
+function rowElement({ id, status, title, outcome, words, pending }) {
+  return h(
+    'li',
+    { dataset: pending ? { contentId: id, status, pending: 'true' } : { contentId: id, status } },
+    h('span', { className: 'item-id' }, title),
+    h('span', { className: `item-status status-${outcome}` }, words),
+  )
+}
 
 function drawList(list, rows) {
-  const key = JSON.stringify(rows)
-  if (key === drawnRows && list.childElementCount === rows.length) return
-  drawnRows = key
-  list.replaceChildren(
-    ...rows.map(({ id, status, title, outcome, words, pending }) =>
-      h(
-        'li',
-        { dataset: pending ? { contentId: id, status, pending: 'true' } : { contentId: id, status } },
-        h('span', { className: 'item-id' }, title),
-        h('span', { className: `item-status status-${outcome}` }, words),
-      ),
-    ),
-  )
+  const next = new Map()
+  const els = rows.map((row) => {
+    const key = JSON.stringify(row)
+    const old = drawn.get(row.id)
+    const el = old && old.key === key && old.el.parentNode === list ? old.el : rowElement(row)
+    next.set(row.id, { key, el })
+    return el
+  })
+  drawn = next
+  const keep = new Set(els)
+  for (const child of [...list.children]) if (!keep.has(child)) child.remove()
+  els.forEach((el, i) => {
+    if (list.children[i] !== el) list.insertBefore(el, list.children[i] ?? null)
+  })
 }
