@@ -13,10 +13,12 @@ rest of the log after ready, in small steps (DESIGN §5).
   work per step (the driver runs steps until its time slice is over, then lets the page
   breathe): it builds the head's encoder (the next write then appends to it rather than
   encode up to 2,000 events in one task), reads one segment per step, then reduces the whole
-  log again in chunks (spec §1: the snapshot is recomputed on every load), replaces the shown
-  snapshot when it differs, and stores the checkpoint of the segments when the stored one is
-  missing or wrong. A late event (one sorting before the end of the segments) is sealed into
-  a segment of its own first, so that the checkpoint covers every event again.
+  log again in chunks (spec §1: the snapshot is recomputed on every load; one fold is carried
+  across the chunks, and the steps that take its snapshot are bounded by the number of items
+  rather than of events), replaces the shown snapshot when it differs, and stores the
+  checkpoint of the segments when the stored one is missing or wrong. A late event (one
+  sorting before the end of the segments) is sealed into a segment of its own first, so that
+  the checkpoint covers every event again.
 - Until the segments are read, events joining the log are folded into the shown snapshot
   whatever their order (the recomputation puts them in their place) and no sync runs: a sync
   needs the whole log. Once the segments are read a sync is due at once.
@@ -276,7 +278,7 @@ class HistoryEngine(ProgressEngine):
         snapshot = folding.snapshot()
         if leading:  # every event is sealed
             sealed_snapshot = snapshot
-        del items, runs, merged
+        del items  # the last references to the events this reduction took
         yield
         if generation != self._generation:
             return True

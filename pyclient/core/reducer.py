@@ -23,7 +23,8 @@ straight from the decoded JSON when it is in the form clients write); :func:`app
 one more event into a snapshot and gives the same result as a full reduction when the event
 sorts after every event already applied (check with :func:`event_order_key`; otherwise reduce
 the whole log again); :func:`apply_events` folds several such events at a cost linear in their
-number. All of them feed the one fold (:func:`_fold`) with the same plain records.
+number, and :class:`Folding` carries such a fold across calls (a reduction in steps). All of
+them feed the one fold (:func:`_fold`) with the same plain records.
 """
 
 from __future__ import annotations
@@ -676,8 +677,9 @@ def apply_event(snapshot: LearningGuestProgress, event: Event) -> LearningGuestP
 class Folding:
     """A fold carried across calls: events given in log order are folded into one working copy
     of ``snapshot`` (empty by default), and :meth:`snapshot` makes the model only when asked.
-    For a reduction in steps: each step folds a chunk, and no step pays for converting the
-    items touched so far back to models.
+    For a reduction in steps: a step that folds a chunk does not convert the items touched
+    so far back to models; the step that takes the snapshot does (once for each item touched
+    since the last one taken).
 
     ``snapshot`` is left as it was; a snapshot taken shares nothing that a later fold changes.
     """
@@ -695,7 +697,10 @@ class Folding:
         return self
 
     def snapshot(self) -> LearningGuestProgress:
-        return self._fold.snapshot()
+        with gc_paused():
+            taken = self._fold.snapshot()
+            self._fold = _Fold(taken)  # folding on from the models: none is converted twice
+        return taken
 
 
 def apply_events(snapshot: LearningGuestProgress, events: Iterable[Event]) -> LearningGuestProgress:
