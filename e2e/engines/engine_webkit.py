@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -109,10 +110,21 @@ class WebKitEngine(Engine):
         return str(self.driver.execute_async_script(script))
 
     def _click(self, handle: Any, selector: str) -> None:
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.common.by import By
 
         self._switch(handle)
-        self.driver.find_element(By.CSS_SELECTOR, selector).click()
+        # as Playwright's and Puppeteer's locators do (the other engines), the element is looked
+        # up again when the page replaced it between finding it and clicking it (a re-render)
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                self.driver.find_element(By.CSS_SELECTOR, selector).click()
+                return
+            except StaleElementReferenceException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _reload(self, handle: Any) -> None:
         self._switch(handle)
