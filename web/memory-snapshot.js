@@ -118,7 +118,7 @@ function checkGoing(state) {
 function withTableFunctions(instance) {
   const exports = instance?.exports
   const table = exports?.__indirect_function_table
-  if (!(table instanceof WebAssembly.Table)) return instance
+  if (!(table instanceof WebAssembly.Table) || tableKeepsIdentity()) return instance
   const inTable = new Map()
   for (let i = 0; i < table.length; i++) {
     const func = table.get(i)
@@ -132,6 +132,31 @@ function withTableFunctions(instance) {
     same[key] = own ?? value
   }
   return replaced ? { exports: same } : instance
+}
+
+// A module of one function, exported and placed in an exported table ("f", "t").
+const IDENTITY_PROBE = [
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // types: () -> ()
+  0x03, 0x02, 0x01, 0x00, // one function of type 0
+  0x04, 0x04, 0x01, 0x70, 0x00, 0x01, // a funcref table of 1
+  0x07, 0x09, 0x02, 0x01, 0x66, 0x00, 0x00, 0x01, 0x74, 0x01, 0x00, // exports "f", "t"
+  0x09, 0x07, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x01, 0x00, // the function at slot 0
+  0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // its body: nothing
+]
+
+/**
+ * Whether this engine hands out one object for a function from its table and from the exports
+ * (V8 does, WebKit does not): then there is nothing to replace, and the walk over the runtime's
+ * table (tens of ms on the main thread) is skipped. Tested, not assumed from the engine's name.
+ */
+function tableKeepsIdentity() {
+  try {
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(IDENTITY_PROBE)))
+    return exports.t.get(0) === exports.f
+  } catch {
+    return false // a Wasm this probe cannot run in: walk the table
+  }
 }
 
 // Emscripten keeps its instantiateWasm for the page's life: the wrapper is made out here, so
