@@ -9,8 +9,8 @@
 // "boot": ..., "state": {...}} where `canonical` is
 // canonical_json(reduce_events(parse_events(json.dumps(vector["events"])))) and `state` what
 // Python holds right after the boot (time zone, LANG, a random number, whether pyclient was
-// already imported). tests/test_pyodide_runtime.py runs this and compares the vectors with
-// CPython byte for byte.
+// already imported, how many objects the cyclic collector leaves alone: gc.freeze).
+// tests/test_pyodide_runtime.py runs this and compares the vectors with CPython byte for byte.
 //
 // --memory-snapshot: boot as the page does when it can, by restoring the dist's memory snapshot
 // (web/memory-snapshot.js) instead of booting and installing the wheels; pytest and hypothesis
@@ -112,7 +112,7 @@ del _whole_stdlib
 }
 const state = JSON.parse(
   pyodide.runPython(`
-import json, os, random, sys, time
+import gc, json, os, random, sys, time
 json.dumps({
     "preimported": "pyclient.worker" in sys.modules and "pydantic" in sys.modules,
     "timezone": [time.timezone, time.altzone, time.daylight, list(time.tzname)],
@@ -121,6 +121,7 @@ json.dumps({
     "environ": dict(os.environ),
     "executable": sys.executable,
     "random": random.random(),
+    "frozen": gc.get_freeze_count(),
 })
 `),
 )

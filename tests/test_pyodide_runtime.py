@@ -111,6 +111,18 @@ def test_the_snapshot_boot_restores_the_imported_client(pyodide_run: dict[str, A
     assert pyodide_run["state"]["preimported"] is (pyodide_run["boot"] == "snapshot")
 
 
+def test_what_the_snapshot_imported_is_out_of_the_collectors_sight(
+    pyodide_run: dict[str, Any],
+) -> None:
+    # made frozen (gc.freeze), so that the restored interpreter's first collections do not
+    # scan the modules imported before it; a normal boot freezes nothing before the client
+    frozen = pyodide_run["state"]["frozen"]
+    if pyodide_run["boot"] == "snapshot":
+        assert frozen > 10_000, frozen
+    else:
+        assert frozen == 0, frozen
+
+
 def test_a_restored_interpreter_has_this_machines_time_zone_and_fresh_randomness(
     built: None, tmp_path: Path
 ) -> None:
