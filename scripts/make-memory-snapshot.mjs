@@ -58,6 +58,9 @@ const pyodide = await runtime.boot(loadPyodide, {
   _makeSnapshot: true,
 })
 const layout = await runtime.layout
+// gc.freeze(): what the imports made lives as long as the page, so the restored interpreter's
+// cyclic collector never scans it (Python 3.14's incremental collector would, in the first
+// collections after the restore; freezing it in the page instead walks all of it once).
 pyodide.runPython(`
 import gc, importlib
 for name in ${JSON.stringify(imports)}:
@@ -66,9 +69,6 @@ del name
 gc.collect()
 gc.freeze()
 `)
-// gc.freeze(): what the imports made lives as long as the page, so the restored interpreter's
-// cyclic collector never scans it (Python 3.14's incremental collector would, in the first
-// collections after the restore; freezing it in the page instead walks all of it once).
 const heap = sparseSnapshot(pyodide.makeMemorySnapshot())
 const { heapBytes } = snapshotHeader(heap)
 const { format, buildId, sitePackages, tableBase, libs, engineEntries } = layout
