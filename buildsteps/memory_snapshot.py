@@ -27,7 +27,8 @@ from buildsteps.layout import CACHE, PYODIDE_VERSION, ROOT, WEB
 
 STEP = "5/6 memory snapshot"
 SCRIPT = ROOT / "scripts" / "make-memory-snapshot.mjs"
-SHARED = (WEB / "memory-snapshot.js", WEB / "snapshot-files.js")  # made and restored with
+# the page's code that makes and restores it
+SHARED = (WEB / "memory-snapshot.js", WEB / "runtime-table.js", WEB / "snapshot-files.js")
 RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
 #: Imported before the heap is taken: pydantic and every module of pyclient the page's start
 #: needs but those that hold JS objects (pyclient.bridge and pyclient.adapters.pyodide import

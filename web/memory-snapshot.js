@@ -27,6 +27,7 @@ import {
   snapshotHeader,
   storedZipMembers,
 } from './snapshot-files.js'
+import { linkedForSnapshot } from './runtime-table.js'
 
 function dirname(path) {
   return path.slice(0, path.lastIndexOf('/')) || '/'
@@ -58,7 +59,7 @@ export function snapshotRuntime({ asmURL, files, waitFor = null, onStart = null,
   layout.catch(() => null) // the caller races it; an early failure is not unhandled
   const createPyodideModule = async (settings) => {
     const { default: createModule } = await import(asmURL)
-    if (settings.instantiateWasm) settings.instantiateWasm = withTableFunctionsFrom(settings.instantiateWasm)
+    if (settings.instantiateWasm) settings.instantiateWasm = linkedForSnapshot(settings.instantiateWasm)
     settings.preRun = [
       ...(settings.preRun || []),
       (Module) => {
@@ -107,62 +108,26 @@ function checkGoing(state) {
   }
 }
 
-// Emscripten gives every exported function a table slot (its address) unless the function is
-// already in the table, which it finds by identity (table.get(i) === the export). WebKit hands
-// out another object from the table than from the exports for the same function, so there 972
-// exports got a second slot, interleaved with the others: every slot from the first of them on
-// was not where the snapshot's maker had it (the table past the snapshot's base, refused).
-// Handing Emscripten the table's own object for each export the table holds (found by name: a
-// Wasm function's name is its index in the module) gives every engine the same slots; where
-// they are identical already, nothing changes.
-function withTableFunctions(instance) {
-  const exports = instance?.exports
-  const table = exports?.__indirect_function_table
-  if (!(table instanceof WebAssembly.Table) || tableKeepsIdentity()) return instance
-  const inTable = new Map()
-  for (let i = 0; i < table.length; i++) {
-    const func = table.get(i)
-    if (typeof func === 'function' && /^\d+$/.test(func.name) && !inTable.has(func.name)) inTable.set(func.name, func)
-  }
-  let replaced = 0
-  const same = {}
-  for (const [key, value] of Object.entries(exports)) {
-    const own = typeof value === 'function' ? inTable.get(value.name) : undefined
-    if (own && own !== value) replaced++
-    same[key] = own ?? value
-  }
-  return replaced ? { exports: same } : instance
-}
-
-// A module of one function, exported and placed in an exported table ("f", "t").
-const IDENTITY_PROBE = [
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // types: () -> ()
-  0x03, 0x02, 0x01, 0x00, // one function of type 0
-  0x04, 0x04, 0x01, 0x70, 0x00, 0x01, // a funcref table of 1
-  0x07, 0x09, 0x02, 0x01, 0x66, 0x00, 0x00, 0x01, 0x74, 0x01, 0x00, // exports "f", "t"
-  0x09, 0x07, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x01, 0x00, // the function at slot 0
-  0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // its body: nothing
-]
-
 /**
- * Whether this engine hands out one object for a function from its table and from the exports
- * (V8 does, WebKit does not): then there is nothing to replace, and the walk over the runtime's
- * table (tens of ms on the main thread) is skipped. Tested, not assumed from the engine's name.
+ * The wheels' files into `site`: each member's bytes handed to the file system as they are (a
+ * view of its stored wheel, not a copy), each directory made once. The .so files' paths.
  */
-function tableKeepsIdentity() {
-  try {
-    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(IDENTITY_PROBE)))
-    return exports.t.get(0) === exports.f
-  } catch {
-    return false // a Wasm this probe cannot run in: walk the table
+function writeSitePackages(FS, wheels, site) {
+  const libraries = []
+  const made = new Set()
+  for (const wheel of wheels) {
+    for (const [name, data] of storedZipMembers(wheel)) {
+      const path = `${site}/${name}`
+      const dir = dirname(path)
+      if (!made.has(dir)) {
+        FS.mkdirTree(dir)
+        made.add(dir)
+      }
+      FS.createDataFile(dir, path.slice(dir.length + 1), data, true, true, true)
+      if (name.endsWith('.so')) libraries.push(path)
+    }
   }
-}
-
-// Emscripten keeps its instantiateWasm for the page's life: the wrapper is made out here, so
-// that it does not keep this module's closures (and through them the snapshot's bytes) alive.
-function withTableFunctionsFrom(instantiateWasm) {
-  return (imports, done) => instantiateWasm(imports, (instance, module) => done(withTableFunctions(instance), module))
+  return libraries
 }
 
 async function lay(Module, { wheels, heap, compiled, tableBase, expect, state }) {
@@ -173,15 +138,7 @@ async function lay(Module, { wheels, heap, compiled, tableBase, expect, state })
     throw new SnapshotRefused('mismatch', `the snapshot is of another runtime build (${expect.buildId.slice(0, 12)}, this one is ${buildId.slice(0, 12)})`)
   }
   const site = API.sitePackages
-  const libraries = []
-  for (const wheel of wheels) {
-    for (const [name, data] of storedZipMembers(wheel)) {
-      const path = `${site}/${name}`
-      FS.mkdirTree(dirname(path))
-      FS.writeFile(path, data)
-      if (name.endsWith('.so')) libraries.push(path)
-    }
-  }
+  const libraries = writeSitePackages(FS, wheels, site)
   const table = Module.wasmTable
   // Making: room above this engine's entries for engines that add some (a GC trampoline).
   if (tableBase == null) tableBase = Math.ceil((table.length + 64) / 256) * 256
@@ -191,7 +148,7 @@ async function lay(Module, { wheels, heap, compiled, tableBase, expect, state })
   const engineEntries = table.length
   // The heap holds the maker's slot numbers: this engine's entries must be the maker's, give or
   // take the one trampoline an engine with Wasm GC appends after them. A count under the base
-  // alone would let shifted slots through (WebKit's, without withTableFunctions, had the base
+  // alone would let shifted slots through (WebKit's, without ./runtime-table.js, had the base
   // been higher), and the restored heap would call the wrong functions.
   const madeEntries = expect?.made?.tableEntries
   if (expect && !(Math.abs(engineEntries - madeEntries) <= 1)) {
