@@ -273,11 +273,15 @@ async function checkedHeap(meta, heap, known) {
   return bytes
 }
 
-/** The wheels' bytes, awaited, if they are what `meta` says (sha256), their .so files compiling. */
-async function checkedWheels(meta, wheels) {
+/**
+ * The wheels' bytes, awaited, if they are what `meta` says (sha256: the digests `known` resolves
+ * to, where they were read, or else hashed here), their .so files compiling.
+ */
+async function checkedWheels(meta, wheels, known) {
   const wheelBytes = await wheels
   if (wheelBytes.length !== meta.wheels.length) throw new SnapshotRefused('mismatch', 'the wheels are not the ones the snapshot names')
-  const digests = await Promise.all(wheelBytes.map(sha256Hex))
+  const knownDigests = (await known) ?? []
+  const digests = await Promise.all(wheelBytes.map((bytes, i) => knownDigests[i] ?? sha256Hex(bytes)))
   meta.wheels.forEach((w, i) => {
     if (digests[i] !== w.sha256) throw new SnapshotRefused('corrupt', `${w.name} does not match its sha256`)
   })
@@ -302,11 +306,12 @@ function timeLimit(ms) {
  * each a value or a promise: the runtime downloads and compiles at once, meanwhile, and is laid
  * out with the wheels once they are here and checked (format, sha256) while the heap arrives and
  * is checked (size, header, build, sha256; `heapSha256`, a hex digest or a promise of one, is
- * the heap's where it was read: not hashed again). Refuses with a reason. The restore must finish
+ * the heap's where it was read: not hashed again; `wheelSha256s`, the wheels' so, in order, or
+ * a promise of them, null for any not known). Refuses with a reason. The restore must finish
  * within `timeoutMs` of every file being here (and `waitFor` settled; none when it is not a
  * finite number). `options`: the rest of loadPyodide's options.
  */
-export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, heapSha256 = null, meta, wheels, timeoutMs, waitFor = null, options = {} }) {
+export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, heapSha256 = null, meta, wheels, wheelSha256s = null, timeoutMs, waitFor = null, options = {} }) {
   const limit = timeLimit(timeoutMs)
   const checkedMeta = Promise.resolve(meta).then((m) => {
     if (!m || m.format !== SNAPSHOT_FORMAT) {
@@ -319,7 +324,7 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, heapSha25
   const heapChecked = checkedMeta.then((m) => checkedHeap(m, heap, heapSha256))
   heapChecked.catch(() => null) // raced below
   const files = checkedMeta.then(async (m) => ({
-    ...(await checkedWheels(m, typeof wheels === 'function' ? wheels(m) : wheels)),
+    ...(await checkedWheels(m, typeof wheels === 'function' ? wheels(m) : wheels, wheelSha256s)),
     meta: m,
     heap: heapChecked,
     arrived: heap,

@@ -109,35 +109,55 @@ function fetchBytes(url) {
   return readBytes(url.href, controlled())
 }
 
-// ./read-worker.js's answer for `url`, or null where no worker starts (the page reads it then).
-function askReadWorker(url) {
+// The worker that reads the snapshot's files (./read-worker.js): one for all of them, ended once
+// every answer is in; null where no worker starts.
+let reader = null
+
+function startReader() {
   let worker
   try {
     worker = new Worker(new URL('read-worker.js', import.meta.url), { type: 'module' })
   } catch {
-    return Promise.resolve(null)
+    return null
   }
+  const pending = new Map() // url -> resolve
+  const end = () => {
+    worker.terminate()
+    if (reader?.worker === worker) reader = null
+  }
+  // every file not answered yet: read on the page
+  const readHere = () => {
+    end()
+    for (const resolve of pending.values()) resolve(null)
+    pending.clear()
+  }
+  worker.onmessage = ({ data }) => {
+    pending.get(data.url)?.(data)
+    pending.delete(data.url)
+    if (!pending.size) end()
+  }
+  worker.onerror = (event) => {
+    event.preventDefault() // the worker's script did not load: not the page's error
+    readHere()
+  }
+  worker.onmessageerror = readHere // an answer could not be read here
+  return { worker, pending }
+}
+
+// ./read-worker.js's answer for `url`, or null where no worker starts (the page reads it then).
+function askReadWorker(url) {
+  reader ??= startReader()
+  if (reader === null || reader.pending.has(url.href)) return Promise.resolve(null)
+  const { worker, pending } = reader
   return new Promise((resolve) => {
-    worker.onmessage = ({ data }) => {
-      worker.terminate()
-      resolve(data)
-    }
-    const readHere = () => {
-      worker.terminate()
-      resolve(null)
-    }
-    worker.onerror = (event) => {
-      event.preventDefault() // the worker's script did not load: not the page's error
-      readHere()
-    }
-    worker.onmessageerror = readHere // its answer could not be read here
+    pending.set(url.href, resolve)
     worker.postMessage({ url: url.href, precache: controlled() })
   })
 }
 
 /**
- * A large file of the build read off the main thread (./read-worker.js), where workers run:
- * { bytes, sha256 } (sha256: null when not known yet); refused as fetchBytes refuses.
+ * A file of the build read and hashed off the main thread (./read-worker.js), where workers
+ * run: { bytes, sha256 } (sha256: null when not known yet); refused as fetchBytes refuses.
  */
 async function readOffThread(url) {
   const answer = await askReadWorker(url)
@@ -147,8 +167,8 @@ async function readOffThread(url) {
 }
 
 /**
- * The snapshot's files, all read at once: the heap (off the main thread, with its sha256), the
- * metadata and the wheels (each a promise; from the precache when it holds them), and the
+ * The snapshot's files, all read at once: the heap and the wheels (off the main thread, with
+ * their sha256), the metadata (each a promise; from the precache when it holds them), and the
  * standard library into the HTTP cache, where Pyodide's own fetch finds it, so that the
  * restore's time limit does not count its download (not when the precache holds it: a second
  * read would only slow the heap's). Null when this build has no snapshot.
@@ -174,7 +194,7 @@ function snapshotFiles() {
   })
   meta.catch(() => null) // awaited in the restore
   // the wheels build-files.js names, not after the metadata: the restore checks they are its
-  const wheels = SNAPSHOT_WHEELS.map((file) => fetchBytes(new URL(file, PACKAGE_DIR)))
+  const wheels = SNAPSHOT_WHEELS.map((file) => readOffThread(new URL(file, PACKAGE_DIR)))
   for (const wheel of wheels) wheel.catch(() => null)
   return { heap, meta, stdlib, wheels }
 }
@@ -197,8 +217,9 @@ async function snapshotBoot(loadPyodide, files, timeoutMs) {
       if (JSON.stringify(m.wheels.map((w) => w.file)) !== JSON.stringify(SNAPSHOT_WHEELS)) {
         throw new SnapshotRefused('mismatch', 'the snapshot names other wheels than this build')
       }
-      return Promise.all(files.wheels)
+      return Promise.all(files.wheels).then((reads) => reads.map((read) => read.bytes))
     },
+    wheelSha256s: Promise.all(files.wheels).then((reads) => reads.map((read) => read.sha256)).catch(() => null), // refused with the bytes
     timeoutMs,
     // the timer starts once the standard library is here (or precached); a restore's steps are
     // short, so it does not wait for `startAfter` (which keeps the normal boot's long tasks from

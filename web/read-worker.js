@@ -1,13 +1,14 @@
-// A dedicated worker (a module) that reads one file of the build off the page's main thread and
-// hands it back with its sha256: python-boot.js reads the memory snapshot's heap (23 MB) so.
-// Read on the page, the body's chunks were taken in by the main thread while the runtime
-// started, and hashing copied the whole heap there once more; here both happen beside it, and
-// the bytes are transferred to the page, not copied.
+// A dedicated worker (a module) that reads files of the build off the page's main thread and
+// hands each back with its sha256: python-boot.js reads the memory snapshot's heap (23 MB) and
+// wheels (7 MB) so. Read on the page, the heap's chunks were taken in by the main thread while
+// the runtime started, and hashing the files held it too (some 10 ms for the wheels); here both
+// happen beside it, and the bytes are transferred to the page, not copied.
 //
-// Asked: { url, precache } (as readBytes in ./snapshot-files.js). Answers once:
-//   { buffer, sha256 }       the bytes (an ArrayBuffer) and their hex sha256 (null when this
-//                            worker has no WebCrypto)
-//   { refused, message }     why they could not be read: a SnapshotRefused's reason and message
+// Asked: { url, precache } (as readBytes in ./snapshot-files.js), any number of times. Answers
+// each once:
+//   { url, buffer, sha256 }    the bytes (an ArrayBuffer) and their hex sha256 (null when this
+//                              worker has no WebCrypto)
+//   { url, refused, message }  why they could not be read: a SnapshotRefused's reason and message
 import { SnapshotRefused, readBytes, sha256Hex } from './snapshot-files.js'
 
 self.onmessage = async ({ data: { url, precache } }) => {
@@ -17,7 +18,7 @@ self.onmessage = async ({ data: { url, precache } }) => {
   } catch (error) {
     // answered whatever went wrong: the page waits for an answer
     const refused = error instanceof SnapshotRefused ? error : new SnapshotRefused('corrupt', `${new URL(url).pathname} could not be read: ${error?.message || error}`)
-    self.postMessage({ refused: refused.reason, message: refused.message })
+    self.postMessage({ url, refused: refused.reason, message: refused.message })
     return
   }
   let sha256 = null
@@ -26,5 +27,5 @@ self.onmessage = async ({ data: { url, precache } }) => {
   } catch {
     // no WebCrypto here: the page hashes the bytes itself (and says why it cannot)
   }
-  self.postMessage({ buffer: bytes.buffer, sha256 }, [bytes.buffer])
+  self.postMessage({ url, buffer: bytes.buffer, sha256 }, [bytes.buffer])
 }
