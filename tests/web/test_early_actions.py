@@ -6,8 +6,6 @@ back by pyclient's own reader of the queue (the contract of pyclient/store/keys.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +14,14 @@ import pytest
 from pyclient.store.keys import CLIENT_ID_KEY, QUEUE_PREFIX, queue_key
 from pyclient.store.queue_format import QueuedAction, decode_queued, is_queue_key
 from tests.buildsteps.conftest import Build
+from tests.web.conftest import run_node
 
 RUNNER = Path(__file__).with_name("early_actions_run.mjs")
 
 
 @pytest.fixture(scope="module")
 def run(build: Build) -> dict[str, Any]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is missing: scripts/system-packages installs it")
-    proc = subprocess.run(
-        [node, str(RUNNER), str(build.web / build.manifest["app"])],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    result: dict[str, Any] = json.loads(proc.stdout)
-    return result
+    return run_node(RUNNER, build.web / build.manifest["app"], timeout=60)
 
 
 def test_the_client_id_is_created_once_and_stored_as_pyclient_reads_it(run) -> None:

@@ -5,13 +5,12 @@ and last place kept); a file cut short anywhere or padded is refused as corrupt.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.web.conftest import run_node
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).with_name("memory_snapshot_format_run.mjs")
@@ -19,16 +18,7 @@ RUNNER = Path(__file__).with_name("memory_snapshot_format_run.mjs")
 
 @pytest.fixture(scope="module")
 def run() -> dict[str, Any]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is missing: scripts/system-packages installs it")
-    proc = subprocess.run(
-        [node, str(RUNNER), str(ROOT / "web" / "snapshot-files.js")],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    result: dict[str, Any] = json.loads(proc.stdout)
-    return result
+    return run_node(RUNNER, ROOT / "web" / "snapshot-files.js")
 
 
 def test_every_heap_comes_back_byte_for_byte(run: dict[str, Any]) -> None:

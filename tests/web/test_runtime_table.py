@@ -6,13 +6,12 @@ linked so is restored and run in tests/test_pyodide_runtime.py.)"""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.web.conftest import run_node
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).with_name("runtime_table_run.mjs")
@@ -20,16 +19,7 @@ RUNNER = Path(__file__).with_name("runtime_table_run.mjs")
 
 @pytest.fixture(scope="module")
 def run() -> dict[str, Any]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is missing: scripts/system-packages installs it")
-    proc = subprocess.run(
-        [node, str(RUNNER), str(ROOT / "web" / "runtime-table.js")],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    result: dict[str, Any] = json.loads(proc.stdout)
-    return result
+    return run_node(RUNNER, ROOT / "web" / "runtime-table.js")
 
 
 def test_the_instance_reaches_emscripten(run: dict[str, Any]) -> None:
