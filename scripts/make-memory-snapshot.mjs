@@ -45,6 +45,8 @@ globalThis.fetch = ((realFetch) => async (url, ...args) => {
 const runtimeDirAbs = path.resolve(runtimeDir) + path.sep
 const runtimeURL = pathToFileURL(runtimeDirAbs)
 const wheels = wheelPaths.map((p) => new Uint8Array(fs.readFileSync(p)))
+// hashed as read: laid out, their bytes are the files' storage in the runtime's file system
+const wheelDigests = await Promise.all(wheels.map(sha256Hex))
 const runtime = snapshotRuntime({ asmURL: new URL('pyodide.asm.mjs', runtimeURL).href, files: { wheels } })
 const { loadPyodide } = await import(new URL('pyodide.mjs', runtimeURL).href)
 const t0 = performance.now()
@@ -81,7 +83,7 @@ const meta = {
   tableBase,
   libs,
   heap: { size: heap.byteLength, sha256: await sha256Hex(heap), memory: heapBytes },
-  wheels: await Promise.all(wheelPaths.map(async (p, i) => ({ name: path.basename(p), sha256: await sha256Hex(wheels[i]) }))),
+  wheels: wheelPaths.map((p, i) => ({ name: path.basename(p), sha256: wheelDigests[i] })),
   packages,
   imports,
   made: { engine: `Node.js ${process.version}`, tableEntries: engineEntries, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone },

@@ -9,6 +9,8 @@
 // holding packages:
 //   - the file system is not in the heap: site-packages is written again from the very wheels
 //     (stored zips) the normal boot installs, before the C runtime starts;
+//   - the runtime's linking is ./runtime-table.js's: the same table slots on every engine, and
+//     the JS functions the C code takes the address of made Wasm functions in one module;
 //   - the heap points into pydantic_core's .so (its data, its function table slots): every .so
 //     is loaded in that same early hook, where memory is a deterministic bump, after the
 //     function table is padded to a fixed base (engines add a trampoline to it or not);
@@ -110,7 +112,8 @@ function checkGoing(state) {
 
 /**
  * The wheels' files into `site`: each member's bytes handed to the file system as they are (a
- * view of its stored wheel, not a copy), each directory made once. The .so files' paths.
+ * view of its stored wheel, not a copy: the wheels' bytes become the files' storage, and are not
+ * to be read as the wheels afterwards), each directory made once. The .so files' paths.
  */
 function writeSitePackages(FS, wheels, site) {
   const libraries = []
@@ -123,7 +126,7 @@ function writeSitePackages(FS, wheels, site) {
         FS.mkdirTree(dir)
         made.add(dir)
       }
-      FS.createDataFile(dir, path.slice(dir.length + 1), data, true, true, true)
+      FS.writeFile(path, data, { canOwn: true })
       if (name.endsWith('.so')) libraries.push(path)
     }
   }

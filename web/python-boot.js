@@ -110,7 +110,7 @@ function fetchBytes(url) {
 }
 
 // The worker that reads the snapshot's files (./read-worker.js): one for all of them, ended once
-// every answer is in; null where no worker starts.
+// every answer is in; null before it is asked for, false where no worker starts.
 let reader = null
 
 function startReader() {
@@ -118,14 +118,14 @@ function startReader() {
   try {
     worker = new Worker(new URL('read-worker.js', import.meta.url), { type: 'module' })
   } catch {
-    return null
+    return false
   }
   const pending = new Map() // url -> resolve
   const end = () => {
     worker.terminate()
     if (reader?.worker === worker) reader = null
   }
-  // every file not answered yet: read on the page
+  // every file not answered yet: read on the page (the heap too, even if the worker had read it)
   const readHere = () => {
     end()
     for (const resolve of pending.values()) resolve(null)
@@ -146,8 +146,8 @@ function startReader() {
 
 // ./read-worker.js's answer for `url`, or null where no worker starts (the page reads it then).
 function askReadWorker(url) {
-  reader ??= startReader()
-  if (reader === null || reader.pending.has(url.href)) return Promise.resolve(null)
+  if (reader === null) reader = startReader()
+  if (!reader || reader.pending.has(url.href)) return Promise.resolve(null)
   const { worker, pending } = reader
   return new Promise((resolve) => {
     pending.set(url.href, resolve)

@@ -1,8 +1,10 @@
 // The runtime's function table as a memory snapshot needs it, and linked faster: Emscripten's
 // linking of the instantiated runtime (its exports and the JS functions the C code takes the
 // address of, each given a table slot) wrapped by linkedForSnapshot, for ./memory-snapshot.js.
-// Both changes keep every slot where Emscripten's own linking puts it; the snapshot's layout
-// check (the .so files' table ranges, the engine's entry count) would refuse one that moved.
+// Every slot ends where Emscripten puts it on an engine that hands out one object per function
+// (on one that does not, the exports' second slots are left out: the maker's layout); the
+// snapshot's layout check (the .so files' table ranges, the engine's entry count) would refuse
+// one that moved.
 
 /**
  * Pyodide's `instantiateWasm` (Emscripten's hook: `(imports, done)`), handing Emscripten an
@@ -14,8 +16,12 @@ export function linkedForSnapshot(instantiateWasm) {
   // not keep the restore's closures (and through them the snapshot's bytes) alive.
   return (imports, done) =>
     instantiateWasm(imports, (instance, module) => {
-      wrapLinkedJsFunctions(imports.env, instance, module)
-      done(withTableFunctions(instance), module)
+      const restore = wrapLinkedJsFunctions(imports.env, instance, module)
+      try {
+        done(withTableFunctions(instance), module) // Emscripten links the runtime in this call
+      } finally {
+        restore()
+      }
     })
 }
 
@@ -117,35 +123,45 @@ function wasmWrappers(funcs) {
   return new WebAssembly.Instance(new WebAssembly.Module(bytes), { e }).exports
 }
 
-// A JS function, not one of a Wasm module's (those are in the table as they are).
-const isJsFunction = (f) => typeof f === 'function' && !/\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(f))
+// A function written in JS: not a Wasm function, nor any other the engine made (those Emscripten
+// does not wrap either).
+const isJsFunction = (f) => !/\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(f))
 
 /**
  * The C code takes the address of about 260 JS functions (the runtime's GOT.func imports that
  * it does not export). Emscripten gives each a table slot once the runtime is instantiated,
  * and, since a table holds only Wasm functions, first compiles and instantiates a module of its
- * own around each: about 30 ms of the main thread in every start. Here the same functions are
- * made Wasm functions by one module, and stand in for them in `env` (Emscripten's symbol table,
- * where its linking finds them): it gives them the same slots, in the same order (one per
- * function, as before), with nothing left to compile. Anything this cannot wrap stays as it is.
+ * own around each: about 30 ms of the main thread in every start (a CPU profile in Chromium).
+ * Here the same functions are made Wasm functions by one module (4–8 ms), and stand in for them
+ * in `env` (Emscripten's symbol table, where its linking finds them) while Emscripten links the
+ * runtime: it gives them the same slots, in the same order (one per function, as before), with
+ * nothing left to compile. Returns what puts the JS functions back, so that what links later (a
+ * .so, `dlsym`) finds them as Emscripten left them: a .so's GOT entries of the same names keep
+ * these slots; only `dlsym` of one of them would now get a slot of its own. Anything this cannot
+ * wrap stays as it is.
  */
 function wrapLinkedJsFunctions(env, instance, module) {
-  if (!env || typeof env !== 'object' || !(module instanceof WebAssembly.Module)) return
+  const nothing = () => {}
+  if (!env || typeof env !== 'object' || !(module instanceof WebAssembly.Module)) return nothing
   const names = []
   const funcs = new Map() // function -> its index among the wrapped
   for (const { module: from, name } of WebAssembly.Module.imports(module)) {
     if (from !== 'GOT.func' || name in instance.exports) continue // exports are linked as they are
     const f = env[name]
-    if (!isJsFunction(f) || f.stub || typeof f.sig !== 'string' || !funcType(f.sig)) continue
+    if (typeof f !== 'function' || f.stub || typeof f.sig !== 'string' || !funcType(f.sig) || !isJsFunction(f)) continue
     names.push(name)
     if (!funcs.has(f)) funcs.set(f, funcs.size)
   }
-  if (!funcs.size) return
+  if (!funcs.size) return nothing
   let wrapped
   try {
     wrapped = wasmWrappers([...funcs.keys()])
   } catch {
-    return // Emscripten wraps them one by one, as it always did
+    return nothing // Emscripten wraps them one by one, as it always did
   }
-  for (const name of names) env[name] = wrapped[String(funcs.get(env[name]))]
+  const originals = names.map((name) => [name, env[name]])
+  for (const [name, f] of originals) env[name] = wrapped[String(funcs.get(f))]
+  return () => {
+    for (const [name, f] of originals) env[name] = f
+  }
 }

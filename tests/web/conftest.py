@@ -1,28 +1,3 @@
-"""The built dist, as tests/buildsteps builds it (once a session), and the node runners of the
-page's modules: each prints one JSON object of what it found."""
-
-from __future__ import annotations
-
-import json
-import shutil
-import subprocess
-from pathlib import Path
-from typing import Any
-
-import pytest
+"""The built dist, as tests/buildsteps builds it (once a session)."""
 
 from tests.buildsteps.conftest import build  # noqa: F401 - a fixture, shared
-
-
-def run_node(runner: Path, *args: str | Path, timeout: int = 120) -> dict[str, Any]:
-    """What ``runner`` (a node script beside the tests) prints, as JSON; it must exit 0."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is missing: scripts/system-packages installs it")
-    proc = subprocess.run(
-        [node, str(runner), *map(str, args)],
-        capture_output=True, text=True, check=False, timeout=timeout,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    result: dict[str, Any] = json.loads(proc.stdout)
-    return result

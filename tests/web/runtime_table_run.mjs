@@ -50,38 +50,91 @@ const env = {
   native: Object.assign(Math.max.bind(null), { sig: 'iii' }),
   number: 7,
 }
-const before = { ...env }
 
-let linked = null
 const got = (names) => Object.fromEntries(names.map((n) => [n, new WebAssembly.Global({ value: 'i32', mutable: true }, -1)]))
-const imports = { env, 'GOT.func': got(GOT_FUNC), 'GOT.mem': got(['data']) }
 const instantiateWasm = (given, done) => {
   const module = new WebAssembly.Module(bytes)
   done(new WebAssembly.Instance(module, given), module)
 }
-linkedForSnapshot(instantiateWasm)(imports, (instance, module) => (linked = { instance, module }))
 
-const table = new WebAssembly.Table({ element: 'anyfunc', initial: 1 })
+const probe = new WebAssembly.Table({ element: 'anyfunc', initial: 1 })
 const tableTakes = (f) => {
   try {
-    table.set(0, f)
+    probe.set(0, f)
     return true
   } catch {
     return false
   }
 }
-const changed = Object.keys(before).filter((k) => env[k] !== before[k]).sort()
-env.ping()
+
+// Emscripten's linking, as its reportUndefinedSymbols and addFunction do it: each GOT.func
+// import the module does not export, in import order, gets its function's table slot (one per
+// function); a JS function is wrapped on its own first (convertJsFunctionToWasm). What each
+// name's slot is, and which env functions the table holds.
+function emscriptenLinks(envAt, instance, module) {
+  const table = new WebAssembly.Table({ element: 'anyfunc', initial: 1 }) // slot 0: null
+  const slotOf = new Map()
+  const slots = {}
+  for (const { module: from, name } of WebAssembly.Module.imports(module)) {
+    const f = envAt[name]
+    if (from !== 'GOT.func' || name in instance.exports || typeof f !== 'function' || f.stub) continue
+    // (Emscripten would fail to link a JS function with no signature it can read: left out)
+    if (!tableTakes(f) && !/^[vijfdpe]+$/.test(f.sig ?? '')) continue
+    if (!slotOf.has(f)) {
+      const slot = table.grow(1)
+      table.set(slot, tableTakes(f) ? f : singleWrapper(f))
+      slotOf.set(f, slot)
+    }
+    slots[name] = slotOf.get(f)
+  }
+  return { slots, envSeen: { ...envAt } }
+}
+
+// convertJsFunctionToWasm's module for one function.
+function singleWrapper(f) {
+  const codes = { i: 0x7f, p: 0x7f, j: 0x7e, f: 0x7d, d: 0x7c, e: 0x6f }
+  const params = [...f.sig.slice(1)].map((c) => codes[c])
+  const results = f.sig[0] === 'v' ? [] : [codes[f.sig[0]]]
+  const type = [0x60, params.length, ...params, results.length, ...results]
+  const module = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([type])),
+    ...section(2, vec([[...name('e'), ...name('f'), 0x00, 0x00]])),
+    ...section(7, vec([[...name('f'), 0x00, 0x00]])),
+  ])
+  return new WebAssembly.Instance(new WebAssembly.Module(module), { e: { f } }).exports.f
+}
+
+const before = { ...env }
+let linked = null
+const imports = { env, 'GOT.func': got(GOT_FUNC), 'GOT.mem': got(['data']) }
+linkedForSnapshot(instantiateWasm)(imports, (instance, module) => {
+  linked = { instance, module, ...emscriptenLinks(env, instance, module) }
+})
+const envAfter = { ...env }
+const plainEnv = { ...before }
+let plain = null
+instantiateWasm({ env: plainEnv, 'GOT.func': got(GOT_FUNC), 'GOT.mem': got(['data']) }, (instance, module) => {
+  plain = emscriptenLinks(plainEnv, instance, module)
+})
+
+// what the hook put in env while Emscripten linked
+const seen = linked.envSeen
+const changed = Object.keys(before).filter((k) => seen[k] !== before[k]).sort()
+seen.ping()
 console.log(
   JSON.stringify({
     linked: linked !== null && typeof linked.instance.exports.own === 'function',
     changed,
-    tableTakes: Object.fromEntries(changed.map((k) => [k, tableTakes(env[k])])),
+    tableTakes: Object.fromEntries(changed.map((k) => [k, tableTakes(seen[k])])),
     unchangedTableTakes: tableTakes(before.add),
-    sameWrapper: env.add === env.add_again,
-    add: env.add(2, 40),
-    wide: String(env.wide(21n)),
-    halve: env.halve(5),
+    sameWrapper: seen.add === seen.add_again,
+    add: seen.add(2, 40),
+    wide: String(seen.wide(21n)),
+    halve: seen.halve(5),
     pinged: env.pinged,
+    slots: linked.slots,
+    plainSlots: plain.slots,
+    restored: Object.keys(before).every((k) => envAfter[k] === before[k]),
   }),
 )

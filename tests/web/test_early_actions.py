@@ -14,7 +14,7 @@ import pytest
 from pyclient.store.keys import CLIENT_ID_KEY, QUEUE_PREFIX, queue_key
 from pyclient.store.queue_format import QueuedAction, decode_queued, is_queue_key
 from tests.buildsteps.conftest import Build
-from tests.web.conftest import run_node
+from tests.web.node_runner import run_node
 
 RUNNER = Path(__file__).with_name("early_actions_run.mjs")
 

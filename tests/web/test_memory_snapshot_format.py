@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import run_node
+from tests.web.node_runner import run_node
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).with_name("memory_snapshot_format_run.mjs")
