@@ -20,6 +20,28 @@ from e2e.chromium import READY
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
+# Registers the worker through the page's own module, as the page does once its client is ready
+# (a second registration of the same script is a no-op), and waits until the worker that
+# controls the page is the activated one of `sw.js` with nothing left installing or waiting.
+INSTALL_SW = """async (app) => {
+  const { registerServiceWorker } = await import(`./${app}/page/offline.js`)
+  const registration = await registerServiceWorker()
+  if (!registration) return 'not registered'
+  await registration.update()
+  const settled = () => registration.active?.state === 'activated'
+    && !registration.installing && !registration.waiting && navigator.serviceWorker.controller
+    && navigator.serviceWorker.controller.scriptURL === registration.active.scriptURL
+  for (let i = 0; i < 600 && !settled(); i++) await new Promise((r) => setTimeout(r, 100))
+  return settled() ? registration.active.state : 'not settled'
+}"""
+
+
+def install_service_worker(page: Any, app: str) -> None:
+    """The page's service worker installed and controlling it (`app`: build.json's "app")."""
+    state = page.evaluate(INSTALL_SW, app)
+    assert state == "activated", state
+
+
 # Fills the origin's localStorage with filler keys until not even 16 characters fit.
 FILL_STORAGE = """() => {
   let chunk = 'x'.repeat(1 << 20), n = 0

@@ -13,7 +13,11 @@ web/python-boot.js), in Chromium against a real `python -m pyserver serve --web 
   naming other wheels than the page read beside it (build-files.js), or slower than the page's
   time limit (``<html data-snapshot-timeout-ms="1">``);
 - the time limit is the restore's, not the download's: a heap that arrives 6 s late is restored
-  under a limit of 2.5 s.
+  under a limit of 2.5 s;
+- the heap is hashed when read from the server, not when read from the service worker's
+  precache, which stores it only if it matches its sha256: a dist whose heap.bin does not is
+  never precached (the worker does not install), and every load reads it from the server and
+  refuses it.
 
 The broken answers are the server's real ones changed in flight (``page.route``), sent without a
 content encoding (the snapshot's files through a local relay, ``Relay``).
@@ -23,7 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
 import struct
 import threading
 import time
@@ -35,7 +41,14 @@ from typing import Any
 
 import pytest
 
-from e2e.browsing import PageLog, new_page, open_page, provoked_only, wait_ready
+from e2e.browsing import (
+    PageLog,
+    install_service_worker,
+    new_page,
+    open_page,
+    provoked_only,
+    wait_ready,
+)
 from e2e.course import LESSON, PATH_A, complete_lesson, onboard, snapshot
 from e2e.servers import LearningServer
 
@@ -46,6 +59,10 @@ BOOT = """() => ({
   fallback: document.documentElement.dataset.pyodideBootFallback ?? null,
   marks: performance.getEntriesByName('pyodide-boot', 'mark').map((m) => m.detail),
 })"""
+#: How the heap was found to match its sha256: hashed as read, or read from the precache.
+VERIFIED = (
+    "() => performance.getEntriesByName('memory-snapshot-checked', 'mark')[0].detail.verified"
+)
 FALLBACK_INFO = "Learning progress: starting without the memory snapshot"
 #: Where a Pyodide snapshot's header keeps the runtime's build id: 8 little-endian uint32 words.
 BUILD_ID_AT = 16
@@ -243,6 +260,11 @@ def one_ms_limit(a: Answers) -> None:
     a.changed(a.snap.server_url, limit)
 
 
+def dist_app(server: LearningServer) -> str:
+    """The page's app-<hash> directory in the dist `server` serves."""
+    return str(json.loads((server.dist_web / "build.json").read_text())["app"])
+
+
 def learner_completes_a_lesson(page: Any) -> None:
     """A lesson completed on the page, through the Python client, and in its snapshot."""
     onboard(page, PATH_A)
@@ -265,6 +287,7 @@ def test_the_page_boots_from_the_memory_snapshot(
     assert [u for u in workers if u.endswith("/read-worker.js")], workers
     read_by_page = "performance.getEntriesByType('resource').map((e) => e.name)"
     assert [u for u in page.evaluate(read_by_page) if u.endswith("/heap.bin")] == []
+    assert page.evaluate(VERIFIED) == "sha256"  # from the server: hashed
     learner_completes_a_lesson(page)
     event_id = page.evaluate(
         "window.progressClient.recordProgress({contentId: 'lesson-e2e', status: 'completed',"
@@ -274,10 +297,13 @@ def test_the_page_boots_from_the_memory_snapshot(
     item = snapshot(page)["content"]["lesson-e2e"]
     assert (item["status"], item["score"], item["contentVersion"]) == ("completed", 80, "v2")
 
-    # the next load boots from the snapshot too, and Python reads the stored log back
+    # the next load boots from the snapshot too, read from the precache (not hashed again), and
+    # Python reads the stored log back
+    install_service_worker(page, dist_app(learning_server))
     page.reload()
     wait_ready(page)
     assert page.evaluate(BOOT) == {**snapshot_boot, "marks": [snapshot_boot]}
+    assert page.evaluate(VERIFIED) == "precache"
     content = snapshot(page)["content"]
     assert content[LESSON[1]]["status"] == "completed"
     assert content["lesson-e2e"]["score"] == 80
@@ -383,3 +409,54 @@ def test_a_slow_download_of_the_heap_does_not_count_against_the_time_limit(
     learner_completes_a_lesson(page)
     assert not [t for _, t in page_log.console if FALLBACK_INFO in t]
     assert page_log.errors() == []
+
+
+# The page's service worker, once it is no longer installing: whether one is active and controls
+# the page.
+WORKER_SETTLED = """async (app) => {
+  const { registerServiceWorker } = await import(`./${app}/page/offline.js`)
+  const registration = await registerServiceWorker()
+  for (let i = 0; i < 600 && (registration.installing || registration.waiting); i++) {
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const controlled = Boolean(navigator.serviceWorker.controller)
+  return { active: registration.active?.state ?? null, controlled }
+}"""
+
+
+def test_a_heap_that_does_not_match_its_sha256_is_never_precached(
+    dist_web: Path, tmp_path: Path, page: Any, page_log: PageLog
+) -> None:
+    """The service worker precaches the heap with its integrity: a dist whose heap.bin is not the
+    build's is never stored (the worker does not install), so no load takes it unhashed from
+    the precache; each reads it from the server and refuses it."""
+    web = tmp_path / "web"
+    shutil.copytree(dist_web, web, copy_function=os.link)  # linked, not copied: the files stay
+    name = json.loads((web / "build.json").read_text())["memorySnapshot"]
+    heap = web / name / "heap.bin"
+    data = bytearray(heap.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    heap.unlink()  # a file of its own, not the dist's (linked)
+    heap.write_bytes(bytes(data))
+    for variant in (".br", ".gz"):
+        heap.with_name(heap.name + variant).unlink()  # the server sends the changed bytes
+    (tmp_path / "data").mkdir()
+    server = LearningServer(web, tmp_path / "data")
+    server.start()
+    try:
+        corrupt = {"boot": "normal", "fallback": "corrupt"}
+        open_page(page, server.url)
+        assert page.evaluate(BOOT) == {**corrupt, "marks": [corrupt]}
+        app = json.loads((web / "build.json").read_text())["app"]
+        assert page.evaluate(WORKER_SETTLED, app) == {"active": None, "controlled": False}
+        heap_url = f"{server.url}{name}/heap.bin"
+        assert page.evaluate("async (url) => (await caches.match(url)) ?? null", heap_url) is None
+        page.reload()
+        wait_ready(page)
+        assert page.evaluate(BOOT) == {**corrupt, "marks": [corrupt]}
+        said = [t for _, t in page_log.console if FALLBACK_INFO in t]
+        assert len(said) == 2 and all("does not match its sha256" in t for t in said), said
+        learner_completes_a_lesson(page)
+        assert page_log.errors() == []
+    finally:
+        server.stop()

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from buildsteps.service_worker import precached as page_files
-from e2e.browsing import PageLog, open_page, save_screenshot, wait_ready
+from e2e.browsing import PageLog, install_service_worker, open_page, save_screenshot, wait_ready
 from e2e.chromium import CHROMIUM_ARGS, chromium_path
 from e2e.course import LESSON, PATH_A, complete_lesson, onboard, sign_in_ui, tid, wait_synced
 from e2e.server_api import progressed, server_state
@@ -39,20 +39,6 @@ pytestmark = pytest.mark.browser
 WATCH_CSP = """window.__cspViolations = []
 document.addEventListener('securitypolicyviolation', (e) =>
   window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`))"""
-# Registers the worker through the page's own module, as the page does once its client is ready
-# (a second registration of the same script is a no-op), and waits until the worker that
-# controls the page is the activated one of `sw.js` with nothing left installing or waiting.
-INSTALL_SW = """async (app) => {
-  const { registerServiceWorker } = await import(`./${app}/page/offline.js`)
-  const registration = await registerServiceWorker()
-  if (!registration) return 'not registered'
-  await registration.update()
-  const settled = () => registration.active?.state === 'activated'
-    && !registration.installing && !registration.waiting && navigator.serviceWorker.controller
-    && navigator.serviceWorker.controller.scriptURL === registration.active.scriptURL
-  for (let i = 0; i < 600 && !settled(); i++) await new Promise((r) => setTimeout(r, 100))
-  return settled() ? registration.active.state : 'not settled'
-}"""
 CACHED_URLS = """async () => {
   const urls = []
   for (const name of await caches.keys()) {
@@ -77,11 +63,6 @@ def profile(browser: Any, tmp_path: Path) -> Iterator[Any]:
 
 def manifest(web: Path) -> dict[str, Any]:
     return json.loads((web / "build.json").read_text())  # type: ignore[no-any-return]
-
-
-def install_service_worker(page: Any, web: Path) -> None:
-    state = page.evaluate(INSTALL_SW, manifest(web)["app"])
-    assert state == "activated", state
 
 
 def precached(page: Any) -> set[str]:
@@ -128,7 +109,7 @@ def test_after_one_visit_the_page_works_with_the_server_stopped(
         sign_in_ui(page, *creds)
         onboard(page, PATH_A)
         wait_synced(page)
-        install_service_worker(page, dist_web)
+        install_service_worker(page, manifest(dist_web)["app"])
 
         build = manifest(dist_web)
         want = set(page_files(build["files"])) - {"sw.js", "index.html"}
@@ -204,7 +185,7 @@ def test_a_new_build_is_taken_on_the_next_load_without_mixing(
         open_page(page, srv.url)
         assert "Thinking clearly" in page.inner_text(tid("view"))
         assert NEW_TITLE not in page.inner_text(tid("view"))
-        install_service_worker(page, dist_web)
+        install_service_worker(page, manifest(dist_web)["app"])
         assert any(p.startswith(old["app"] + "/") for p in precached(page))
 
         srv.stop()
@@ -215,7 +196,7 @@ def test_a_new_build_is_taken_on_the_next_load_without_mixing(
         page.reload()  # the next load: the new build's index.html, from the network
         wait_ready(page)
         page.wait_for_selector(f"{tid('view')} :text('{NEW_TITLE}')")
-        install_service_worker(page, new_web)  # the new worker takes over...
+        install_service_worker(page, manifest(new_web)["app"])  # the new worker takes over...
         cached = precached(page)
         assert any(p.startswith(new["app"] + "/") for p in cached)
         assert not any(p.startswith(old["app"] + "/") for p in cached)  # ...and the old goes
@@ -289,7 +270,7 @@ def test_api_requests_and_the_builds_files_never_start_the_workers_script(
     try:
         page = profile.new_page()
         open_page(page, srv.url)
-        install_service_worker(page, web)
+        install_service_worker(page, manifest(web)["app"])
         built = manifest(web)
         hashed = [
             f"{built['app']}/page/app.js",

@@ -22,6 +22,7 @@
 
 import {
   HEADER_BYTES,
+  PRECACHE_VERIFIED,
   SNAPSHOT_FORMAT,
   SnapshotRefused,
   restoreSparse,
@@ -259,9 +260,14 @@ export function browserLang() {
   return `${(globalThis.navigator?.language ?? 'C').replace('-', '_')}.UTF-8`
 }
 
+/** Whether bytes whose sha256 is `digest` (hex, or PRECACHE_VERIFIED) are the ones `expected`. */
+function sameDigest(digest, expected) {
+  return digest === PRECACHE_VERIFIED || digest === expected
+}
+
 /**
  * The heap's bytes, awaited, if they are what `meta` says (size, header, build, sha256: the
- * digest `known` resolves to, where the bytes were read, or else hashed here).
+ * digest `known` resolves to, where the bytes were read, PRECACHE_VERIFIED, or else hashed here).
  */
 async function checkedHeap(meta, heap, known) {
   const bytes = await heap
@@ -271,14 +277,15 @@ async function checkedHeap(meta, heap, known) {
   }
   if (snapshotHeader(bytes).buildId !== meta.buildId) throw new SnapshotRefused('mismatch', 'the snapshot and its metadata name different runtime builds')
   // hashed here (off the main thread, while the runtime is laid out) when `known` gives no digest
-  if (((await known) ?? (await sha256Hex(bytes))) !== meta.heap.sha256) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
-  performance.mark?.('memory-snapshot-checked')
+  const digest = (await known) ?? (await sha256Hex(bytes))
+  if (!sameDigest(digest, meta.heap.sha256)) throw new SnapshotRefused('corrupt', 'the snapshot does not match its sha256')
+  performance.mark?.('memory-snapshot-checked', { detail: { verified: digest === PRECACHE_VERIFIED ? 'precache' : 'sha256' } })
   return bytes
 }
 
 /**
  * The wheels' bytes, awaited, if they are what `meta` says (sha256: the digests `known` resolves
- * to, where they were read, or else hashed here), their .so files compiling.
+ * to, where they were read, PRECACHE_VERIFIED, or else hashed here), their .so files compiling.
  */
 async function checkedWheels(meta, wheels, known) {
   const wheelBytes = await wheels
@@ -286,7 +293,7 @@ async function checkedWheels(meta, wheels, known) {
   const knownDigests = (await known) ?? []
   const digests = await Promise.all(wheelBytes.map((bytes, i) => knownDigests[i] ?? sha256Hex(bytes)))
   meta.wheels.forEach((w, i) => {
-    if (digests[i] !== w.sha256) throw new SnapshotRefused('corrupt', `${w.name} does not match its sha256`)
+    if (!sameDigest(digests[i], w.sha256)) throw new SnapshotRefused('corrupt', `${w.name} does not match its sha256`)
   })
   // the wheels' .so files compile now, off the main thread, while the runtime compiles
   const compiled = new Map()
@@ -310,9 +317,10 @@ function timeLimit(ms) {
  * out with the wheels once they are here and checked (format, sha256) while the heap arrives and
  * is checked (size, header, build, sha256; `heapSha256`, a hex digest or a promise of one, is
  * the heap's where it was read: not hashed again; `wheelSha256s`, the wheels' so, in order, or
- * a promise of them, null for any not known). Refuses with a reason. The restore must finish
- * within `timeoutMs` of every file being here (and `waitFor` settled; none when it is not a
- * finite number). `options`: the rest of loadPyodide's options.
+ * a promise of them, null for any not known; PRECACHE_VERIFIED for bytes the service worker's
+ * precache held, which it stored only if they matched). Refuses with a reason. The restore must
+ * finish within `timeoutMs` of every file being here (and `waitFor` settled; none when it is not
+ * a finite number). `options`: the rest of loadPyodide's options.
  */
 export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, heapSha256 = null, meta, wheels, wheelSha256s = null, timeoutMs, waitFor = null, options = {} }) {
   const limit = timeLimit(timeoutMs)

@@ -8,7 +8,7 @@
 import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR, SNAPSHOT_WHEELS } from './build-files.js' // generated: the runtime's URLs
 import { keptStorage } from './kept-storage.js'
 import { restoreFromSnapshot } from './memory-snapshot.js'
-import { SnapshotRefused, precachedResponse, readBytes, sha256Hex } from './snapshot-files.js'
+import { PRECACHE_VERIFIED, SnapshotRefused, precachedResponse, readBuildFile, readBytes, sha256Hex } from './snapshot-files.js'
 import { settledFetch } from './settled-fetch.js'
 
 export class LoadError extends Error {
@@ -157,13 +157,15 @@ function askReadWorker(url) {
 
 /**
  * A file of the build read and hashed off the main thread (./read-worker.js), where workers
- * run: { bytes, sha256 } (sha256: null when not known yet); refused as fetchBytes refuses.
+ * run: { bytes, sha256 } (sha256: null when not known yet, PRECACHE_VERIFIED when the bytes came
+ * from the precache); refused as readBuildFile refuses.
  */
 async function readOffThread(url) {
   const answer = await askReadWorker(url)
-  if (answer === null) return { bytes: await fetchBytes(url), sha256: null }
-  if (answer.refused) throw new SnapshotRefused(answer.refused, answer.message)
-  return { bytes: new Uint8Array(answer.buffer), sha256: answer.sha256 }
+  const read = answer ?? (await readBuildFile(url.href, controlled()))
+  if (read.refused) throw new SnapshotRefused(read.refused, read.message)
+  const bytes = answer ? new Uint8Array(answer.buffer) : read.bytes
+  return { bytes, sha256: read.precached ? PRECACHE_VERIFIED : (read.sha256 ?? null) }
 }
 
 /**

@@ -145,25 +145,41 @@ export async function precachedResponse(url) {
 }
 
 /**
- * The bytes of the build's file at `url` (a Uint8Array): from the service worker's precache
- * when `precache` (the page is controlled) and it holds the file, otherwise fetched. Refused as
- * 'missing' (no answer, or not 2xx) or 'corrupt' (the body cut short).
+ * Stands for a file's sha256 when its bytes came from the service worker's precache: the worker
+ * precaches the snapshot's heap and the wheels with their integrity (scripts/generate-sw.mjs),
+ * so the browser stored them only if they matched the build's sha256. Not hashed again.
  */
-export async function readBytes(url, precache) {
+export const PRECACHE_VERIFIED = Symbol('verified when precached')
+
+/**
+ * The build's file at `url`: { bytes (a Uint8Array), precached }: from the service worker's
+ * precache when `precache` (the page is controlled) and it holds the file (precached: true),
+ * otherwise fetched. Refused as 'missing' (no answer, or not 2xx) or 'corrupt' (the body cut
+ * short).
+ */
+export async function readBuildFile(url, precache) {
   const path = new URL(url).pathname
   const why = (error) => String(error?.message || error)
   let response
+  let precached = false
   try {
-    response = (precache && (await precachedResponse(url))) || (await fetch(url))
+    response = precache ? await precachedResponse(url) : null
+    precached = response !== null
+    response ??= await fetch(url)
   } catch (error) {
     throw new SnapshotRefused('missing', `${path} could not be fetched: ${why(error)}`, error)
   }
   if (!response.ok) throw new SnapshotRefused('missing', `${path} answered HTTP ${response.status}`)
   try {
-    return new Uint8Array(await response.arrayBuffer())
+    return { bytes: new Uint8Array(await response.arrayBuffer()), precached }
   } catch (error) {
     throw new SnapshotRefused('corrupt', `${path} was cut short: ${why(error)}`, error)
   }
+}
+
+/** The bytes of readBuildFile(url, precache). */
+export async function readBytes(url, precache) {
+  return (await readBuildFile(url, precache)).bytes
 }
 
 /** Hex sha256 of bytes (WebCrypto, off the main thread where the engine can). */

@@ -1,10 +1,12 @@
 """dist/web as build.py lays it out: content-hashed names that match their contents, an
 index.html and a module graph that name only files the dist holds, precompressed variants that
 decode to their files, a service worker precaching exactly the build (no variants, revisions on
-unhashed entries only), build.json telling the truth, and a re-run that does nothing."""
+unhashed entries only, the heap's and the wheels' sha256), build.json telling the truth, and a
+re-run that does nothing."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -17,7 +19,12 @@ import brotli
 import pytest
 
 from buildsteps.files import HASHED_PATH, content_name, sha256_file
-from buildsteps.service_worker import OFFLINE_INDEX, precache_entries, precached
+from buildsteps.service_worker import (
+    OFFLINE_INDEX,
+    precache_entries,
+    precache_integrities,
+    precached,
+)
 
 from .conftest import Build, run_build
 
@@ -159,6 +166,22 @@ def test_the_service_worker_precaches_exactly_the_build(build: Build) -> None:
     assert (
         entries[OFFLINE_INDEX] == hashlib.md5((build.web / "index.html").read_bytes()).hexdigest()
     )
+
+
+def test_the_service_worker_precaches_the_heap_and_the_wheels_only_if_they_match(
+    build: Build,
+) -> None:
+    """Their integrity (sha256) is in the precache manifest: the browser refuses to store other
+    bytes, so the page may read them from the precache without hashing them again."""
+    sw = (build.web / "sw.js").read_text()
+    integrities = precache_integrities(sw)
+    heap = f"{build.manifest['memorySnapshot']}/heap.bin"
+    wheels = {u for u in precache_entries(sw) if u.endswith(".whl")}
+    assert set(integrities) == {heap} | wheels
+    assert len(wheels) >= 5, wheels  # pydantic, pydantic_core, pyclient and their dependencies
+    for url, integrity in integrities.items():
+        digest = hashlib.sha256((build.web / url).read_bytes()).digest()
+        assert integrity == "sha256-" + base64.b64encode(digest).decode(), url
 
 
 def test_the_service_worker_imports_only_its_network_routes_from_this_build(build: Build) -> None:
