@@ -24,6 +24,8 @@ from buildsteps.layout import CACHE, ROOT, WEB
 
 STEP = "6/6 dist (service worker)"
 SCRIPT = ROOT / "scripts" / "generate-sw.mjs"
+#: Where the precache's name is set (PRECACHE_ID), which the script imports.
+NAMES = WEB / "snapshot-files.js"
 OFFLINE_INDEX = "index.html?offline"
 _ENTRY = re.compile(
     r'\{\s*"?url"?\s*:\s*"([^"]+)"\s*,\s*"?revision"?\s*:\s*(null|"[^"]*")'
@@ -73,7 +75,7 @@ def generate_sw(dist: Path, files: list[str]) -> Path:
     """sw.js for `dist`, which holds `files` (and nothing else but sw.js, build.json, variants)."""
     key = hashlib.sha256(
         json.dumps(
-            [_workbox_version(), sha256_file(SCRIPT), HASHED_PATH, CHECKED_PATH]
+            [_workbox_version(), sha256_file(SCRIPT), sha256_file(NAMES), HASHED_PATH, CHECKED_PATH]
             + [[rel, sha256_file(dist / rel)] for rel in sorted(files)]
         ).encode()
     ).hexdigest()[:16]

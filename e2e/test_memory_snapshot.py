@@ -411,6 +411,41 @@ def test_a_slow_download_of_the_heap_does_not_count_against_the_time_limit(
     assert page_log.errors() == []
 
 
+def test_a_heap_in_a_cache_other_than_the_precache_is_not_trusted(
+    learning_server: LearningServer, page: Any, page_log: PageLog
+) -> None:
+    """Only this build's precache (checked as stored) is read unhashed: a copy of the heap in any
+    other cache of the origin (Workbox's default name, which the precache of builds before the
+    integrities had, or a host page's own worker's) is never read; the heap comes from the
+    server and is hashed."""
+    open_page(page, learning_server.url)
+    install_service_worker(page, dist_app(learning_server))
+    name = json.loads((learning_server.dist_web / "build.json").read_text())["memorySnapshot"]
+    heap_url = f"{learning_server.url}{name}/heap.bin"
+    moved = page.evaluate(
+        """async (url) => {
+          const scope = (await navigator.serviceWorker.getRegistration()).scope
+          const precache = await caches.open(`learning-progress-precache-v2-${scope}`)
+          const held = await precache.match(url)
+          if (!held) return 'not precached'
+          const bytes = new Uint8Array(await held.arrayBuffer())
+          bytes[bytes.length >> 1] ^= 0xff
+          await (await caches.open(`workbox-precache-v2-${scope}`)).put(url, new Response(bytes))
+          await precache.delete(url)
+          return 'moved'
+        }""",
+        heap_url,
+    )
+    assert moved == "moved"
+    page.reload()
+    wait_ready(page)
+    snapshot_boot = {"boot": "snapshot", "fallback": None}
+    assert page.evaluate(BOOT) == {**snapshot_boot, "marks": [snapshot_boot]}
+    assert page.evaluate(VERIFIED) == "sha256"
+    learner_completes_a_lesson(page)
+    assert page_log.errors() == []
+
+
 # The page's service worker, once it is no longer installing: whether one is active and controls
 # the page.
 WORKER_SETTLED = """async (app) => {

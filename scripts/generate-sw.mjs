@@ -22,12 +22,14 @@
 // - /api/ is never routed: requests pass the worker untouched, never cached nor answered from a
 //   cache (the build refuses an api/ directory, so none is precached).
 // - skipWaiting + clientsClaim: a new build's worker takes over at once; cleanupOutdatedCaches.
+// - The precache is named for this project (cacheId, PRECACHE_ID in web/snapshot-files.js).
 // - inlineWorkboxRuntime: one file, and one import of this build's own: the page's
 //   sw-network-routes.js, whose static routes send /api/ straight to the network and have the
 //   browser answer the content-hashed files from this precache (its default name).
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
+import { PRECACHE_ID } from '../web/snapshot-files.js'
 
 const require = createRequire(new URL('../web/package.json', import.meta.url))
 const { generateSW } = require('workbox-build')
@@ -49,6 +51,10 @@ const { count, size, warnings } = await generateSW({
   globPatterns: ['**/*'],
   globIgnores: ['**/*.br', '**/*.gz', 'sw.js', 'build.json', '**/*.d.ts'],  // types: for host apps' builds, never the page
   swDest: out,
+  // the precache's name (`<cacheId>-precache-v2-<scope>`): the page reads the snapshot's files
+  // from that cache only, and a precache of builds before the integrities (Workbox's default
+  // name) is deleted, not trusted (cleanupOutdatedCaches)
+  cacheId: PRECACHE_ID,
   dontCacheBustURLsMatching: new RegExp(hashed),
   manifestTransforms: [
     async (entries) => ({

@@ -8,7 +8,7 @@
 import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR, SNAPSHOT_WHEELS } from './build-files.js' // generated: the runtime's URLs
 import { keptStorage } from './kept-storage.js'
 import { restoreFromSnapshot } from './memory-snapshot.js'
-import { PRECACHE_VERIFIED, SnapshotRefused, precachedResponse, readBuildFile, readBytes, sha256Hex } from './snapshot-files.js'
+import { PRECACHE_VERIFIED, SnapshotRefused, precacheName, precachedResponse, readBuildFile, readBytes, sha256Hex } from './snapshot-files.js'
 import { settledFetch } from './settled-fetch.js'
 
 export class LoadError extends Error {
@@ -104,9 +104,15 @@ function controlled() {
   }
 }
 
+// The name of this build's precache when a service worker controls the page (the learning
+// page's, whose scope is the dist's root, this module's parent directory), else null.
+function precache() {
+  return controlled() ? precacheName(new URL('../', import.meta.url).href) : null
+}
+
 // A file of the build's bytes, from the precache when the page is controlled.
 function fetchBytes(url) {
-  return readBytes(url.href, controlled())
+  return readBytes(url.href, precache())
 }
 
 // The worker that reads the snapshot's files (./read-worker.js): one for all of them, ended once
@@ -151,7 +157,7 @@ function askReadWorker(url) {
   const { worker, pending } = reader
   return new Promise((resolve) => {
     pending.set(url.href, resolve)
-    worker.postMessage({ url: url.href, precache: controlled() })
+    worker.postMessage({ url: url.href, precache: precache() })
   })
 }
 
@@ -162,7 +168,7 @@ function askReadWorker(url) {
  */
 async function readOffThread(url) {
   const answer = await askReadWorker(url)
-  const read = answer ?? (await readBuildFile(url.href, controlled()))
+  const read = answer ?? (await readBuildFile(url.href, precache()))
   if (read.refused) throw new SnapshotRefused(read.refused, read.message)
   const bytes = answer ? new Uint8Array(answer.buffer) : read.bytes
   return { bytes, sha256: read.precached ? PRECACHE_VERIFIED : (read.sha256 ?? null) }
@@ -180,7 +186,8 @@ function snapshotFiles() {
   const heap = readOffThread(new URL('heap.bin', SNAPSHOT_DIR))
   heap.catch(() => null) // awaited in the restore, unless the metadata fails first
   const stdlibURL = new URL('python_stdlib.zip', RUNTIME_DIR)
-  const stdlib = (controlled() ? precachedResponse(stdlibURL.href) : Promise.resolve(null))
+  const cacheName = precache()
+  const stdlib = (cacheName ? precachedResponse(stdlibURL.href, cacheName) : Promise.resolve(null))
     .then((cached) => cached || fetch(stdlibURL).then((r) => r.arrayBuffer()))
     .then(() => null) // kept by the HTTP cache or the precache, not here
     .catch(() => null)

@@ -6,7 +6,8 @@
 // service worker's precache are not hashed: it stored them only if they matched (PRECACHE_VERIFIED
 // in ./snapshot-files.js).
 //
-// Asked: { url, precache } (as readBuildFile in ./snapshot-files.js), any number of times.
+// Asked: { url, precache } (as readBuildFile in ./snapshot-files.js: precache, the precache's name
+// or null), any number of times.
 // Answers each once:
 //   { url, buffer, sha256, precached }  the bytes (an ArrayBuffer), whether the precache held
 //                                       them, and their hex sha256 (null when precached, or when

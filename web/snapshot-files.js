@@ -132,12 +132,24 @@ export function restoreSparse(Module, bytes, header = snapshotHeader(bytes)) {
 }
 
 /**
- * `url` as the service worker precached it (Cache Storage, read directly rather than through
- * the worker's fetch event: a returning learner's files arrive sooner), or null.
+ * Workbox's name for this build's precache (`cacheId` in scripts/generate-sw.mjs; the worker's
+ * static routes in ./sw-network-routes.js name it too), by the scope of the service worker that
+ * keeps it: `<id>-precache-v2-<scope>`.
  */
-export async function precachedResponse(url) {
+export const PRECACHE_ID = 'learning-progress'
+export function precacheName(scope) {
+  return `${PRECACHE_ID}-precache-v2-${scope}`
+}
+
+/**
+ * `url` as the service worker precached it in the cache named `cacheName` (Cache Storage, read
+ * directly rather than through the worker's fetch event: a returning learner's files arrive
+ * sooner), or null: no other cache of the origin is looked in (a host page's own worker may
+ * keep other copies).
+ */
+export async function precachedResponse(url, cacheName) {
   try {
-    const cached = await caches.match(url, { ignoreVary: true })
+    const cached = await caches.match(url, { cacheName, ignoreVary: true })
     return cached?.ok ? cached : null
   } catch {
     return null // no Cache Storage here (an opaque origin): the network
@@ -147,14 +159,15 @@ export async function precachedResponse(url) {
 /**
  * Stands for a file's sha256 when its bytes came from the service worker's precache: the worker
  * precaches the snapshot's heap and the wheels with their integrity (scripts/generate-sw.mjs),
- * so the browser stored them only if they matched the build's sha256. Not hashed again.
+ * so the browser stored them only if they matched the build's sha256 (a precache of earlier
+ * builds, filled without it, had another name and is gone). Not hashed again.
  */
 export const PRECACHE_VERIFIED = Symbol('verified when precached')
 
 /**
  * The build's file at `url`: { bytes (a Uint8Array), precached }: from the service worker's
- * precache when `precache` (the page is controlled) and it holds the file (precached: true),
- * otherwise fetched. Refused as 'missing' (no answer, or not 2xx) or 'corrupt' (the body cut
+ * precache named `precache` (null: the page is not controlled) when it holds the file
+ * (precached: true), otherwise fetched. Refused as 'missing' (no answer, or not 2xx) or 'corrupt' (the body cut
  * short).
  */
 export async function readBuildFile(url, precache) {
@@ -163,7 +176,7 @@ export async function readBuildFile(url, precache) {
   let response
   let precached = false
   try {
-    response = precache ? await precachedResponse(url) : null
+    response = precache ? await precachedResponse(url, precache) : null
     precached = response !== null
     response ??= await fetch(url)
   } catch (error) {

@@ -15,8 +15,8 @@ self.addEventListener('install', (event) => {
   // the scope's path as it is, whatever it holds (URLPattern's own syntax characters escaped)
   const scope = new URL(self.registration.scope).pathname.replace(/[\\:*+?(){}]/g, '\\$&')
   const path = (pattern) => new URLPattern({ pathname: `${scope}${pattern}` })
-  // Workbox's precache (generate-sw.mjs keeps its default name)
-  const cacheName = `workbox-precache-v2-${self.registration.scope}`
+  // Workbox's precache (cacheId in generate-sw.mjs; PRECACHE_ID in snapshot-files.js)
+  const cacheName = `learning-progress-precache-v2-${self.registration.scope}`
   const cached = HASHED.map((pattern) => ({ condition: { urlPattern: path(pattern), requestMethod: 'GET' }, source: { cacheName } }))
   // one call each: an engine that refuses the cache's rules still sends the API to the network
   event.waitUntil(

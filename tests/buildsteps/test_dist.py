@@ -184,6 +184,22 @@ def test_the_service_worker_precaches_the_heap_and_the_wheels_only_if_they_match
         assert integrity == "sha256-" + base64.b64encode(digest).decode(), url
 
 
+def test_the_precache_has_the_name_the_page_reads_the_snapshot_from(build: Build) -> None:
+    """Workbox's cacheId is the page's PRECACHE_ID, and the worker's static routes name the same
+    cache: the page trusts that cache alone, and a precache of earlier builds is not it."""
+    app = build.web / build.manifest["app"]
+    found = re.search(
+        r"export const PRECACHE_ID = '([a-z-]+)'", (app / "snapshot-files.js").read_text()
+    )
+    assert found, "snapshot-files.js names no PRECACHE_ID"
+    precache_id = found.group(1)
+    assert precache_id != "workbox"  # the default name, which builds before the integrities had
+    sw = (build.web / "sw.js").read_text().replace(" ", "")
+    assert f'({{prefix:"{precache_id}"}})' in sw
+    routes = (app / "sw-network-routes.js").read_text()
+    assert f"`{precache_id}-precache-v2-${{self.registration.scope}}`" in routes
+
+
 def test_the_service_worker_imports_only_its_network_routes_from_this_build(build: Build) -> None:
     sw = (build.web / "sw.js").read_text()
     imported = re.findall(r"importScripts\(([^)]*)\)", sw)
