@@ -10,6 +10,7 @@ page's policy refuses.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,14 @@ INSTALL_SW = """async (app) => {
 }"""
 
 
-def install_service_worker(page: Any, app: str) -> None:
-    """The page's service worker installed and controlling it (`app`: build.json's "app")."""
-    state = page.evaluate(INSTALL_SW, app)
+def dist_app(web: Path) -> str:
+    """The page's app-<hash> directory in the dist `web` (build.json's "app")."""
+    return str(json.loads((web / "build.json").read_text())["app"])
+
+
+def install_service_worker(page: Any, web: Path) -> None:
+    """The page's service worker installed and controlling it (`web`: the dist it serves)."""
+    state = page.evaluate(INSTALL_SW, dist_app(web))
     assert state == "activated", state
 
 

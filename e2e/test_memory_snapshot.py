@@ -43,6 +43,7 @@ import pytest
 
 from e2e.browsing import (
     PageLog,
+    dist_app,
     install_service_worker,
     new_page,
     open_page,
@@ -260,11 +261,6 @@ def one_ms_limit(a: Answers) -> None:
     a.changed(a.snap.server_url, limit)
 
 
-def dist_app(server: LearningServer) -> str:
-    """The page's app-<hash> directory in the dist `server` serves."""
-    return str(json.loads((server.dist_web / "build.json").read_text())["app"])
-
-
 def learner_completes_a_lesson(page: Any) -> None:
     """A lesson completed on the page, through the Python client, and in its snapshot."""
     onboard(page, PATH_A)
@@ -299,7 +295,7 @@ def test_the_page_boots_from_the_memory_snapshot(
 
     # the next load boots from the snapshot too, read from the precache (not hashed again), and
     # Python reads the stored log back
-    install_service_worker(page, dist_app(learning_server))
+    install_service_worker(page, learning_server.dist_web)
     page.reload()
     wait_ready(page)
     assert page.evaluate(BOOT) == {**snapshot_boot, "marks": [snapshot_boot]}
@@ -419,7 +415,7 @@ def test_a_heap_in_a_cache_other_than_the_precache_is_not_trusted(
     integrities had, or a host page's own worker's) is never read; the heap comes from the
     server and is hashed."""
     open_page(page, learning_server.url)
-    install_service_worker(page, dist_app(learning_server))
+    install_service_worker(page, learning_server.dist_web)
     name = json.loads((learning_server.dist_web / "build.json").read_text())["memorySnapshot"]
     heap_url = f"{learning_server.url}{name}/heap.bin"
     moved = page.evaluate(
@@ -482,8 +478,7 @@ def test_a_heap_that_does_not_match_its_sha256_is_never_precached(
         corrupt = {"boot": "normal", "fallback": "corrupt"}
         open_page(page, server.url)
         assert page.evaluate(BOOT) == {**corrupt, "marks": [corrupt]}
-        app = json.loads((web / "build.json").read_text())["app"]
-        assert page.evaluate(WORKER_SETTLED, app) == {"active": None, "controlled": False}
+        assert page.evaluate(WORKER_SETTLED, dist_app(web)) == {"active": None, "controlled": False}
         heap_url = f"{server.url}{name}/heap.bin"
         assert page.evaluate("async (url) => (await caches.match(url)) ?? null", heap_url) is None
         page.reload()

@@ -109,7 +109,7 @@ def test_after_one_visit_the_page_works_with_the_server_stopped(
         sign_in_ui(page, *creds)
         onboard(page, PATH_A)
         wait_synced(page)
-        install_service_worker(page, manifest(dist_web)["app"])
+        install_service_worker(page, dist_web)
 
         build = manifest(dist_web)
         want = set(page_files(build["files"])) - {"sw.js", "index.html"}
@@ -185,7 +185,7 @@ def test_a_new_build_is_taken_on_the_next_load_without_mixing(
         open_page(page, srv.url)
         assert "Thinking clearly" in page.inner_text(tid("view"))
         assert NEW_TITLE not in page.inner_text(tid("view"))
-        install_service_worker(page, manifest(dist_web)["app"])
+        install_service_worker(page, dist_web)
         assert any(p.startswith(old["app"] + "/") for p in precached(page))
 
         srv.stop()
@@ -196,7 +196,7 @@ def test_a_new_build_is_taken_on_the_next_load_without_mixing(
         page.reload()  # the next load: the new build's index.html, from the network
         wait_ready(page)
         page.wait_for_selector(f"{tid('view')} :text('{NEW_TITLE}')")
-        install_service_worker(page, manifest(new_web)["app"])  # the new worker takes over...
+        install_service_worker(page, new_web)  # the new worker takes over...
         cached = precached(page)
         assert any(p.startswith(new["app"] + "/") for p in cached)
         assert not any(p.startswith(old["app"] + "/") for p in cached)  # ...and the old goes
@@ -270,7 +270,7 @@ def test_api_requests_and_the_builds_files_never_start_the_workers_script(
     try:
         page = profile.new_page()
         open_page(page, srv.url)
-        install_service_worker(page, manifest(web)["app"])
+        install_service_worker(page, web)
         built = manifest(web)
         hashed = [
             f"{built['app']}/page/app.js",

@@ -25,7 +25,7 @@
 // - The precache is named for this project (cacheId, PRECACHE_ID in web/snapshot-files.js).
 // - inlineWorkboxRuntime: one file, and one import of this build's own: the page's
 //   sw-network-routes.js, whose static routes send /api/ straight to the network and have the
-//   browser answer the content-hashed files from this precache (its default name).
+//   browser answer the content-hashed files from this precache (by its name, cacheId's).
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -40,6 +40,7 @@ if (!checked) {
   process.exit(2)
 }
 const OFFLINE_INDEX = 'index.html?offline'
+const CHECKED = new RegExp(checked)
 const app = fs.readdirSync(dist).find((name) => /^app-[0-9a-f]+$/.test(name))
 if (!app || !fs.existsSync(`${dist}/${app}/sw-network-routes.js`)) {
   console.error('generate-sw: the page\'s sw-network-routes.js is missing from the dist')
@@ -60,7 +61,7 @@ const { count, size, warnings } = await generateSW({
     async (entries) => ({
       manifest: entries.map((e) => {
         if (e.url === 'index.html') return { ...e, url: OFFLINE_INDEX }
-        if (!new RegExp(checked).test(e.url)) return e
+        if (!CHECKED.test(e.url)) return e
         const digest = createHash('sha256').update(fs.readFileSync(`${dist}/${e.url}`)).digest('base64')
         return { ...e, integrity: `sha256-${digest}` }
       }),

@@ -168,10 +168,12 @@ function askReadWorker(url) {
  */
 async function readOffThread(url) {
   const answer = await askReadWorker(url)
-  const read = answer ?? (await readBuildFile(url.href, precache()))
-  if (read.refused) throw new SnapshotRefused(read.refused, read.message)
-  const bytes = answer ? new Uint8Array(answer.buffer) : read.bytes
-  return { bytes, sha256: read.precached ? PRECACHE_VERIFIED : (read.sha256 ?? null) }
+  if (answer === null) {
+    const { bytes, precached } = await readBuildFile(url.href, precache())
+    return { bytes, sha256: precached ? PRECACHE_VERIFIED : null }
+  }
+  if (answer.refused) throw new SnapshotRefused(answer.refused, answer.message)
+  return { bytes: new Uint8Array(answer.buffer), sha256: answer.precached ? PRECACHE_VERIFIED : answer.sha256 }
 }
 
 /**

@@ -167,8 +167,8 @@ export const PRECACHE_VERIFIED = Symbol('verified when precached')
 /**
  * The build's file at `url`: { bytes (a Uint8Array), precached }: from the service worker's
  * precache named `precache` (null: the page is not controlled) when it holds the file
- * (precached: true), otherwise fetched. Refused as 'missing' (no answer, or not 2xx) or 'corrupt' (the body cut
- * short).
+ * (precached: true), otherwise fetched. Refused as 'missing' (no answer, or not 2xx) or
+ * 'corrupt' (the body cut short).
  */
 export async function readBuildFile(url, precache) {
   const path = new URL(url).pathname
