@@ -13,7 +13,8 @@ web/python-boot.js), in Chromium against a real `python -m pyserver serve --web 
   naming other wheels than the page read beside it (build-files.js), or slower than the page's
   time limit (``<html data-snapshot-timeout-ms="1">``);
 - the time limit is the restore's, not the download's: a heap that arrives 6 s late is restored
-  under a limit of 2.5 s;
+  under a limit of 2.5 s; a download that stalls halfway is given up after the stall limit
+  (``<html data-snapshot-stall-ms>``) and the page boots the normal way (``timeout``);
 - the heap is hashed when read from the server, not when read from the service worker's
   precache, which stores it only if it matches its sha256: a dist whose heap.bin does not is
   never precached (the worker does not install), and every load reads it from the server and
@@ -80,18 +81,24 @@ class Relay:
     address), so a test changes either its document or what it fetches."""
 
     def __init__(self) -> None:
-        self.answers: dict[str, tuple[dict[str, str], bytes, float]] = {}
+        self.answers: dict[str, tuple[dict[str, str], bytes, float, int | None]] = {}
         answers = self.answers
+        closing = self.closing = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                headers, body, delay = answers.pop(self.path)
+                headers, body, delay, stall_after = answers.pop(self.path)
                 time.sleep(delay)  # a slow line, as far as the page can tell
                 self.send_response_only(200)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                if stall_after is None:
+                    self.wfile.write(body)
+                    return
+                self.wfile.write(body[:stall_after])  # then nothing, the connection left open
+                self.wfile.flush()
+                closing.wait()
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -100,12 +107,21 @@ class Relay:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def add(self, headers: dict[str, str], body: bytes, delay: float = 0.0) -> str:
+    def add(
+        self,
+        headers: dict[str, str],
+        body: bytes,
+        delay: float = 0.0,
+        stall_after: int | None = None,
+    ) -> str:
+        """An answer to send once, `delay` seconds late; with `stall_after`, only that many bytes
+        of its body are sent, and then nothing until the relay closes."""
         path = f"/answer-{len(self.answers)}"
-        self.answers[path] = (headers, body, delay)
+        self.answers[path] = (headers, body, delay, stall_after)
         return self.url + path
 
     def close(self) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -158,10 +174,16 @@ class Answers:
         self.routed.add(url)
         self.page.route(url, handle)
 
-    def changed(self, url: str, change: Callable[[bytes], bytes], delay: float = 0.0) -> None:
+    def changed(
+        self,
+        url: str,
+        change: Callable[[bytes], bytes],
+        delay: float = 0.0,
+        stall_after: int | None = None,
+    ) -> None:
         """`url` answers the server's answer with its body changed by `change` (and its
-        Content-Length with it), without a content encoding, `delay` seconds late (not a
-        document)."""
+        Content-Length with it), without a content encoding, `delay` seconds late, and with
+        `stall_after` only that many bytes of it and then nothing (not a document)."""
 
         def handle(route: Any) -> None:
             response = route.fetch()
@@ -173,7 +195,7 @@ class Answers:
             if route.request.resource_type == "document":  # relayed, of the relay's origin
                 route.fulfill(status=200, headers=headers, body=body)
             else:
-                route.continue_(url=self.relay.add(headers, body, delay))
+                route.continue_(url=self.relay.add(headers, body, delay, stall_after))
             self.answered.add(url)
 
         self.routed.add(url)
@@ -404,6 +426,33 @@ def test_a_slow_download_of_the_heap_does_not_count_against_the_time_limit(
     assert limit == "2500", limit
     learner_completes_a_lesson(page)
     assert not [t for _, t in page_log.console if FALLBACK_INFO in t]
+    assert page_log.errors() == []
+
+
+def test_a_heap_that_stops_arriving_falls_back_to_the_normal_boot(
+    answers: Answers, page_log: PageLog
+) -> None:
+    """A download of the heap that stalls halfway (the server sends half of it, then nothing,
+    the connection left open) is given up once nothing has arrived for the page's stall limit,
+    and the page boots the normal way, saying why; it is not left waiting."""
+    page, snap = answers.page, answers.snap
+    page.add_init_script(
+        "new MutationObserver((_, seen) => { const root = document.documentElement;"
+        " if (root) { root.dataset.snapshotStallMs = '2000'; seen.disconnect() } })"
+        ".observe(document, { childList: true })"
+    )
+    answers.changed(
+        snap.url("heap.bin"), lambda heap: heap, stall_after=snap.meta["heap"]["size"] // 2
+    )
+    open_page(page, snap.server_url)
+    assert answers.answered == answers.routed, "a changed answer was never asked for"
+    normal_boot = {"boot": "normal", "fallback": "timeout"}
+    assert page.evaluate(BOOT) == {**normal_boot, "marks": [normal_boot]}
+    said = [t for _, t in page_log.console if FALLBACK_INFO in t]
+    assert said == [
+        f"{FALLBACK_INFO} (timeout): /{snap.name}/heap.bin stopped arriving: nothing for 2000 ms"
+    ], said
+    learner_completes_a_lesson(page)
     assert page_log.errors() == []
 
 

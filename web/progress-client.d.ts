@@ -202,6 +202,12 @@ export interface ProgressClientOptions {
    * A restore does not wait for `startAfter`: its steps are short.
    */
   snapshotTimeoutMs?: number
+  /**
+   * How long a file of the memory snapshot (its download, or its read from the service worker's
+   * precache) may go with nothing of it arriving before the client gives it up and starts the
+   * normal way instead (default 10 000 ms). A slow download that keeps arriving goes on.
+   */
+  snapshotStallMs?: number
 }
 
 /** The client `createProgressClient` resolves with (also `window.progressClient` on the page). */

@@ -25,6 +25,11 @@ const ASM_URL = new URL('pyodide.asm.mjs', RUNTIME_DIR)
  * precache) and the runtime is compiled (not a finite number: no limit).
  */
 export const SNAPSHOT_TIMEOUT_MS = 10_000
+/**
+ * How long a file of the snapshot may go with nothing of it arriving before it is given up (a
+ * stalled download or read, refused as 'timeout'): a slow line's download goes on.
+ */
+export const SNAPSHOT_STALL_MS = 10_000
 
 // After a failed loadPackage: say which shipped file is missing or does not match its sha256.
 async function diagnose(pyodide) {
@@ -111,8 +116,8 @@ function precache() {
 }
 
 // A file of the build's bytes, from the precache when the page is controlled.
-function fetchBytes(url) {
-  return readBytes(url.href, precache())
+function fetchBytes(url, stallMs) {
+  return readBytes(url.href, precache(), stallMs)
 }
 
 // The worker that reads the snapshot's files (./read-worker.js): one for all of them, ended once
@@ -151,13 +156,13 @@ function startReader() {
 }
 
 // ./read-worker.js's answer for `url`, or null where no worker starts (the page reads it then).
-function askReadWorker(url) {
+function askReadWorker(url, stallMs) {
   if (reader === null) reader = startReader()
   if (!reader || reader.pending.has(url.href)) return Promise.resolve(null)
   const { worker, pending } = reader
   return new Promise((resolve) => {
     pending.set(url.href, resolve)
-    worker.postMessage({ url: url.href, precache: precache() })
+    worker.postMessage({ url: url.href, precache: precache(), stallMs })
   })
 }
 
@@ -166,10 +171,10 @@ function askReadWorker(url) {
  * run: { bytes, sha256 } (sha256: null when not known yet, PRECACHE_VERIFIED when the bytes came
  * from the precache); refused as readBuildFile refuses.
  */
-async function readOffThread(url) {
-  const answer = await askReadWorker(url)
+async function readOffThread(url, stallMs) {
+  const answer = await askReadWorker(url, stallMs)
   if (answer === null) {
-    const { bytes, precached } = await readBuildFile(url.href, precache())
+    const { bytes, precached } = await readBuildFile(url.href, precache(), stallMs)
     return { bytes, sha256: precached ? PRECACHE_VERIFIED : null }
   }
   if (answer.refused) throw new SnapshotRefused(answer.refused, answer.message)
@@ -181,19 +186,21 @@ async function readOffThread(url) {
  * their sha256), the metadata (each a promise; from the precache when it holds them), and the
  * standard library into the HTTP cache, where Pyodide's own fetch finds it, so that the
  * restore's time limit does not count its download (not when the precache holds it: a second
- * read would only slow the heap's). Null when this build has no snapshot.
+ * read would only slow the heap's). A file of which nothing arrives for `stallMs` is given up
+ * (refused as 'timeout'; the standard library is then left to Pyodide's own fetch, under the
+ * restore's time limit). Null when this build has no snapshot.
  */
-function snapshotFiles() {
+function snapshotFiles(stallMs) {
   if (SNAPSHOT_DIR === null) return null
-  const heap = readOffThread(new URL('heap.bin', SNAPSHOT_DIR))
+  const heap = readOffThread(new URL('heap.bin', SNAPSHOT_DIR), stallMs)
   heap.catch(() => null) // awaited in the restore, unless the metadata fails first
   const stdlibURL = new URL('python_stdlib.zip', RUNTIME_DIR)
   const cacheName = precache()
   const stdlib = (cacheName ? precachedResponse(stdlibURL.href, cacheName) : Promise.resolve(null))
-    .then((cached) => cached || fetch(stdlibURL).then((r) => r.arrayBuffer()))
+    .then((cached) => cached || readBuildFile(stdlibURL.href, null, stallMs))
     .then(() => null) // kept by the HTTP cache or the precache, not here
     .catch(() => null)
-  const meta = fetchBytes(new URL('meta.json', SNAPSHOT_DIR)).then((bytes) => {
+  const meta = fetchBytes(new URL('meta.json', SNAPSHOT_DIR), stallMs).then((bytes) => {
     let value
     try {
       value = JSON.parse(new TextDecoder().decode(bytes))
@@ -205,7 +212,7 @@ function snapshotFiles() {
   })
   meta.catch(() => null) // awaited in the restore
   // the wheels build-files.js names, not after the metadata: the restore checks they are its
-  const wheels = SNAPSHOT_WHEELS.map((file) => readOffThread(new URL(file, PACKAGE_DIR)))
+  const wheels = SNAPSHOT_WHEELS.map((file) => readOffThread(new URL(file, PACKAGE_DIR), stallMs))
   for (const wheel of wheels) wheel.catch(() => null)
   return { heap, meta, stdlib, wheels }
 }
@@ -268,14 +275,16 @@ del TypeAdapter
 `
 
 /** Pyodide with the page's packages, and pyclient's bridge: { pyodide, bridge, boot }. */
-export async function bootPython(startAfter, { snapshotTimeoutMs } = {}) {
-  if (typeof snapshotTimeoutMs !== 'number' || Number.isNaN(snapshotTimeoutMs)) snapshotTimeoutMs = SNAPSHOT_TIMEOUT_MS
+export async function bootPython(startAfter, { snapshotTimeoutMs, snapshotStallMs } = {}) {
+  const given = (ms, otherwise) => (typeof ms === 'number' && !Number.isNaN(ms) ? ms : otherwise)
+  snapshotTimeoutMs = given(snapshotTimeoutMs, SNAPSHOT_TIMEOUT_MS)
+  snapshotStallMs = given(snapshotStallMs, SNAPSHOT_STALL_MS)
   // The snapshot's files are read at once from a service worker's precache; from the network
   // only once the runtime's module is here, so that the page's own content is asked for first
   // (on a slow line the large files would otherwise hold every connection before it).
-  let files = controlled() ? snapshotFiles() : undefined
+  let files = controlled() ? snapshotFiles(snapshotStallMs) : undefined
   const { loadPyodide } = await import(new URL('pyodide.mjs', RUNTIME_DIR).href)
-  if (files === undefined) files = snapshotFiles()
+  if (files === undefined) files = snapshotFiles(snapshotStallMs)
   let pyodide = null
   let bridge = null
   let fallback = null

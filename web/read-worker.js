@@ -6,8 +6,8 @@
 // service worker's precache are not hashed: it stored them only if they matched (PRECACHE_VERIFIED
 // in ./snapshot-files.js).
 //
-// Asked: { url, precache } (as readBuildFile in ./snapshot-files.js: precache, the precache's name
-// or null), any number of times.
+// Asked: { url, precache, stallMs } (as readBuildFile in ./snapshot-files.js: precache, the
+// precache's name or null; stallMs, how long nothing may arrive), any number of times.
 // Answers each once:
 //   { url, buffer, sha256, precached }  the bytes (an ArrayBuffer), whether the precache held
 //                                       them, and their hex sha256 (null when precached, or when
@@ -16,10 +16,10 @@
 //                                       and message
 import { SnapshotRefused, readBuildFile, sha256Hex } from './snapshot-files.js'
 
-self.onmessage = async ({ data: { url, precache } }) => {
+self.onmessage = async ({ data: { url, precache, stallMs } }) => {
   let read
   try {
-    read = await readBuildFile(url, precache)
+    read = await readBuildFile(url, precache, stallMs)
   } catch (error) {
     // answered whatever went wrong: the page waits for an answer
     const refused = error instanceof SnapshotRefused ? error : new SnapshotRefused('corrupt', `${new URL(url).pathname} could not be read: ${error?.message || error}`)

@@ -165,34 +165,79 @@ export async function precachedResponse(url, cacheName) {
 export const PRECACHE_VERIFIED = Symbol('verified when precached')
 
 /**
+ * A watch over one read: `stalled` rejects (SnapshotRefused 'timeout', naming `path`) once
+ * `stallMs` pass with nothing arriving, and aborts `signal`; `arrived()` restarts the wait,
+ * `meter()` is a pass-through stream that calls it for each chunk, `race(promise)` settles with
+ * whichever comes first, `end()` stops watching. Never fires when `stallMs` is not finite.
+ */
+export function stallWatch(path, stallMs) {
+  const controller = new AbortController()
+  let timer = null
+  let refuse
+  const stalled = new Promise((_, reject) => (refuse = reject))
+  stalled.catch(() => null) // raced
+  const watch = {
+    signal: controller.signal,
+    stalled,
+    arrived() {
+      clearTimeout(timer)
+      if (!(Number.isFinite(stallMs) && stallMs >= 0 && stallMs < 2 ** 31)) return
+      timer = setTimeout(() => {
+        const error = new SnapshotRefused('timeout', `${path} stopped arriving: nothing for ${stallMs} ms`)
+        refuse(error)
+        controller.abort(error)
+      }, stallMs)
+    },
+    meter: () => new TransformStream({ transform: (chunk, out) => (watch.arrived(), out.enqueue(chunk)) }),
+    race: (promise) => Promise.race([promise, stalled]),
+    end: () => clearTimeout(timer),
+  }
+  watch.arrived()
+  return watch
+}
+
+/**
  * The build's file at `url`: { bytes (a Uint8Array), precached }: from the service worker's
  * precache named `precache` (null: the page is not controlled) when it holds the file
- * (precached: true), otherwise fetched. Refused as 'missing' (no answer, or not 2xx) or
- * 'corrupt' (the body cut short).
+ * (precached: true), otherwise fetched. Refused as 'missing' (no answer, or not 2xx), 'corrupt'
+ * (the body cut short) or 'timeout' (nothing of a download arrived for `stallMs`: a stalled
+ * download is given up, a slow one is not; a read from the precache has `stallMs` in all).
  */
-export async function readBuildFile(url, precache) {
+export async function readBuildFile(url, precache, stallMs = Infinity) {
   const path = new URL(url).pathname
   const why = (error) => String(error?.message || error)
-  let response
-  let precached = false
+  const watch = stallWatch(path, stallMs)
   try {
-    response = precache ? await precachedResponse(url, precache) : null
-    precached = response !== null
-    response ??= await fetch(url)
-  } catch (error) {
-    throw new SnapshotRefused('missing', `${path} could not be fetched: ${why(error)}`, error)
-  }
-  if (!response.ok) throw new SnapshotRefused('missing', `${path} answered HTTP ${response.status}`)
-  try {
-    return { bytes: new Uint8Array(await response.arrayBuffer()), precached }
-  } catch (error) {
-    throw new SnapshotRefused('corrupt', `${path} was cut short: ${why(error)}`, error)
+    let response
+    let precached = false
+    try {
+      response = precache ? await watch.race(precachedResponse(url, precache)) : null
+      precached = response !== null
+      response ??= await watch.race(fetch(url, { signal: watch.signal }))
+    } catch (error) {
+      if (error instanceof SnapshotRefused) throw error
+      throw new SnapshotRefused('missing', `${path} could not be fetched: ${why(error)}`, error)
+    }
+    if (!response.ok) throw new SnapshotRefused('missing', `${path} answered HTTP ${response.status}`)
+    // A download's chunks are seen on their way (collected natively all the same); a read from
+    // the precache is local and quick (some 50 ms for all the files): it has the limit in all,
+    // without the stream's cost (some 15 ms of a returning learner's load, measured).
+    const metered = !precached && Number.isFinite(stallMs) && response.body
+    const body = metered ? new Response(response.body.pipeThrough(watch.meter(), { signal: watch.signal })) : response
+    try {
+      return { bytes: new Uint8Array(await watch.race(body.arrayBuffer())), precached }
+    } catch (error) {
+      if (error instanceof SnapshotRefused) throw error
+      throw new SnapshotRefused('corrupt', `${path} was cut short: ${why(error)}`, error)
+    }
+  } finally {
+    watch.end()
   }
 }
 
-/** The bytes of readBuildFile(url, precache). */
-export async function readBytes(url, precache) {
-  return (await readBuildFile(url, precache)).bytes
+/** The bytes of readBuildFile(url, precache, stallMs). */
+export async function readBytes(url, precache, stallMs = Infinity) {
+  return (await readBuildFile(url, precache, stallMs)).bytes
 }
 
 /** Hex sha256 of bytes (WebCrypto, off the main thread where the engine can). */

@@ -51,10 +51,16 @@ wireDialogs()
 render()
 
 try {
-  // <html data-snapshot-timeout-ms>: how long a restore from the memory snapshot may take
-  const timeoutAttr = document.documentElement.dataset.snapshotTimeoutMs?.trim()
-  const snapshotTimeoutMs = timeoutAttr ? Number(timeoutAttr) : undefined
-  const client = await createProgressClient({ apiBaseUrl: '/api/v1', startAfter: viewDrawn, snapshotTimeoutMs })
+  // <html data-snapshot-timeout-ms>: how long a restore from the memory snapshot may take;
+  // <html data-snapshot-stall-ms>: how long a file of it may go with nothing arriving
+  const ms = (attr) => (attr?.trim() ? Number(attr) : undefined)
+  const { snapshotTimeoutMs, snapshotStallMs } = document.documentElement.dataset
+  const client = await createProgressClient({
+    apiBaseUrl: '/api/v1',
+    startAfter: viewDrawn,
+    snapshotTimeoutMs: ms(snapshotTimeoutMs),
+    snapshotStallMs: ms(snapshotStallMs),
+  })
   // No await between the client resolving (it has taken in every queued action) and here, so
   // that no click can be queued in between: from now on actions go to the client.
   state.client = client

@@ -1,0 +1,54 @@
+// readBuildFile (web/snapshot-files.js) against a real local HTTP server whose answers stall or
+// trickle: a file of which nothing arrives for the stall limit is refused as 'timeout' (before
+// its answer, or halfway through its body), one that keeps arriving slowly is read whole, and a
+// stall limit that is not finite never gives up. Prints one JSON object of results.
+import http from 'node:http'
+import { pathToFileURL } from 'node:url'
+
+const [moduleFile] = process.argv.slice(2)
+const { readBuildFile } = await import(pathToFileURL(moduleFile).href)
+
+const BODY = new Uint8Array(64 * 1024).map((_, i) => (i * 7) & 0xff)
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const held = new Set() // answers left hanging, ended when the run is over
+
+const server = http.createServer(async (req, res) => {
+  held.add(res)
+  const chunk = (i, n) => BODY.subarray((i * BODY.length) / n, ((i + 1) * BODY.length) / n)
+  if (req.url === '/silent') return // no answer at all
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length })
+  if (req.url === '/halfway') return res.write(chunk(0, 2)) // half, then nothing
+  if (req.url === '/trickle') {
+    for (let i = 0; i < 16; i++) {
+      res.write(chunk(i, 16))
+      await sleep(40) // 640 ms in all, never 200 ms without a byte
+    }
+    return res.end()
+  }
+  if (req.url === '/late') await sleep(400)
+  res.end(BODY)
+})
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+const base = `http://127.0.0.1:${server.address().port}`
+
+async function read(path, stallMs) {
+  const started = performance.now()
+  try {
+    const { bytes, precached } = await readBuildFile(`${base}${path}`, null, stallMs)
+    const whole = bytes.length === BODY.length && bytes.every((b, i) => b === BODY[i])
+    return { whole, precached, ms: Math.round(performance.now() - started) }
+  } catch (error) {
+    return { refused: error.reason ?? error.name, message: error.message, ms: Math.round(performance.now() - started) }
+  }
+}
+
+const result = {
+  silent: await read('/silent', 200),
+  halfway: await read('/halfway', 200),
+  trickle: await read('/trickle', 200),
+  whole: await read('/whole', 200),
+  lateNoLimit: await read('/late', Infinity),
+}
+for (const res of held) res.destroy()
+server.close()
+console.log(JSON.stringify(result))

@@ -1,0 +1,45 @@
+"""web/snapshot-files.js's reads of the snapshot's files give up on a stall, not on a slow line:
+under node against a real local HTTP server (tests/web/stalled_reads_run.mjs), with a stall
+limit of 200 ms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.node_runner import run_node
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = Path(__file__).with_name("stalled_reads_run.mjs")
+
+
+@pytest.fixture(scope="module")
+def run() -> dict[str, Any]:
+    return run_node(RUNNER, ROOT / "web" / "snapshot-files.js")
+
+
+@pytest.mark.parametrize("path", ["silent", "halfway"])
+def test_a_file_of_which_nothing_arrives_for_the_limit_is_refused_as_timeout(
+    run: dict[str, Any], path: str
+) -> None:
+    read = run[path]
+    assert read["refused"] == "timeout", read
+    assert read["message"] == f"/{path} stopped arriving: nothing for 200 ms", read
+    assert 200 <= read["ms"] < 2000, read  # given up, not left waiting
+
+
+def test_a_file_that_keeps_arriving_slowly_is_read_whole(run: dict[str, Any]) -> None:
+    read = run["trickle"]
+    assert read["whole"] is True and read["precached"] is False, read
+    assert read["ms"] >= 600, read  # longer than the limit in all, never without a byte for it
+
+
+def test_a_file_read_at_once_is_read_whole(run: dict[str, Any]) -> None:
+    assert run["whole"]["whole"] is True, run["whole"]
+
+
+def test_without_a_finite_limit_a_late_answer_is_waited_for(run: dict[str, Any]) -> None:
+    read = run["lateNoLimit"]
+    assert read["whole"] is True and read["ms"] >= 400, read
