@@ -283,6 +283,17 @@ def one_ms_limit(a: Answers) -> None:
     a.changed(a.snap.server_url, limit)
 
 
+def set_on_html(page: Any, key: str, value: str) -> None:
+    """`<html data-…>` set (dataset `key`) as the page's document is parsed, before its scripts
+    run: a page whose document was changed in flight could not reach the relay."""
+    set_it = f"root.dataset[{json.dumps(key)}] = {json.dumps(value)}"
+    page.add_init_script(
+        "new MutationObserver((_, seen) => { const root = document.documentElement;"
+        f" if (root) {{ {set_it}; seen.disconnect() }} }})"
+        ".observe(document, { childList: true })"
+    )
+
+
 def learner_completes_a_lesson(page: Any) -> None:
     """A lesson completed on the page, through the Python client, and in its snapshot."""
     onboard(page, PATH_A)
@@ -406,13 +417,7 @@ def test_a_slow_download_of_the_heap_does_not_count_against_the_time_limit(
     """The time limit is the restore's: it starts once every file is here, so a heap that
     arrives long after the runtime is compiled (a slow line) is restored all the same."""
     page, snap = answers.page, answers.snap
-    # the limit set on <html> as it is parsed (a page whose document was changed in flight
-    # could not reach the relay that sends the heap late)
-    page.add_init_script(
-        "new MutationObserver((_, seen) => { const root = document.documentElement;"
-        " if (root) { root.dataset.snapshotTimeoutMs = '2500'; seen.disconnect() } })"
-        ".observe(document, { childList: true })"
-    )
+    set_on_html(page, "snapshotTimeoutMs", "2500")
     answers.changed(snap.url("heap.bin"), lambda heap: heap, delay=6.0)
     open_page(page, snap.server_url)
     assert answers.answered == answers.routed, "a changed answer was never asked for"
@@ -436,11 +441,7 @@ def test_a_heap_that_stops_arriving_falls_back_to_the_normal_boot(
     the connection left open) is given up once nothing has arrived for the page's stall limit,
     and the page boots the normal way, saying why; it is not left waiting."""
     page, snap = answers.page, answers.snap
-    page.add_init_script(
-        "new MutationObserver((_, seen) => { const root = document.documentElement;"
-        " if (root) { root.dataset.snapshotStallMs = '2000'; seen.disconnect() } })"
-        ".observe(document, { childList: true })"
-    )
+    set_on_html(page, "snapshotStallMs", "2000")
     answers.changed(
         snap.url("heap.bin"), lambda heap: heap, stall_after=snap.meta["heap"]["size"] // 2
     )
