@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from static_server import StaticServer
 
-from e2e.browsing import CspWatch, PageLog, open_page, wait_ready
+from e2e.browsing import CspWatch, PageLog, dist_app, open_page, wait_ready
 from e2e.course import LESSON, PATH_A, complete_lesson, onboard, sign_in_ui, wait_synced
 from e2e.servers import LearningServer, RunningServer
 from pyserver.security import page_csp
@@ -38,7 +38,7 @@ def test_both_servers_send_the_page_its_one_policy(
     any_server: RunningServer, dist_web: Path
 ) -> None:
     policy = built_policy(dist_web)
-    app = json.loads((dist_web / "build.json").read_text())["app"]
+    app = dist_app(dist_web)
     for path in ("", "index.html", "sw.js", f"{app}/progress-client.js"):
         with urllib.request.urlopen(any_server.url + path) as response:
             assert response.headers.get_all("Content-Security-Policy") == [policy], path
