@@ -418,6 +418,7 @@ def test_a_slow_download_of_the_heap_does_not_count_against_the_time_limit(
     arrives long after the runtime is compiled (a slow line) is restored all the same."""
     page, snap = answers.page, answers.snap
     set_on_html(page, "snapshotTimeoutMs", "2500")
+    set_on_html(page, "snapshotStallMs", "60000")  # a late answer, not a stalled one, is tested
     answers.changed(snap.url("heap.bin"), lambda heap: heap, delay=6.0)
     open_page(page, snap.server_url)
     assert answers.answered == answers.routed, "a changed answer was never asked for"

@@ -29,6 +29,7 @@ import {
   sha256Hex,
   snapshotHeader,
   storedZipMembers,
+  timeLimit,
 } from './snapshot-files.js'
 import { linkedForSnapshot } from './runtime-table.js'
 
@@ -303,11 +304,6 @@ async function checkedWheels(meta, wheels, known) {
     }
   }
   return { wheels: wheelBytes, compiled }
-}
-
-/** A time limit setTimeout can keep (finite, under 2^31 ms), or Infinity: none. */
-function timeLimit(ms) {
-  return Number.isFinite(ms) && ms >= 0 && ms < 2 ** 31 ? ms : Infinity
 }
 
 /**

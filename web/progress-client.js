@@ -93,8 +93,9 @@ function signInError({ code, status, retryAfterMs }) {
  * client asks it at start, on `signIn()`, and once more after a 401 before the session expires.
  * `snapshotTimeoutMs`: how long a restore from the memory snapshot may take before the client
  * starts the normal way instead (python-boot.js, 10 s); a restore does not wait for `startAfter`.
- * `snapshotStallMs`: how long a file of the snapshot may go with nothing of it arriving before
- * the client gives it up and starts the normal way (10 s; a slow download goes on).
+ * `snapshotStallMs`: how long a file of the snapshot may go with nothing of it (nor of its other
+ * files) arriving before the client gives it up and starts the normal way (10 s; a slow download
+ * goes on).
  */
 export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null, getToken = null, snapshotTimeoutMs, snapshotStallMs } = {}) {
   if (getToken != null && typeof getToken !== 'function') throw new TypeError('getToken must be a function')

@@ -26,8 +26,9 @@ const ASM_URL = new URL('pyodide.asm.mjs', RUNTIME_DIR)
  */
 export const SNAPSHOT_TIMEOUT_MS = 10_000
 /**
- * How long a file of the snapshot may go with nothing of it arriving before it is given up (a
- * stalled download or read, refused as 'timeout'): a slow line's download goes on.
+ * How long a file of the snapshot may go with nothing of it, nor of the other files read beside
+ * it, arriving before it is given up (a stalled download or read, refused as 'timeout'): a slow
+ * line's download goes on (./snapshot-files.js, stallWatch).
  */
 export const SNAPSHOT_STALL_MS = 10_000
 

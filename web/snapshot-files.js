@@ -164,35 +164,50 @@ export async function precachedResponse(url, cacheName) {
  */
 export const PRECACHE_VERIFIED = Symbol('verified when precached')
 
+/** A time limit setTimeout can keep (finite, under 2^31 ms), or Infinity: none. */
+export function timeLimit(ms) {
+  return Number.isFinite(ms) && ms >= 0 && ms < 2 ** 31 ? ms : Infinity
+}
+
+// When something of any file read here (this page or this worker) last arrived: the reads
+// share one line, and a file waiting for a connection while another downloads has not stalled.
+let lastArrival = -Infinity
+
 /**
  * A watch over one read: `stalled` rejects (SnapshotRefused 'timeout', naming `path`) once
- * `stallMs` pass with nothing arriving, and aborts `signal`; `arrived()` restarts the wait,
- * `meter()` is a pass-through stream that calls it for each chunk, `race(promise)` settles with
- * whichever comes first, `end()` stops watching. Never fires when `stallMs` is not finite.
+ * `stallMs` (timeLimit's rule: none when not a finite number under 2^31) pass with nothing
+ * arriving of it or of any other read watched here, and aborts `signal`; `arrived()` says
+ * something did (its answer, a chunk), `meter()` is a pass-through stream that says so for each
+ * chunk, `race(promise)` settles with whichever comes first, `end()` stops watching.
  */
 export function stallWatch(path, stallMs) {
+  const limit = timeLimit(stallMs)
   const controller = new AbortController()
   let timer = null
   let refuse
   const stalled = new Promise((_, reject) => (refuse = reject))
   stalled.catch(() => null) // raced
+  const since = performance.now()
+  const check = () => {
+    const quiet = performance.now() - Math.max(since, lastArrival)
+    if (quiet < limit) {
+      timer = setTimeout(check, limit - quiet)
+      return
+    }
+    const error = new SnapshotRefused('timeout', `${path} stopped arriving: nothing for ${limit} ms`)
+    refuse(error)
+    controller.abort(error)
+  }
   const watch = {
     signal: controller.signal,
     stalled,
-    arrived() {
-      clearTimeout(timer)
-      if (!(Number.isFinite(stallMs) && stallMs >= 0 && stallMs < 2 ** 31)) return
-      timer = setTimeout(() => {
-        const error = new SnapshotRefused('timeout', `${path} stopped arriving: nothing for ${stallMs} ms`)
-        refuse(error)
-        controller.abort(error)
-      }, stallMs)
-    },
+    limited: limit !== Infinity,
+    arrived: () => (lastArrival = performance.now()),
     meter: () => new TransformStream({ transform: (chunk, out) => (watch.arrived(), out.enqueue(chunk)) }),
     race: (promise) => Promise.race([promise, stalled]),
     end: () => clearTimeout(timer),
   }
-  watch.arrived()
+  if (watch.limited) timer = setTimeout(check, limit)
   return watch
 }
 
@@ -200,8 +215,9 @@ export function stallWatch(path, stallMs) {
  * The build's file at `url`: { bytes (a Uint8Array), precached }: from the service worker's
  * precache named `precache` (null: the page is not controlled) when it holds the file
  * (precached: true), otherwise fetched. Refused as 'missing' (no answer, or not 2xx), 'corrupt'
- * (the body cut short) or 'timeout' (nothing of a download arrived for `stallMs`: a stalled
- * download is given up, a slow one is not; a read from the precache has `stallMs` in all).
+ * (the body cut short) or 'timeout' (stallWatch: nothing arrived for `stallMs`, of it or of the
+ * other reads here: a stalled download is given up, a slow one or one waiting for a connection
+ * is not; a read from the precache is not metered chunk by chunk, only its answer and its end).
  */
 export async function readBuildFile(url, precache, stallMs = Infinity) {
   const path = new URL(url).pathname
@@ -214,18 +230,21 @@ export async function readBuildFile(url, precache, stallMs = Infinity) {
       response = precache ? await watch.race(precachedResponse(url, precache)) : null
       precached = response !== null
       response ??= await watch.race(fetch(url, { signal: watch.signal }))
+      watch.arrived()
     } catch (error) {
       if (error instanceof SnapshotRefused) throw error
       throw new SnapshotRefused('missing', `${path} could not be fetched: ${why(error)}`, error)
     }
     if (!response.ok) throw new SnapshotRefused('missing', `${path} answered HTTP ${response.status}`)
     // A download's chunks are seen on their way (collected natively all the same); a read from
-    // the precache is local and quick (some 50 ms for all the files): it has the limit in all,
+    // the precache is local and quick (some 50 ms for all the files): only its end is seen,
     // without the stream's cost (some 15 ms of a returning learner's load, measured).
-    const metered = !precached && Number.isFinite(stallMs) && response.body
+    const metered = !precached && watch.limited && response.body
     const body = metered ? new Response(response.body.pipeThrough(watch.meter(), { signal: watch.signal })) : response
     try {
-      return { bytes: new Uint8Array(await watch.race(body.arrayBuffer())), precached }
+      const bytes = new Uint8Array(await watch.race(body.arrayBuffer()))
+      watch.arrived()
+      return { bytes, precached }
     } catch (error) {
       if (error instanceof SnapshotRefused) throw error
       throw new SnapshotRefused('corrupt', `${path} was cut short: ${why(error)}`, error)

@@ -1,7 +1,9 @@
 // readBuildFile (web/snapshot-files.js) against a real local HTTP server whose answers stall or
 // trickle: a file of which nothing arrives for the stall limit is refused as 'timeout' (before
-// its answer, or halfway through its body), one that keeps arriving slowly is read whole, and a
-// stall limit that is not finite never gives up. Prints one JSON object of results.
+// its answer, or halfway through its body) and its connection is closed, one that keeps
+// arriving slowly is read whole, one whose answer waits while another file arrives (a request
+// queued for a connection) is not given up, and a stall limit that is not finite never gives
+// up. Prints one JSON object of results.
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
 
@@ -12,8 +14,11 @@ const BODY = new Uint8Array(64 * 1024).map((_, i) => (i * 7) & 0xff)
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const held = new Set() // answers left hanging, ended when the run is over
 
+const hungUp = new Set() // paths whose connection the client closed before the answer ended
+
 const server = http.createServer(async (req, res) => {
   held.add(res)
+  res.on('close', () => res.writableFinished || hungUp.add(req.url))
   const chunk = (i, n) => BODY.subarray((i * BODY.length) / n, ((i + 1) * BODY.length) / n)
   if (req.url === '/silent') return // no answer at all
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length })
@@ -25,7 +30,7 @@ const server = http.createServer(async (req, res) => {
     }
     return res.end()
   }
-  if (req.url === '/late') await sleep(400)
+  if (req.url === '/late' || req.url === '/queued') await sleep(req.url === '/late' ? 400 : 500)
   res.end(BODY)
 })
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -48,7 +53,13 @@ const result = {
   trickle: await read('/trickle', 200),
   whole: await read('/whole', 200),
   lateNoLimit: await read('/late', Infinity),
+  queuedAlone: await read('/queued', 200),
 }
+// answered only after 500 ms, while another file trickles in: waiting is not a stall
+const [queued, beside] = await Promise.all([read('/queued', 200), read('/trickle', 200)])
+Object.assign(result, { queued, beside })
+await sleep(50) // the closes reach the server
+result.hungUp = [...hungUp].sort()
 for (const res of held) res.destroy()
 server.close()
 console.log(JSON.stringify(result))
