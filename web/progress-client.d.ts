@@ -206,7 +206,7 @@ export interface ProgressClientOptions {
    * How long a file of the memory snapshot (its download, or its read from the service worker's
    * precache) may go with nothing of it, nor of the snapshot's other files, arriving before the
    * client gives it up and starts the normal way instead (default 10 000 ms). A slow download
-   * that keeps arriving goes on. Not a finite number from 0 to 2^31 - 1: no limit.
+   * that keeps arriving goes on. Infinity, a negative number or 2^31 ms or more: no limit.
    */
   snapshotStallMs?: number
 }
