@@ -13,8 +13,8 @@ const { readBuildFile } = await import(pathToFileURL(moduleFile).href)
 const BODY = new Uint8Array(64 * 1024).map((_, i) => (i * 7) & 0xff)
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const held = new Set() // answers left hanging, ended when the run is over
-
 const hungUp = new Set() // paths whose connection the client closed before the answer ended
+const LATE_MS = { '/late': 400, '/queued': 500 } // answered whole, this late
 
 const server = http.createServer(async (req, res) => {
   held.add(res)
@@ -30,7 +30,7 @@ const server = http.createServer(async (req, res) => {
     }
     return res.end()
   }
-  if (req.url === '/late' || req.url === '/queued') await sleep(req.url === '/late' ? 400 : 500)
+  await sleep(LATE_MS[req.url] ?? 0)
   res.end(BODY)
 })
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
