@@ -28,7 +28,10 @@ from buildsteps.layout import CACHE, PYODIDE_VERSION, ROOT, WEB
 STEP = "5/6 memory snapshot"
 SCRIPT = ROOT / "scripts" / "make-memory-snapshot.mjs"
 # the page's code that makes and restores it
-SHARED = (WEB / "memory-snapshot.js", WEB / "runtime-table.js", WEB / "snapshot-files.js")
+SHARED = tuple(
+    WEB / name
+    for name in ("memory-snapshot.js", "runtime-module.js", "runtime-table.js", "snapshot-files.js")
+)
 RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
 #: Imported before the heap is taken: pydantic and every module of pyclient the page's start
 #: needs but those that hold JS objects (pyclient.bridge and pyclient.adapters.pyodide import

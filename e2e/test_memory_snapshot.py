@@ -18,7 +18,9 @@ web/python-boot.js), in Chromium against a real `python -m pyserver serve --web 
 - the heap is hashed when read from the server, not when read from the service worker's
   precache, which stores it only if it matches its sha256: a dist whose heap.bin does not is
   never precached (the worker does not install), and every load reads it from the server and
-  refuses it.
+  refuses it;
+- neither boot lets the runtime use WebAssembly's stack switching (JSPI), which Chromium has:
+  no stack is made for Python's callbacks, and the engine's API is left to the page.
 
 The broken answers are the server's real ones changed in flight (``page.route``), sent without a
 content encoding (the snapshot's files through a local relay, ``Relay``).
@@ -456,6 +458,51 @@ def test_a_heap_that_stops_arriving_falls_back_to_the_normal_boot(
     ], said
     learner_completes_a_lesson(page)
     assert page_log.errors() == []
+
+
+#: Counts the page's uses of WebAssembly's stack switching (JSPI), where the engine has it.
+STACK_SWITCHING_SPY = """(() => {
+  const used = (globalThis.__stackSwitching = { promising: 0, suspending: 0 })
+  const promising = WebAssembly.promising
+  if (promising) WebAssembly.promising = function (...args) {
+    used.promising++
+    return promising.apply(this, args)
+  }
+  if (WebAssembly.Suspending) WebAssembly.Suspending = new Proxy(WebAssembly.Suspending, {
+    construct: (target, args, newTarget) => {
+      used.suspending++
+      return Reflect.construct(target, args, newTarget)
+    },
+  })
+})()"""
+STACK_SWITCHING_USED = """() => ({
+  ...globalThis.__stackSwitching,
+  api: typeof WebAssembly.promising === 'function' && typeof WebAssembly.Suspending === 'function',
+})"""
+
+
+@pytest.mark.parametrize(
+    "serve", [pytest.param(None, id="snapshot"), pytest.param(heap_missing, id="normal")]
+)
+def test_python_runs_without_webassembly_stack_switching(
+    serve: Callable[[Answers], None] | None, answers: Answers, page_log: PageLog
+) -> None:
+    """Neither boot lets the runtime switch stacks where the engine could (Chromium has JSPI):
+    Python's callbacks run on the page's one stack, as in Node, Firefox ESR and WebKit (a
+    garbage collection scanning a switched stack crashed Chromium's renderer), and the engine's
+    API is left to the page as it was."""
+    page, snap = answers.page, answers.snap
+    page.add_init_script(STACK_SWITCHING_SPY)
+    if serve:
+        serve(answers)
+    open_page(page, snap.server_url)
+    assert page.evaluate(BOOT)["boot"] == ("normal" if serve else "snapshot")
+    learner_completes_a_lesson(page)  # awaits in Python: each step a callback of a promise
+    assert page.evaluate(STACK_SWITCHING_USED) == {"promising": 0, "suspending": 0, "api": True}
+    if serve:
+        provoked_only(page_log, 404)
+    else:
+        assert page_log.errors() == []
 
 
 def test_a_heap_in_a_cache_other_than_the_precache_is_not_trusted(

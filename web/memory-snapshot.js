@@ -31,6 +31,7 @@ import {
   storedZipMembers,
   timeLimit,
 } from './snapshot-files.js'
+import { withoutStackSwitching } from './runtime-module.js'
 import { linkedForSnapshot } from './runtime-table.js'
 
 function dirname(path) {
@@ -93,7 +94,7 @@ export function snapshotRuntime({ asmURL, files, waitFor = null, onStart = null,
       },
     ]
     checkGoing(state)
-    return createModule(settings)
+    return withoutStackSwitching(() => createModule(settings))
   }
   /** loadPyodide(options) with this layout: its pyodide, or why the layout failed. */
   const boot = (loadPyodide, options) =>

@@ -8,6 +8,7 @@
 import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR, SNAPSHOT_WHEELS } from './build-files.js' // generated: the runtime's URLs
 import { keptStorage } from './kept-storage.js'
 import { restoreFromSnapshot } from './memory-snapshot.js'
+import { createRuntimeModule } from './runtime-module.js'
 import { PRECACHE_VERIFIED, SnapshotRefused, precacheName, precachedResponse, readBuildFile, readBytes, sha256Hex } from './snapshot-files.js'
 import { settledFetch } from './settled-fetch.js'
 
@@ -79,6 +80,7 @@ async function normalBoot(loadPyodide, startAfter) {
   if (startAfter) prefetchWheels()
   const pyodide = await loadPyodide({
     ...loadOptions(),
+    createPyodideModule: createRuntimeModule(ASM_URL.href),
     fsInit: startAfter ? () => Promise.resolve(startAfter).catch(() => null) : undefined,
     // during the boot, unless it waits: linking pydantic_core is itself a long task
     packages: startAfter ? [] : PACKAGES,
