@@ -14,7 +14,9 @@ web/python-boot.js), in Chromium against a real `python -m pyserver serve --web 
   time limit (``<html data-snapshot-timeout-ms="1">``);
 - the time limit is the restore's, not the download's: a heap that arrives 6 s late is restored
   under a limit of 2.5 s; a download that stalls halfway is given up after the stall limit
-  (``<html data-snapshot-stall-ms>``) and the page boots the normal way (``timeout``);
+  (``<html data-snapshot-stall-ms>``), and one so slow that the rest of it would come more than
+  ``<html data-snapshot-late-ms>`` after the runtime is ready is given up then; either way the
+  page boots the normal way (``timeout``);
 - the heap is hashed when read from the server, not when read from the service worker's
   precache, which stores it only if it matches its sha256: a dist whose heap.bin does not is
   never precached (the worker does not install), and every load reads it from the server and
@@ -83,24 +85,37 @@ class Relay:
     address), so a test changes either its document or what it fetches."""
 
     def __init__(self) -> None:
-        self.answers: dict[str, tuple[dict[str, str], bytes, float, int | None]] = {}
+        self.answers: dict[str, tuple[dict[str, str], bytes, float, int | None, float | None]] = {}
         answers = self.answers
         closing = self.closing = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                headers, body, delay, stall_after = answers.pop(self.path)
+                headers, body, delay, stall_after, rate = answers.pop(self.path)
                 time.sleep(delay)  # a slow line, as far as the page can tell
                 self.send_response_only(200)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
+                if rate is not None:
+                    self.trickle(body, rate)
+                    return
                 if stall_after is None:
                     self.wfile.write(body)
                     return
                 self.wfile.write(body[:stall_after])  # then nothing, the connection left open
                 self.wfile.flush()
                 closing.wait()
+
+            def trickle(self, body: bytes, rate: float) -> None:
+                chunk = 64 * 1024
+                try:
+                    for at in range(0, len(body), chunk):
+                        self.wfile.write(body[at : at + chunk])
+                        self.wfile.flush()
+                        time.sleep(chunk / rate)
+                except OSError:
+                    pass  # the page gave it up
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -115,11 +130,13 @@ class Relay:
         body: bytes,
         delay: float = 0.0,
         stall_after: int | None = None,
+        rate: float | None = None,
     ) -> str:
         """An answer to send once, `delay` seconds late; with `stall_after`, only that many bytes
-        of its body are sent, and then nothing until the relay closes."""
+        of its body are sent, and then nothing until the relay closes; with `rate`, its body is
+        sent at that many bytes a second."""
         path = f"/answer-{len(self.answers)}"
-        self.answers[path] = (headers, body, delay, stall_after)
+        self.answers[path] = (headers, body, delay, stall_after, rate)
         return self.url + path
 
     def close(self) -> None:
@@ -182,10 +199,12 @@ class Answers:
         change: Callable[[bytes], bytes],
         delay: float = 0.0,
         stall_after: int | None = None,
+        rate: float | None = None,
     ) -> None:
         """`url` answers the server's answer with its body changed by `change` (and its
-        Content-Length with it), without a content encoding, `delay` seconds late, and with
-        `stall_after` only that many bytes of it and then nothing (not a document)."""
+        Content-Length with it), without a content encoding, `delay` seconds late, with
+        `stall_after` only that many bytes of it and then nothing, and with `rate` at that many
+        bytes a second (not a document)."""
 
         def handle(route: Any) -> None:
             response = route.fetch()
@@ -197,7 +216,7 @@ class Answers:
             if route.request.resource_type == "document":  # relayed, of the relay's origin
                 route.fulfill(status=200, headers=headers, body=body)
             else:
-                route.continue_(url=self.relay.add(headers, body, delay, stall_after))
+                route.continue_(url=self.relay.add(headers, body, delay, stall_after, rate))
             self.answered.add(url)
 
         self.routed.add(url)
@@ -421,6 +440,7 @@ def test_a_slow_download_of_the_heap_does_not_count_against_the_time_limit(
     page, snap = answers.page, answers.snap
     set_on_html(page, "snapshotTimeoutMs", "2500")
     set_on_html(page, "snapshotStallMs", "60000")  # a late answer, not a stalled one, is tested
+    set_on_html(page, "snapshotLateMs", "60000")  # nor one later than the normal boot would be
     answers.changed(snap.url("heap.bin"), lambda heap: heap, delay=6.0)
     open_page(page, snap.server_url)
     assert answers.answered == answers.routed, "a changed answer was never asked for"
@@ -445,6 +465,7 @@ def test_a_heap_that_stops_arriving_falls_back_to_the_normal_boot(
     and the page boots the normal way, saying why; it is not left waiting."""
     page, snap = answers.page, answers.snap
     set_on_html(page, "snapshotStallMs", "2000")
+    set_on_html(page, "snapshotLateMs", "60000")  # the stall limit is tested, not the rate
     answers.changed(
         snap.url("heap.bin"), lambda heap: heap, stall_after=snap.meta["heap"]["size"] // 2
     )
@@ -456,6 +477,33 @@ def test_a_heap_that_stops_arriving_falls_back_to_the_normal_boot(
     assert said == [
         f"{FALLBACK_INFO} (timeout): /{snap.name}/heap.bin stopped arriving: nothing for 2000 ms"
     ], said
+    learner_completes_a_lesson(page)
+    assert page_log.errors() == []
+
+
+def test_a_heap_too_slow_for_the_runtime_is_given_up_for_the_normal_boot(
+    answers: Answers, page_log: PageLog
+) -> None:
+    """A first visit whose heap would not be here within what the page allows once the runtime
+    is ready (``<html data-snapshot-late-ms>``, 1 s by default: about what the normal boot takes
+    longer than a restore) gives it up and boots the normal way, saying why, instead of waiting
+    for it: here 2 MB/s of a 23 MB heap."""
+    page, snap = answers.page, answers.snap
+    rate = 2_000_000
+    answers.changed(snap.url("heap.bin"), lambda heap: heap, rate=rate)
+    open_page(page, snap.server_url)
+    assert answers.answered == answers.routed, "a changed answer was never asked for"
+    normal_boot = {"boot": "normal", "fallback": "timeout"}
+    assert page.evaluate(BOOT) == {**normal_boot, "marks": [normal_boot]}
+    said = [t for _, t in page_log.console if FALLBACK_INFO in t]
+    assert len(said) == 1 and re.fullmatch(
+        f"{re.escape(FALLBACK_INFO)} \\(timeout\\): /{snap.name}/heap\\.bin would not arrive "
+        "within 1000 ms of the runtime: booting the normal way is quicker",
+        said[0],
+    ), said
+    ready_at = page.evaluate("performance.getEntriesByName('progress-ready', 'mark')[0].startTime")
+    whole_heap_ms = snap.meta["heap"]["size"] / rate * 1000
+    assert ready_at < whole_heap_ms, (ready_at, whole_heap_ms)  # it did not wait for the heap
     learner_completes_a_lesson(page)
     assert page_log.errors() == []
 

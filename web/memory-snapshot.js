@@ -48,10 +48,11 @@ function dirname(path) {
  * laid out), whatever loadPyodide was given as `_loadSnapshot`. Without it (making) the table
  * base is one of its own. `layout` resolves with what was laid out, or rejects (the boot then
  * never finishes: race it). `boot(loadPyodide, options)` loads Pyodide so, racing `layout`.
- * `waitFor`: a promise to await first; `onStart`: called when the time limit starts: once
- * `files.arrived` (the heap's download) resolves, the runtime being compiled by then.
+ * `waitFor`: a promise to await first; `onReady`: called once the runtime is compiled and
+ * `waitFor` settled; `onStart`: called when the time limit starts: once `files.arrived` (the
+ * heap's download) resolves, the runtime being compiled by then.
  */
-export function snapshotRuntime({ asmURL, files, waitFor = null, onStart = null, timeoutMs = Infinity }) {
+export function snapshotRuntime({ asmURL, files, waitFor = null, onReady = null, onStart = null, timeoutMs = Infinity }) {
   let laidOut, failed
   // Past its deadline (`timeoutMs` after every file is here) or after abort(), a restore
   // stops at its next step, instead of running on beside the boot that replaces it. Checked
@@ -71,7 +72,10 @@ export function snapshotRuntime({ asmURL, files, waitFor = null, onStart = null,
         Module.addRunDependency('memory-snapshot layout')
         Promise.resolve(waitFor)
           .catch(() => null)
-          .then(() => files)
+          .then(() => {
+            onReady?.()
+            return files
+          })
           .then(({ wheels, heap = null, arrived = null, compiled = new Map(), meta = null }) => {
             // the time limit runs once every file is here (a download is not the restore)
             Promise.resolve(arrived).then(
@@ -317,9 +321,10 @@ async function checkedWheels(meta, wheels, known) {
  * a promise of them, null for any not known; PRECACHE_VERIFIED for bytes the service worker's
  * precache held, which it stored only if they matched). Refuses with a reason. The restore must
  * finish within `timeoutMs` of every file being here (and `waitFor` settled; none when it is not
- * a finite number). `options`: the rest of loadPyodide's options.
+ * a finite number). `onRuntimeReady(meta)`: called once the runtime is compiled and `waitFor`
+ * settled (the normal boot could start). `options`: the rest of loadPyodide's options.
  */
-export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, heapSha256 = null, meta, wheels, wheelSha256s = null, timeoutMs, waitFor = null, options = {} }) {
+export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, heapSha256 = null, meta, wheels, wheelSha256s = null, timeoutMs, waitFor = null, onRuntimeReady = null, options = {} }) {
   const limit = timeLimit(timeoutMs)
   const checkedMeta = Promise.resolve(meta).then((m) => {
     if (!m || m.format !== SNAPSHOT_FORMAT) {
@@ -349,7 +354,8 @@ export async function restoreFromSnapshot({ loadPyodide, asmURL, heap, heapSha25
       }, limit)
     }
   })
-  const runtime = snapshotRuntime({ asmURL, files, waitFor, onStart: startTimer, timeoutMs: limit })
+  const onReady = onRuntimeReady && (() => checkedMeta.then(onRuntimeReady).catch(() => null))
+  const runtime = snapshotRuntime({ asmURL, files, waitFor, onReady, onStart: startTimer, timeoutMs: limit })
   try {
     const pyodide = await Promise.race([
       // Pyodide reads the snapshot before it instantiates the runtime: it gets a stand-in, and

@@ -209,6 +209,15 @@ export interface ProgressClientOptions {
    * that keeps arriving goes on. Infinity, a negative number or 2^31 ms or more: no limit.
    */
   snapshotStallMs?: number
+  /**
+   * How long the memory snapshot's heap may still take to download once the runtime is ready
+   * (compiled, its standard library here), at the rate it has come so far, before the client
+   * gives it up and starts the normal way instead (default 1 000 ms, about what the normal way
+   * takes longer than a restore): a first visit on a slow line. A download of which nothing has
+   * come yet is left to `snapshotStallMs`. Infinity, a negative number or 2^31 ms or more: no
+   * limit.
+   */
+  snapshotLateMs?: number
 }
 
 /** The client `createProgressClient` resolves with (also `window.progressClient` on the page). */

@@ -95,13 +95,15 @@ function signInError({ code, status, retryAfterMs }) {
  * starts the normal way instead (python-boot.js, 10 s); a restore does not wait for `startAfter`.
  * `snapshotStallMs`: how long a file of the snapshot may go with nothing of it (nor of its other
  * files) arriving before the client gives it up and starts the normal way (10 s; a slow download
- * goes on).
+ * goes on). `snapshotLateMs`: how long the snapshot's heap may still take to download once the
+ * runtime is ready, at the rate it has come so far, before the client gives it up and starts
+ * the normal way (1 s: about what the normal way takes longer than a restore).
  */
-export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null, getToken = null, snapshotTimeoutMs, snapshotStallMs } = {}) {
+export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null, getToken = null, snapshotTimeoutMs, snapshotStallMs, snapshotLateMs } = {}) {
   if (getToken != null && typeof getToken !== 'function') throw new TypeError('getToken must be a function')
   let driver
   try {
-    const { bridge } = await bootPython(startAfter, { snapshotTimeoutMs, snapshotStallMs })
+    const { bridge } = await bootPython(startAfter, { snapshotTimeoutMs, snapshotStallMs, snapshotLateMs })
     driver = await bridge.start(apiBaseUrl, getToken ?? undefined)
     bridge.destroy?.()
     // An action the page queued while start() was finishing (./early-actions.js): taken in now,

@@ -9,7 +9,7 @@ import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR, SNAPSHOT_WHEELS }
 import { keptStorage } from './kept-storage.js'
 import { restoreFromSnapshot } from './memory-snapshot.js'
 import { createRuntimeModule } from './runtime-module.js'
-import { PRECACHE_VERIFIED, SnapshotRefused, precacheName, precachedResponse, readBuildFile, readBytes, sha256Hex } from './snapshot-files.js'
+import { PRECACHE_VERIFIED, SnapshotRefused, hurryDownload, precacheName, precachedResponse, readBuildFile, readBytes, sha256Hex, timeLimit } from './snapshot-files.js'
 import { settledFetch } from './settled-fetch.js'
 
 export class LoadError extends Error {
@@ -32,6 +32,13 @@ export const SNAPSHOT_TIMEOUT_MS = 10_000
  * line's download goes on (./snapshot-files.js, stallWatch).
  */
 export const SNAPSHOT_STALL_MS = 10_000
+/**
+ * How long after the runtime is ready (compiled, and the standard library here) the heap's
+ * download may still take: about what booting the normal way from there takes longer than a
+ * restore. A heap that would take longer at the rate it has come so far (a first visit on a slow
+ * line) is given up (refused as 'timeout'); the service worker precaches it later all the same.
+ */
+export const SNAPSHOT_LATE_MS = 1_000
 
 // After a failed loadPackage: say which shipped file is missing or does not match its sha256.
 async function diagnose(pyodide) {
@@ -169,6 +176,13 @@ function askReadWorker(url, stallMs) {
   })
 }
 
+// Gives up the download of `url` (./read-worker.js's, or the page's own) when the rest of its
+// `size` bytes would take longer than `withinMs` (hurryDownload).
+function hurryRead(url, size, withinMs) {
+  if (reader?.pending.has(url.href)) reader.worker.postMessage({ url: url.href, hurry: { size, withinMs } })
+  else hurryDownload(url.href, size, withinMs)
+}
+
 /**
  * A file of the build read and hashed off the main thread (./read-worker.js), where workers
  * run: { bytes, sha256 } (sha256: null when not known yet, PRECACHE_VERIFIED when the bytes came
@@ -224,7 +238,7 @@ function snapshotFiles(stallMs) {
  * The restore from the snapshot's files (snapshotFiles()): the runtime downloads and compiles
  * at once, while the heap and the wheels arrive and are checked.
  */
-async function snapshotBoot(loadPyodide, files, timeoutMs) {
+async function snapshotBoot(loadPyodide, files, timeoutMs, lateMs) {
   if (files === null) throw new SnapshotRefused('missing', 'this build has no memory snapshot')
   const heap = files.heap.then((read) => read.bytes)
   heap.catch(() => null) // awaited in the restore, unless the metadata fails first
@@ -242,6 +256,8 @@ async function snapshotBoot(loadPyodide, files, timeoutMs) {
     },
     wheelSha256s: Promise.all(files.wheels).then((reads) => reads.map((read) => read.sha256)).catch(() => null), // refused with the bytes
     timeoutMs,
+    // once the runtime is ready, a heap still far from here is given up: the normal boot is quicker
+    onRuntimeReady: (m) => hurryRead(new URL('heap.bin', SNAPSHOT_DIR), m.heap?.size, timeLimit(lateMs)),
     // the timer starts once the standard library is here (or precached); a restore's steps are
     // short, so it does not wait for `startAfter` (which keeps the normal boot's long tasks from
     // a first click)
@@ -278,10 +294,11 @@ del TypeAdapter
 `
 
 /** Pyodide with the page's packages, and pyclient's bridge: { pyodide, bridge, boot }. */
-export async function bootPython(startAfter, { snapshotTimeoutMs, snapshotStallMs } = {}) {
+export async function bootPython(startAfter, { snapshotTimeoutMs, snapshotStallMs, snapshotLateMs } = {}) {
   const given = (ms, otherwise) => (typeof ms === 'number' && !Number.isNaN(ms) ? ms : otherwise)
   snapshotTimeoutMs = given(snapshotTimeoutMs, SNAPSHOT_TIMEOUT_MS)
   snapshotStallMs = given(snapshotStallMs, SNAPSHOT_STALL_MS)
+  snapshotLateMs = given(snapshotLateMs, SNAPSHOT_LATE_MS)
   // The snapshot's files are read at once from a service worker's precache; from the network
   // only once the runtime's module is here, so that the page's own content is asked for first
   // (on a slow line the large files would otherwise hold every connection before it).
@@ -292,7 +309,7 @@ export async function bootPython(startAfter, { snapshotTimeoutMs, snapshotStallM
   let bridge = null
   let fallback = null
   try {
-    pyodide = await snapshotBoot(loadPyodide, files, snapshotTimeoutMs)
+    pyodide = await snapshotBoot(loadPyodide, files, snapshotTimeoutMs, snapshotLateMs)
     try {
       pyodide.runPython(RESTORED_WORKS)
       bridge = importBridge(pyodide)

@@ -7,16 +7,21 @@
 // in ./snapshot-files.js).
 //
 // Asked: { url, precache, stallMs } (as readBuildFile in ./snapshot-files.js: precache, the
-// precache's name or null; stallMs, how long nothing may arrive), any number of times.
-// Answers each once:
+// precache's name or null; stallMs, how long nothing may arrive), any number of times; and
+// { url, hurry: { size, withinMs } } for a file it is reading: give its download up when the
+// rest would take longer (hurryDownload; its answer is then the refusal). Answers each read once:
 //   { url, buffer, sha256, precached }  the bytes (an ArrayBuffer), whether the precache held
 //                                       them, and their hex sha256 (null when precached, or when
 //                                       this worker has no WebCrypto)
 //   { url, refused, message }           why they could not be read: a SnapshotRefused's reason
 //                                       and message
-import { SnapshotRefused, readBuildFile, sha256Hex } from './snapshot-files.js'
+import { SnapshotRefused, hurryDownload, readBuildFile, sha256Hex } from './snapshot-files.js'
 
-self.onmessage = async ({ data: { url, precache, stallMs } }) => {
+self.onmessage = async ({ data: { url, precache, stallMs, hurry } }) => {
+  if (hurry) {
+    hurryDownload(url, hurry.size, hurry.withinMs)
+    return
+  }
   let read
   try {
     read = await readBuildFile(url, precache, stallMs)

@@ -198,14 +198,45 @@ export function stallWatch(path, stallMs) {
     refuse(error)
     controller.abort(error)
   }
+  // a download's bytes so far (decoded), and when its first ones came; hurry()'s timer
+  let received = 0
+  let firstAt = null
+  let late = null
   const watch = {
     signal: controller.signal,
     stalled,
     limited: limit !== Infinity,
     arrived: () => (lastArrival = performance.now()),
-    meter: () => new TransformStream({ transform: (chunk, out) => (watch.arrived(), out.enqueue(chunk)) }),
+    meter: () =>
+      new TransformStream({
+        transform: (chunk, out) => {
+          firstAt ??= watch.arrived()
+          watch.arrived()
+          received += chunk.byteLength
+          out.enqueue(chunk)
+        },
+      }),
     race: (promise) => Promise.race([promise, stalled]),
-    end: () => clearTimeout(timer),
+    end: () => {
+      clearTimeout(timer)
+      clearTimeout(late)
+    },
+    /**
+     * Gives the download up (refused as 'timeout') unless it ends within `withinMs`: at once when
+     * the rest of its `size` bytes would take longer at the rate they have come so far, otherwise
+     * when the time is up.
+     */
+    hurry: (size, withinMs) => {
+      const limit = timeLimit(withinMs)
+      const giveUp = () => {
+        const error = new SnapshotRefused('timeout', `${path} would not arrive within ${limit} ms of the runtime: booting the normal way is quicker`)
+        refuse(error)
+        controller.abort(error)
+      }
+      const took = firstAt === null ? 0 : performance.now() - firstAt
+      if (received > 0 && took > 0 && ((size - received) * took) / received > limit) return giveUp()
+      if (limit !== Infinity) late = setTimeout(giveUp, limit)
+    },
   }
   if (watch.limited) timer = setTimeout(check, limit)
   return watch
@@ -229,6 +260,7 @@ export async function readBuildFile(url, precache, stallMs = Infinity) {
     try {
       response = precache ? await watch.race(precachedResponse(url, precache)) : null
       precached = response !== null
+      if (!precached) downloads.set(url, watch) // hurryDownload's
       response ??= await watch.race(fetch(url, { signal: watch.signal }))
       watch.arrived()
     } catch (error) {
@@ -239,7 +271,7 @@ export async function readBuildFile(url, precache, stallMs = Infinity) {
     // A download's chunks are seen on their way (collected natively all the same); a read from
     // the precache is local and quick (some 50 ms for all the files): only its end is seen,
     // without the stream's cost (some 15 ms of a returning learner's load, measured).
-    const metered = !precached && watch.limited && response.body
+    const metered = !precached && response.body
     const body = metered ? new Response(response.body.pipeThrough(watch.meter(), { signal: watch.signal })) : response
     try {
       const bytes = new Uint8Array(await watch.race(body.arrayBuffer()))
@@ -251,7 +283,20 @@ export async function readBuildFile(url, precache, stallMs = Infinity) {
     }
   } finally {
     watch.end()
+    if (downloads.get(url) === watch) downloads.delete(url)
   }
+}
+
+// The reads under way here (this page or this worker), by URL.
+const downloads = new Map()
+
+/**
+ * Gives up the download of `url` under way here (readBuildFile refuses it as 'timeout') unless it
+ * ends within `withinMs` (timeLimit's rule): at once when the rest of its `size` bytes would take
+ * longer at the rate they have come so far. Not a read from the precache (local and quick).
+ */
+export function hurryDownload(url, size, withinMs) {
+  downloads.get(url)?.hurry(size, withinMs)
 }
 
 /** The bytes of readBuildFile(url, precache, stallMs). */

@@ -3,12 +3,14 @@
 // its answer, or halfway through its body) and its connection is closed, one that keeps
 // arriving slowly is read whole, one whose answer waits while another file arrives (a request
 // queued for a connection) is not given up, and a stall limit that is not finite never gives
-// up. Prints one JSON object of results.
+// up. A download hurried (hurryDownload) is given up at once when the rest of it would take
+// longer than allowed at the rate it has come, and when it has not ended in the time allowed;
+// not when it ends in time. Prints one JSON object of results.
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
 
 const [moduleFile] = process.argv.slice(2)
-const { readBuildFile } = await import(pathToFileURL(moduleFile).href)
+const { hurryDownload, readBuildFile } = await import(pathToFileURL(moduleFile).href)
 
 const BODY = new Uint8Array(64 * 1024).map((_, i) => (i * 7) & 0xff)
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -23,7 +25,7 @@ const server = http.createServer(async (req, res) => {
   if (req.url === '/silent') return // no answer at all
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length })
   if (req.url === '/halfway') return res.write(chunk(0, 2)) // half, then nothing
-  if (req.url === '/trickle') {
+  if (req.url.startsWith('/trickle')) {
     for (let i = 0; i < 16; i++) {
       res.write(chunk(i, 16))
       await sleep(40) // 640 ms in all, never 200 ms without a byte
@@ -47,6 +49,14 @@ async function read(path, stallMs) {
   }
 }
 
+// read(path), asked `afterMs` after it starts to end within `withinMs`
+async function hurried(path, afterMs, withinMs) {
+  const timer = setTimeout(() => hurryDownload(`${base}${path}`, BODY.length, withinMs), afterMs)
+  const outcome = await read(path, Infinity)
+  clearTimeout(timer)
+  return outcome
+}
+
 const result = {
   silent: await read('/silent', 200),
   halfway: await read('/halfway', 200),
@@ -54,6 +64,12 @@ const result = {
   whole: await read('/whole', 200),
   lateNoLimit: await read('/late', Infinity),
   queuedAlone: await read('/queued', 200),
+  // after 200 ms, about a third has come: the rest would take some 400 ms
+  hurriedTooSlow: await hurried('/trickle-too-slow', 200, 50),
+  hurriedSoonEnough: await hurried('/trickle-soon-enough', 200, 5000),
+  // answered 500 ms after it starts: nothing to judge by when hurried, the time limit decides
+  hurriedLate: await hurried('/queued', 100, 100),
+  hurriedInTime: await hurried('/queued', 100, 1000),
 }
 // answered only after 500 ms, while another file trickles in: waiting is not a stall
 const [queued, beside] = await Promise.all([read('/queued', 200), read('/trickle', 200)])

@@ -2,7 +2,9 @@
 under node against a real local HTTP server (tests/web/stalled_reads_run.mjs), with a stall
 limit of 200 ms. The limit is on the time with nothing arriving, not on a file's whole time
 (a file trickled over three times the limit is read), and counts what arrives of every file
-read beside it (a file queued for a connection while another downloads is not given up)."""
+read beside it (a file queued for a connection while another downloads is not given up). A
+download asked to hurry (hurryDownload: the page's runtime is ready, the heap is not) is given up
+when it does not end in the time allowed: at once when its rate so far says it will not."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def test_a_file_of_which_nothing_arrives_for_the_limit_is_refused_as_timeout(
 
 
 def test_a_file_given_up_has_its_connection_closed(run: dict[str, Any]) -> None:
-    assert run["hungUp"] == ["/halfway", "/queued", "/silent"]
+    assert run["hungUp"] == ["/halfway", "/queued", "/silent", "/trickle-too-slow"]
 
 
 def test_a_file_waiting_for_its_answer_while_another_arrives_is_not_given_up(
@@ -58,3 +60,33 @@ def test_a_file_read_at_once_is_read_whole(run: dict[str, Any]) -> None:
 def test_without_a_finite_limit_a_late_answer_is_waited_for(run: dict[str, Any]) -> None:
     read = run["lateNoLimit"]
     assert read["whole"] is True and read["ms"] >= 400, read
+
+
+def hurried_message(path: str, within: int) -> str:
+    return (
+        f"/{path} would not arrive within {within} ms of the runtime:"
+        " booting the normal way is quicker"
+    )
+
+
+def test_a_download_whose_rest_would_come_too_late_is_given_up_at_once_when_hurried(
+    run: dict[str, Any],
+) -> None:
+    read = run["hurriedTooSlow"]  # hurried at 200 ms; at its rate, the rest takes some 400 ms
+    assert read["refused"] == "timeout", read
+    assert read["message"] == hurried_message("trickle-too-slow", 50), read
+    assert 200 <= read["ms"] < 250, read  # at once: not after the 50 ms allowed, nor at its end
+
+
+def test_a_download_not_ended_in_the_time_allowed_is_given_up_then(run: dict[str, Any]) -> None:
+    read = run["hurriedLate"]  # hurried at 100 ms, answered at 500 ms
+    assert read["refused"] == "timeout", read
+    assert read["message"] == hurried_message("queued", 100), read
+    assert 200 <= read["ms"] < 450, read
+
+
+@pytest.mark.parametrize("key", ["hurriedSoonEnough", "hurriedInTime"])
+def test_a_download_that_ends_in_the_time_allowed_is_read_whole_when_hurried(
+    run: dict[str, Any], key: str
+) -> None:
+    assert run[key]["whole"] is True, run[key]
