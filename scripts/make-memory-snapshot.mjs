@@ -60,6 +60,10 @@ const pyodide = await runtime.boot(loadPyodide, {
   _makeSnapshot: true,
 })
 const layout = await runtime.layout
+// the page's runtime never switches stacks (web/runtime-module.js): nor may the one it is made in
+if (pyodide._module.jspiSupported !== false) {
+  throw new Error('this Node runs WebAssembly stack switching (JSPI), which the page turns off: make the snapshot with a Node without it')
+}
 // gc.freeze(): what the imports made lives as long as the page, so the restored interpreter's
 // cyclic collector never scans it (Python 3.14's incremental collector would, in the first
 // collections after the restore; freezing it in the page instead walks all of it once).

@@ -211,11 +211,11 @@ export interface ProgressClientOptions {
   snapshotStallMs?: number
   /**
    * How long the memory snapshot's heap may still take to download once the runtime is ready
-   * (compiled, its standard library here), at the rate it has come so far, before the client
-   * gives it up and starts the normal way instead (default 1 000 ms, about what the normal way
-   * takes longer than a restore): a first visit on a slow line. A download of which nothing has
-   * come yet is left to `snapshotStallMs`. Infinity, a negative number or 2^31 ms or more: no
-   * limit.
+   * (compiled, its standard library here) before the client gives it up and starts the normal
+   * way instead (default 2 000 ms, about what the normal way takes longer than a restore on a
+   * busy machine): at once when the rate it has come at says it will not be here by then, as
+   * on a first visit on a slow line. Not a read from the service worker's precache. Infinity, a
+   * negative number or 2^31 ms or more: no limit.
    */
   snapshotLateMs?: number
 }

@@ -96,8 +96,8 @@ function signInError({ code, status, retryAfterMs }) {
  * `snapshotStallMs`: how long a file of the snapshot may go with nothing of it (nor of its other
  * files) arriving before the client gives it up and starts the normal way (10 s; a slow download
  * goes on). `snapshotLateMs`: how long the snapshot's heap may still take to download once the
- * runtime is ready, at the rate it has come so far, before the client gives it up and starts
- * the normal way (1 s: about what the normal way takes longer than a restore).
+ * runtime is ready before the client gives it up and starts the normal way (2 s; at once when
+ * the rate it has come at says it will not be here by then).
  */
 export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null, getToken = null, snapshotTimeoutMs, snapshotStallMs, snapshotLateMs } = {}) {
   if (getToken != null && typeof getToken !== 'function') throw new TypeError('getToken must be a function')

@@ -35,10 +35,11 @@ export const SNAPSHOT_STALL_MS = 10_000
 /**
  * How long after the runtime is ready (compiled, and the standard library here) the heap's
  * download may still take: about what booting the normal way from there takes longer than a
- * restore. A heap that would take longer at the rate it has come so far (a first visit on a slow
- * line) is given up (refused as 'timeout'); the service worker precaches it later all the same.
+ * restore, on a busy machine. A heap not here by then is given up (refused as 'timeout'), at
+ * once when the rate it has come at says it will not be (a first visit on a slow line); the
+ * service worker precaches it later all the same. Not a read from the precache.
  */
-export const SNAPSHOT_LATE_MS = 1_000
+export const SNAPSHOT_LATE_MS = 2_000
 
 // After a failed loadPackage: say which shipped file is missing or does not match its sha256.
 async function diagnose(pyodide) {

@@ -169,6 +169,10 @@ export function timeLimit(ms) {
   return Number.isFinite(ms) && ms >= 0 && ms < 2 ** 31 ? ms : Infinity
 }
 
+// How long a download must have been coming for its rate to say anything (its first chunks come
+// in bursts, as fast as they are decoded).
+const RATE_WINDOW_MS = 500
+
 // When something of any file read here (this page or this worker) last arrived: the reads
 // share one line, and a file waiting for a connection while another downloads has not stalled.
 let lastArrival = -Infinity
@@ -198,19 +202,20 @@ export function stallWatch(path, stallMs) {
     refuse(error)
     controller.abort(error)
   }
-  // a download's bytes so far (decoded), and when its first ones came; hurry()'s timer
+  // a download's bytes so far (decoded), and when its answer came; hurry()'s timer
   let received = 0
-  let firstAt = null
+  let answeredAt = null
   let late = null
   const watch = {
     signal: controller.signal,
     stalled,
     limited: limit !== Infinity,
     arrived: () => (lastArrival = performance.now()),
+    answered: () => (answeredAt = watch.arrived()),
+    precached: () => clearTimeout(late), // a read from the precache is never hurried
     meter: () =>
       new TransformStream({
         transform: (chunk, out) => {
-          firstAt ??= watch.arrived()
           watch.arrived()
           received += chunk.byteLength
           out.enqueue(chunk)
@@ -223,8 +228,8 @@ export function stallWatch(path, stallMs) {
     },
     /**
      * Gives the download up (refused as 'timeout') unless it ends within `withinMs`: at once when
-     * the rest of its `size` bytes would take longer at the rate they have come so far, otherwise
-     * when the time is up.
+     * the rest of its `size` bytes would take longer at the rate they have come so far (over at
+     * least RATE_WINDOW_MS since its answer), otherwise when the time is up.
      */
     hurry: (size, withinMs) => {
       const limit = timeLimit(withinMs)
@@ -233,8 +238,8 @@ export function stallWatch(path, stallMs) {
         refuse(error)
         controller.abort(error)
       }
-      const took = firstAt === null ? 0 : performance.now() - firstAt
-      if (received > 0 && took > 0 && ((size - received) * took) / received > limit) return giveUp()
+      const took = answeredAt === null ? 0 : performance.now() - answeredAt
+      if (took >= RATE_WINDOW_MS && received > 0 && ((size - received) * took) / received > limit) return giveUp()
       if (limit !== Infinity) late = setTimeout(giveUp, limit)
     },
   }
@@ -258,11 +263,15 @@ export async function readBuildFile(url, precache, stallMs = Infinity) {
     let response
     let precached = false
     try {
+      downloads.set(url, watch) // hurryDownload's, from now on: not once it is found precached
       response = precache ? await watch.race(precachedResponse(url, precache)) : null
       precached = response !== null
-      if (!precached) downloads.set(url, watch) // hurryDownload's
+      if (precached) {
+        downloads.delete(url)
+        watch.precached()
+      }
       response ??= await watch.race(fetch(url, { signal: watch.signal }))
-      watch.arrived()
+      watch.answered()
     } catch (error) {
       if (error instanceof SnapshotRefused) throw error
       throw new SnapshotRefused('missing', `${path} could not be fetched: ${why(error)}`, error)

@@ -25,10 +25,11 @@ const server = http.createServer(async (req, res) => {
   if (req.url === '/silent') return // no answer at all
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length })
   if (req.url === '/halfway') return res.write(chunk(0, 2)) // half, then nothing
-  if (req.url.startsWith('/trickle')) {
-    for (let i = 0; i < 16; i++) {
-      res.write(chunk(i, 16))
-      await sleep(40) // 640 ms in all, never 200 ms without a byte
+  const trickled = req.url.startsWith('/trickle') ? 16 : req.url.startsWith('/slow') ? 32 : 0
+  if (trickled) {
+    for (let i = 0; i < trickled; i++) {
+      res.write(chunk(i, trickled))
+      await sleep(40) // 640 or 1280 ms in all, never 200 ms without a byte
     }
     return res.end()
   }
@@ -64,8 +65,8 @@ const result = {
   whole: await read('/whole', 200),
   lateNoLimit: await read('/late', Infinity),
   queuedAlone: await read('/queued', 200),
-  // after 200 ms, about a third has come: the rest would take some 400 ms
-  hurriedTooSlow: await hurried('/trickle-too-slow', 200, 50),
+  // after 600 ms (its rate measured), about half has come: the rest would take some 650 ms
+  hurriedTooSlow: await hurried('/slow-too-slow', 600, 300),
   hurriedSoonEnough: await hurried('/trickle-soon-enough', 200, 5000),
   // answered 500 ms after it starts: nothing to judge by when hurried, the time limit decides
   hurriedLate: await hurried('/queued', 100, 100),
