@@ -9,7 +9,7 @@ import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR, SNAPSHOT_WHEELS }
 import { keptStorage } from './kept-storage.js'
 import { restoreFromSnapshot } from './memory-snapshot.js'
 import { createRuntimeModule } from './runtime-module.js'
-import { PRECACHE_VERIFIED, SnapshotRefused, hurryDownload, precacheName, precachedResponse, readBuildFile, readBytes, sha256Hex, timeLimit } from './snapshot-files.js'
+import { PRECACHE_VERIFIED, SnapshotRefused, expectDownload, precacheName, precachedResponse, readBuildFile, readBytes, sha256Hex, timeLimit } from './snapshot-files.js'
 import { settledFetch } from './settled-fetch.js'
 
 export class LoadError extends Error {
@@ -40,6 +40,13 @@ export const SNAPSHOT_STALL_MS = 10_000
  * service worker precaches it later all the same. Not a read from the precache.
  */
 export const SNAPSHOT_LATE_MS = 2_000
+/**
+ * How long the heap's body may take to download, judged by the rate of its first half second: on
+ * a line too slow for it (about 20 Mbit/s or less, the heap sharing it with the runtime) the
+ * normal boot is quicker than the heap, which the service worker precaches afterwards. Given up
+ * then, before it takes much of the line from the runtime (refused as 'timeout').
+ */
+export const SNAPSHOT_LINE_MS = 4_000
 
 // After a failed loadPackage: say which shipped file is missing or does not match its sha256.
 async function diagnose(pyodide) {
@@ -177,11 +184,12 @@ function askReadWorker(url, stallMs) {
   })
 }
 
-// Gives up the download of `url` (./read-worker.js's, or the page's own) when the rest of its
-// `size` bytes would take longer than `withinMs` (hurryDownload).
-function hurryRead(url, size, withinMs) {
-  if (reader?.pending.has(url.href)) reader.worker.postMessage({ url: url.href, hurry: { size, withinMs } })
-  else hurryDownload(url.href, size, withinMs)
+// What is expected of the download of `url` (./read-worker.js's, or the page's own): its `size`
+// bytes within `withinMs`, judged by its rate, and with `deadline` at the latest then
+// (expectDownload).
+function expectRead(url, size, withinMs, deadline) {
+  if (reader?.pending.has(url.href)) reader.worker.postMessage({ url: url.href, expect: { size, withinMs, deadline } })
+  else expectDownload(url.href, size, withinMs, deadline)
 }
 
 /**
@@ -206,7 +214,8 @@ async function readOffThread(url, stallMs) {
  * restore's time limit does not count its download (not when the precache holds it: a second
  * read would only slow the heap's). A file of which nothing arrives for `stallMs` is given up
  * (refused as 'timeout'; the standard library is then left to Pyodide's own fetch, under the
- * restore's time limit). Null when this build has no snapshot.
+ * restore's time limit), and so is a download of the heap too slow for the line
+ * (SNAPSHOT_LINE_MS). Null when this build has no snapshot.
  */
 function snapshotFiles(stallMs) {
   if (SNAPSHOT_DIR === null) return null
@@ -229,6 +238,8 @@ function snapshotFiles(stallMs) {
     return value
   })
   meta.catch(() => null) // awaited in the restore
+  // a download of the heap too slow for this line is given up early (not a read from the precache)
+  meta.then((m) => expectRead(new URL('heap.bin', SNAPSHOT_DIR), m.heap?.size, SNAPSHOT_LINE_MS, false)).catch(() => null)
   // the wheels build-files.js names, not after the metadata: the restore checks they are its
   const wheels = SNAPSHOT_WHEELS.map((file) => readOffThread(new URL(file, PACKAGE_DIR), stallMs))
   for (const wheel of wheels) wheel.catch(() => null)
@@ -258,7 +269,7 @@ async function snapshotBoot(loadPyodide, files, timeoutMs, lateMs) {
     wheelSha256s: Promise.all(files.wheels).then((reads) => reads.map((read) => read.sha256)).catch(() => null), // refused with the bytes
     timeoutMs,
     // once the runtime is ready, a heap still far from here is given up: the normal boot is quicker
-    onRuntimeReady: (m) => hurryRead(new URL('heap.bin', SNAPSHOT_DIR), m.heap?.size, timeLimit(lateMs)),
+    onRuntimeReady: (m) => expectRead(new URL('heap.bin', SNAPSHOT_DIR), m.heap?.size, timeLimit(lateMs), true),
     // the timer starts once the standard library is here (or precached); a restore's steps are
     // short, so it does not wait for `startAfter` (which keeps the normal boot's long tasks from
     // a first click)

@@ -8,18 +8,19 @@
 //
 // Asked: { url, precache, stallMs } (as readBuildFile in ./snapshot-files.js: precache, the
 // precache's name or null; stallMs, how long nothing may arrive), any number of times; and
-// { url, hurry: { size, withinMs } } for a file it is reading: give its download up when the
-// rest would take longer (hurryDownload; its answer is then the refusal). Answers each read once:
+// { url, expect: { size, withinMs, deadline } } for a file it is reading: give its download up
+// when it would take longer (expectDownload; its answer is then the refusal). Answers each read
+// once:
 //   { url, buffer, sha256, precached }  the bytes (an ArrayBuffer), whether the precache held
 //                                       them, and their hex sha256 (null when precached, or when
 //                                       this worker has no WebCrypto)
 //   { url, refused, message }           why they could not be read: a SnapshotRefused's reason
 //                                       and message
-import { SnapshotRefused, hurryDownload, readBuildFile, sha256Hex } from './snapshot-files.js'
+import { SnapshotRefused, expectDownload, readBuildFile, sha256Hex } from './snapshot-files.js'
 
-self.onmessage = async ({ data: { url, precache, stallMs, hurry } }) => {
-  if (hurry) {
-    hurryDownload(url, hurry.size, hurry.withinMs)
+self.onmessage = async ({ data: { url, precache, stallMs, expect } }) => {
+  if (expect) {
+    expectDownload(url, expect.size, expect.withinMs, expect.deadline)
     return
   }
   let read

@@ -202,17 +202,36 @@ export function stallWatch(path, stallMs) {
     refuse(error)
     controller.abort(error)
   }
-  // a download's bytes so far (decoded), and when its answer came; hurry()'s timer
+  // a download's bytes so far (decoded) and when its answer came; what is expected of it:
+  // judgements waiting for its answer, and timers
   let received = 0
   let answeredAt = null
-  let late = null
+  const waiting = []
+  const timers = new Set()
+  const later = (fn, ms) => {
+    const t = setTimeout(() => (timers.delete(t), fn()), Math.max(0, ms))
+    timers.add(t)
+  }
+  const giveUp = (message) => {
+    const error = new SnapshotRefused('timeout', message)
+    refuse(error)
+    controller.abort(error)
+  }
   const watch = {
     signal: controller.signal,
     stalled,
     limited: limit !== Infinity,
     arrived: () => (lastArrival = performance.now()),
-    answered: () => (answeredAt = watch.arrived()),
-    precached: () => clearTimeout(late), // a read from the precache is never hurried
+    answered: () => {
+      answeredAt = watch.arrived()
+      for (const judge of waiting.splice(0)) later(judge, RATE_WINDOW_MS)
+    },
+    // nothing more is expected of it (a read from the precache, local and quick, or one ended)
+    unexpected: () => {
+      waiting.length = 0
+      for (const t of timers) clearTimeout(t)
+      timers.clear()
+    },
     meter: () =>
       new TransformStream({
         transform: (chunk, out) => {
@@ -224,23 +243,29 @@ export function stallWatch(path, stallMs) {
     race: (promise) => Promise.race([promise, stalled]),
     end: () => {
       clearTimeout(timer)
-      clearTimeout(late)
+      watch.unexpected()
     },
     /**
-     * Gives the download up (refused as 'timeout') unless it ends within `withinMs`: at once when
-     * the rest of its `size` bytes would take longer at the rate they have come so far (over at
-     * least RATE_WINDOW_MS since its answer), otherwise when the time is up.
+     * Gives the download up (refused as 'timeout') when its `size` bytes would not all have come
+     * within `withinMs`, at the rate they have come (judged once they have been coming for
+     * RATE_WINDOW_MS): with `deadline`, `withinMs` from now (the runtime's time, ready now), and
+     * then at the latest; otherwise `withinMs` from its answer (the line's time for its body).
      */
-    hurry: (size, withinMs) => {
-      const limit = timeLimit(withinMs)
-      const giveUp = () => {
-        const error = new SnapshotRefused('timeout', `${path} would not arrive within ${limit} ms of the runtime: booting the normal way is quicker`)
-        refuse(error)
-        controller.abort(error)
+    expect: (size, withinMs, deadline) => {
+      const allowed = timeLimit(withinMs)
+      if (allowed === Infinity) return
+      const asked = performance.now()
+      const message = deadline
+        ? `${path} would not arrive within ${allowed} ms of the runtime: booting the normal way is quicker`
+        : `${path} would take more than ${allowed} ms to download on this line: booting the normal way is quicker`
+      const judge = () => {
+        const now = performance.now()
+        const until = (deadline ? asked : answeredAt) + allowed
+        if (received > 0 && ((size - received) * (now - answeredAt)) / received > until - now) giveUp(message)
       }
-      const took = answeredAt === null ? 0 : performance.now() - answeredAt
-      if (took >= RATE_WINDOW_MS && received > 0 && ((size - received) * took) / received > limit) return giveUp()
-      if (limit !== Infinity) late = setTimeout(giveUp, limit)
+      if (answeredAt === null) waiting.push(judge)
+      else later(judge, answeredAt + RATE_WINDOW_MS - performance.now())
+      if (deadline) later(() => giveUp(message), allowed)
     },
   }
   if (watch.limited) timer = setTimeout(check, limit)
@@ -263,12 +288,12 @@ export async function readBuildFile(url, precache, stallMs = Infinity) {
     let response
     let precached = false
     try {
-      downloads.set(url, watch) // hurryDownload's, from now on: not once it is found precached
+      downloads.set(url, watch) // expectDownload's, from now on: not once it is found precached
       response = precache ? await watch.race(precachedResponse(url, precache)) : null
       precached = response !== null
       if (precached) {
         downloads.delete(url)
-        watch.precached()
+        watch.unexpected()
       }
       response ??= await watch.race(fetch(url, { signal: watch.signal }))
       watch.answered()
@@ -300,12 +325,12 @@ export async function readBuildFile(url, precache, stallMs = Infinity) {
 const downloads = new Map()
 
 /**
- * Gives up the download of `url` under way here (readBuildFile refuses it as 'timeout') unless it
- * ends within `withinMs` (timeLimit's rule): at once when the rest of its `size` bytes would take
- * longer at the rate they have come so far. Not a read from the precache (local and quick).
+ * What is expected of the download of `url` under way here (stallWatch's expect: readBuildFile
+ * refuses it as 'timeout' when its `size` bytes would not have come within `withinMs`, judged by
+ * its rate; with `deadline`, also once that time is up). Not a read from the precache.
  */
-export function hurryDownload(url, size, withinMs) {
-  downloads.get(url)?.hurry(size, withinMs)
+export function expectDownload(url, size, withinMs, deadline = false) {
+  downloads.get(url)?.expect(size, withinMs, deadline)
 }
 
 /** The bytes of readBuildFile(url, precache, stallMs). */

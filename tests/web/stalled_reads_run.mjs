@@ -3,14 +3,14 @@
 // its answer, or halfway through its body) and its connection is closed, one that keeps
 // arriving slowly is read whole, one whose answer waits while another file arrives (a request
 // queued for a connection) is not given up, and a stall limit that is not finite never gives
-// up. A download hurried (hurryDownload) is given up at once when the rest of it would take
-// longer than allowed at the rate it has come, and when it has not ended in the time allowed;
-// not when it ends in time. Prints one JSON object of results.
+// up. A download expected within a time (expectDownload) is given up as soon as the rate it has
+// come at says it will not be (judged once it has come for half a second) and, with a deadline,
+// when it has not ended in time; not when it ends in time. Prints one JSON object of results.
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
 
 const [moduleFile] = process.argv.slice(2)
-const { hurryDownload, readBuildFile } = await import(pathToFileURL(moduleFile).href)
+const { expectDownload, readBuildFile } = await import(pathToFileURL(moduleFile).href)
 
 const BODY = new Uint8Array(64 * 1024).map((_, i) => (i * 7) & 0xff)
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -50,9 +50,9 @@ async function read(path, stallMs) {
   }
 }
 
-// read(path), asked `afterMs` after it starts to end within `withinMs`
-async function hurried(path, afterMs, withinMs) {
-  const timer = setTimeout(() => hurryDownload(`${base}${path}`, BODY.length, withinMs), afterMs)
+// read(path), expected `afterMs` after it starts to end within `withinMs` (with a `deadline`)
+async function expected(path, afterMs, withinMs, deadline) {
+  const timer = setTimeout(() => expectDownload(`${base}${path}`, BODY.length, withinMs, deadline), afterMs)
   const outcome = await read(path, Infinity)
   clearTimeout(timer)
   return outcome
@@ -66,11 +66,17 @@ const result = {
   lateNoLimit: await read('/late', Infinity),
   queuedAlone: await read('/queued', 200),
   // after 600 ms (its rate measured), about half has come: the rest would take some 650 ms
-  hurriedTooSlow: await hurried('/slow-too-slow', 600, 300),
-  hurriedSoonEnough: await hurried('/trickle-soon-enough', 200, 5000),
+  hurriedTooSlow: await expected('/slow-too-slow', 600, 300, true),
+  hurriedSoonEnough: await expected('/trickle-soon-enough', 200, 5000, true),
   // answered 500 ms after it starts: nothing to judge by when hurried, the time limit decides
-  hurriedLate: await hurried('/queued', 100, 100),
-  hurriedInTime: await hurried('/queued', 100, 1000),
+  hurriedLate: await expected('/queued', 100, 100, true),
+  hurriedInTime: await expected('/queued', 100, 1000, true),
+  // expected of the line from its start: judged 500 ms after its answer, when it has come at a
+  // rate that needs some 1280 ms in all
+  lineTooSlow: await expected('/slow-line', 0, 600, false),
+  lineFastEnough: await expected('/slow-enough', 0, 5000, false),
+  // no deadline: answered at 500 ms, whole at once, done before it is judged
+  lineNoDeadline: await expected('/queued', 0, 100, false),
 }
 // answered only after 500 ms, while another file trickles in: waiting is not a stall
 const [queued, beside] = await Promise.all([read('/queued', 200), read('/trickle', 200)])

@@ -3,8 +3,9 @@ under node against a real local HTTP server (tests/web/stalled_reads_run.mjs), w
 limit of 200 ms. The limit is on the time with nothing arriving, not on a file's whole time
 (a file trickled over three times the limit is read), and counts what arrives of every file
 read beside it (a file queued for a connection while another downloads is not given up). A
-download asked to hurry (hurryDownload: the page's runtime is ready, the heap is not) is given up
-when it does not end in the time allowed: at once when its rate so far says it will not."""
+download expected within a time (expectDownload: of the line, from the heap's start; of the
+runtime, once it is ready, with a deadline) is given up as soon as its rate says it will not
+make it, and with a deadline when the time is up."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_a_file_of_which_nothing_arrives_for_the_limit_is_refused_as_timeout(
 
 
 def test_a_file_given_up_has_its_connection_closed(run: dict[str, Any]) -> None:
-    assert run["hungUp"] == ["/halfway", "/queued", "/silent", "/slow-too-slow"]
+    assert run["hungUp"] == ["/halfway", "/queued", "/silent", "/slow-line", "/slow-too-slow"]
 
 
 def test_a_file_waiting_for_its_answer_while_another_arrives_is_not_given_up(
@@ -69,6 +70,13 @@ def hurried_message(path: str, within: int) -> str:
     )
 
 
+def line_message(path: str, within: int) -> str:
+    return (
+        f"/{path} would take more than {within} ms to download on this line:"
+        " booting the normal way is quicker"
+    )
+
+
 def test_a_download_whose_rest_would_come_too_late_is_given_up_at_once_when_hurried(
     run: dict[str, Any],
 ) -> None:
@@ -89,4 +97,19 @@ def test_a_download_not_ended_in_the_time_allowed_is_given_up_then(run: dict[str
 def test_a_download_that_ends_in_the_time_allowed_is_read_whole_when_hurried(
     run: dict[str, Any], key: str
 ) -> None:
+    assert run[key]["whole"] is True, run[key]
+
+
+def test_a_download_too_slow_for_the_line_is_given_up_once_its_rate_is_known(
+    run: dict[str, Any],
+) -> None:
+    read = run["lineTooSlow"]  # 600 ms allowed; at its rate it needs some 1280 ms in all
+    assert read["refused"] == "timeout", read
+    assert read["message"] == line_message("slow-line", 600), read
+    assert 500 <= read["ms"] < 800, read  # judged after half a second of it, not at its end
+
+
+@pytest.mark.parametrize("key", ["lineFastEnough", "lineNoDeadline"])
+def test_a_download_fast_enough_for_the_line_is_read_whole(run: dict[str, Any], key: str) -> None:
+    # lineNoDeadline: 100 ms allowed, answered only at 500 ms, but whole at once: no deadline
     assert run[key]["whole"] is True, run[key]
