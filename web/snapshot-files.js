@@ -248,8 +248,9 @@ export function stallWatch(path, stallMs) {
     /**
      * Gives the download up (refused as 'timeout') when its `size` bytes would not all have come
      * within `withinMs`, at the rate they have come (judged once they have been coming for
-     * RATE_WINDOW_MS): with `deadline`, `withinMs` from now (the runtime's time, ready now), and
-     * then at the latest; otherwise `withinMs` from its answer (the line's time for its body).
+     * RATE_WINDOW_MS, and again every RATE_WINDOW_MS): with `deadline`, `withinMs` from now (the
+     * runtime's time, ready now), and then at the latest; otherwise `withinMs` from its answer
+     * (the line's time for its body).
      */
     expect: (size, withinMs, deadline) => {
       const allowed = timeLimit(withinMs)
@@ -258,10 +259,14 @@ export function stallWatch(path, stallMs) {
       const message = deadline
         ? `${path} would not arrive within ${allowed} ms of the runtime: booting the normal way is quicker`
         : `${path} would take more than ${allowed} ms to download on this line: booting the normal way is quicker`
+      // judged again every RATE_WINDOW_MS while it comes: a download that slows down, or of
+      // which nothing had come yet, is judged by what comes next
       const judge = () => {
         const now = performance.now()
-        const until = (deadline ? asked : answeredAt) + allowed
-        if (received > 0 && ((size - received) * (now - answeredAt)) / received > until - now) giveUp(message)
+        const left = (deadline ? asked : answeredAt) + allowed - now
+        const needs = received > 0 ? ((size - received) * (now - answeredAt)) / received : left > 0 ? 0 : Infinity
+        if (needs > left) giveUp(message)
+        else later(judge, RATE_WINDOW_MS)
       }
       if (answeredAt === null) waiting.push(judge)
       else later(judge, answeredAt + RATE_WINDOW_MS - performance.now())

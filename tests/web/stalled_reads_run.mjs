@@ -25,7 +25,11 @@ const server = http.createServer(async (req, res) => {
   if (req.url === '/silent') return // no answer at all
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length })
   if (req.url === '/halfway') return res.write(chunk(0, 2)) // half, then nothing
-  const trickled = req.url.startsWith('/trickle') ? 16 : req.url.startsWith('/slow') ? 32 : 0
+  const trickled = req.url.startsWith('/trickle') ? 16 : /^\/(slow|pause)/.test(req.url) ? 32 : 0
+  if (req.url.startsWith('/pause')) {
+    res.flushHeaders() // its answer, then nothing for a while
+    await sleep(700)
+  }
   if (trickled) {
     for (let i = 0; i < trickled; i++) {
       res.write(chunk(i, trickled))
@@ -77,6 +81,8 @@ const result = {
   lineFastEnough: await expected('/slow-enough', 0, 5000, false),
   // no deadline: answered at 500 ms, whole at once, done before it is judged
   lineNoDeadline: await expected('/queued', 0, 100, false),
+  // nothing of it when first judged (500 ms after its answer), judged again: too slow by 1000 ms
+  linePauseThenSlow: await expected('/pause-then-slow', 0, 1000, false),
 }
 // answered only after 500 ms, while another file trickles in: waiting is not a stall
 const [queued, beside] = await Promise.all([read('/queued', 200), read('/trickle', 200)])

@@ -38,7 +38,14 @@ def test_a_file_of_which_nothing_arrives_for_the_limit_is_refused_as_timeout(
 
 
 def test_a_file_given_up_has_its_connection_closed(run: dict[str, Any]) -> None:
-    assert run["hungUp"] == ["/halfway", "/queued", "/silent", "/slow-line", "/slow-too-slow"]
+    assert run["hungUp"] == [
+        "/halfway",
+        "/pause-then-slow",
+        "/queued",
+        "/silent",
+        "/slow-line",
+        "/slow-too-slow",
+    ]
 
 
 def test_a_file_waiting_for_its_answer_while_another_arrives_is_not_given_up(
@@ -113,3 +120,12 @@ def test_a_download_too_slow_for_the_line_is_given_up_once_its_rate_is_known(
 def test_a_download_fast_enough_for_the_line_is_read_whole(run: dict[str, Any], key: str) -> None:
     # lineNoDeadline: 100 ms allowed, answered only at 500 ms, but whole at once: no deadline
     assert run[key]["whole"] is True, run[key]
+
+
+def test_a_download_of_which_nothing_has_come_is_judged_again_by_what_comes_next(
+    run: dict[str, Any],
+) -> None:
+    read = run["linePauseThenSlow"]  # its body starts 700 ms after its answer, then trickles
+    assert read["refused"] == "timeout", read
+    assert read["message"] == line_message("pause-then-slow", 1000), read
+    assert 900 <= read["ms"] < 1400, read  # at the next judgement, not at its end (~2000 ms)
