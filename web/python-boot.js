@@ -41,8 +41,8 @@ export const SNAPSHOT_STALL_MS = 10_000
  */
 export const SNAPSHOT_LATE_MS = 2_000
 /**
- * How long the heap's body may take to download, judged by the rate of its first half second: on
- * a line too slow for it (about 20 Mbit/s or less, the heap sharing it with the runtime) the
+ * How long the heap's body may take to download, judged by the rate it comes at (every half
+ * second from its answer on): on a line too slow for it (about 20 Mbit/s or less, the heap sharing it with the runtime) the
  * normal boot is quicker than the heap, which the service worker precaches afterwards. Given up
  * then, before it takes much of the line from the runtime (refused as 'timeout').
  */
