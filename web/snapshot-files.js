@@ -180,9 +180,11 @@ let lastArrival = -Infinity
 /**
  * A watch over one read: `stalled` rejects (SnapshotRefused 'timeout', naming `path`) once
  * `stallMs` (timeLimit's rule: none when not a finite number under 2^31) pass with nothing
- * arriving of it or of any other read watched here, and aborts `signal`; `arrived()` says
- * something did (its answer, a chunk), `meter()` is a pass-through stream that says so for each
- * chunk, `race(promise)` settles with whichever comes first, `end()` stops watching.
+ * arriving of it or of any other read watched here, or once it fails what `expect()` asked of
+ * it, and aborts `signal`; `arrived()` says something did (a chunk), `downloading()` that it is
+ * fetched (not read from the precache: `unexpected()`), `answered()` that its answer came,
+ * `meter()` is a pass-through stream that counts each chunk, `race(promise)` settles with
+ * whichever comes first, `end()` stops watching.
  */
 export function stallWatch(path, stallMs) {
   const limit = timeLimit(stallMs)
@@ -207,6 +209,8 @@ export function stallWatch(path, stallMs) {
   let received = 0
   let answeredAt = null
   const waiting = []
+  const deadlines = [] // started once it is known to be fetched, not read from the precache
+  let fetched = false
   const timers = new Set()
   const later = (fn, ms) => {
     const t = setTimeout(() => (timers.delete(t), fn()), Math.max(0, ms))
@@ -226,9 +230,14 @@ export function stallWatch(path, stallMs) {
       answeredAt = watch.arrived()
       for (const judge of waiting.splice(0)) later(judge, RATE_WINDOW_MS)
     },
+    downloading: () => {
+      fetched = true
+      for (const start of deadlines.splice(0)) start()
+    },
     // nothing more is expected of it (a read from the precache, local and quick, or one ended)
     unexpected: () => {
       waiting.length = 0
+      deadlines.length = 0
       for (const t of timers) clearTimeout(t)
       timers.clear()
     },
@@ -247,14 +256,14 @@ export function stallWatch(path, stallMs) {
     },
     /**
      * Gives the download up (refused as 'timeout') when its `size` bytes would not all have come
-     * within `withinMs`, at the rate they have come (judged once they have been coming for
-     * RATE_WINDOW_MS, and again every RATE_WINDOW_MS): with `deadline`, `withinMs` from now (the
+     * within `withinMs`, at the rate they have come since its answer (judged RATE_WINDOW_MS after
+     * its answer, and again every RATE_WINDOW_MS): with `deadline`, `withinMs` from now (the
      * runtime's time, ready now), and then at the latest; otherwise `withinMs` from its answer
-     * (the line's time for its body).
+     * (the line's time for its body). Nothing without a size to go by.
      */
     expect: (size, withinMs, deadline) => {
       const allowed = timeLimit(withinMs)
-      if (allowed === Infinity) return
+      if (allowed === Infinity || !(Number.isFinite(size) && size > 0)) return
       const asked = performance.now()
       const message = deadline
         ? `${path} would not arrive within ${allowed} ms of the runtime: booting the normal way is quicker`
@@ -270,7 +279,10 @@ export function stallWatch(path, stallMs) {
       }
       if (answeredAt === null) waiting.push(judge)
       else later(judge, answeredAt + RATE_WINDOW_MS - performance.now())
-      if (deadline) later(() => giveUp(message), allowed)
+      if (!deadline) return
+      const start = () => later(() => giveUp(message), asked + allowed - performance.now())
+      if (fetched) start()
+      else deadlines.push(start)
     },
   }
   if (watch.limited) timer = setTimeout(check, limit)
@@ -283,7 +295,8 @@ export function stallWatch(path, stallMs) {
  * (precached: true), otherwise fetched. Refused as 'missing' (no answer, or not 2xx), 'corrupt'
  * (the body cut short) or 'timeout' (stallWatch: nothing arrived for `stallMs`, of it or of the
  * other reads here: a stalled download is given up, a slow one or one waiting for a connection
- * is not; a read from the precache is not metered chunk by chunk, only its answer and its end).
+ * is not; a read from the precache is not metered chunk by chunk, only its answer and its end;
+ * or a download too slow for what expectDownload asked of it).
  */
 export async function readBuildFile(url, precache, stallMs = Infinity) {
   const path = new URL(url).pathname
@@ -299,6 +312,8 @@ export async function readBuildFile(url, precache, stallMs = Infinity) {
       if (precached) {
         downloads.delete(url)
         watch.unexpected()
+      } else {
+        watch.downloading()
       }
       response ??= await watch.race(fetch(url, { signal: watch.signal }))
       watch.answered()
