@@ -9,7 +9,7 @@ import { LOCKFILE_URL, PACKAGE_DIR, RUNTIME_DIR, SNAPSHOT_DIR, SNAPSHOT_WHEELS }
 import { keptStorage } from './kept-storage.js'
 import { restoreFromSnapshot } from './memory-snapshot.js'
 import { createRuntimeModule } from './runtime-module.js'
-import { PRECACHE_VERIFIED, SnapshotRefused, expectDownload, precacheName, precachedResponse, readBuildFile, readBytes, sha256Hex, timeLimit } from './snapshot-files.js'
+import { PRECACHE_VERIFIED, SnapshotRefused, expectDownload, precacheName, precachedResponse, readBuildFile, readBytes, sha256Hex } from './snapshot-files.js'
 import { settledFetch } from './settled-fetch.js'
 
 export class LoadError extends Error {
@@ -21,6 +21,7 @@ export class LoadError extends Error {
 
 const PACKAGES = ['pydantic', 'pyclient']
 const ASM_URL = new URL('pyodide.asm.mjs', RUNTIME_DIR)
+const HEAP_URL = SNAPSHOT_DIR && new URL('heap.bin', SNAPSHOT_DIR)
 /**
  * How long a restore may take once its files and the standard library are here (or in the
  * precache) and the runtime is compiled (not a finite number: no limit).
@@ -219,7 +220,7 @@ async function readOffThread(url, stallMs) {
  */
 function snapshotFiles(stallMs) {
   if (SNAPSHOT_DIR === null) return null
-  const heap = readOffThread(new URL('heap.bin', SNAPSHOT_DIR), stallMs)
+  const heap = readOffThread(HEAP_URL, stallMs)
   heap.catch(() => null) // awaited in the restore, unless the metadata fails first
   const stdlibURL = new URL('python_stdlib.zip', RUNTIME_DIR)
   const cacheName = precache()
@@ -239,7 +240,7 @@ function snapshotFiles(stallMs) {
   })
   meta.catch(() => null) // awaited in the restore
   // a download of the heap too slow for this line is given up early (not a read from the precache)
-  meta.then((m) => expectRead(new URL('heap.bin', SNAPSHOT_DIR), m.heap?.size, SNAPSHOT_LINE_MS, false)).catch(() => null)
+  meta.then((m) => expectRead(HEAP_URL, m.heap?.size, SNAPSHOT_LINE_MS, false)).catch(() => null)
   // the wheels build-files.js names, not after the metadata: the restore checks they are its
   const wheels = SNAPSHOT_WHEELS.map((file) => readOffThread(new URL(file, PACKAGE_DIR), stallMs))
   for (const wheel of wheels) wheel.catch(() => null)
@@ -269,7 +270,7 @@ async function snapshotBoot(loadPyodide, files, timeoutMs, lateMs) {
     wheelSha256s: Promise.all(files.wheels).then((reads) => reads.map((read) => read.sha256)).catch(() => null), // refused with the bytes
     timeoutMs,
     // once the runtime is ready, a heap still far from here is given up: the normal boot is quicker
-    onRuntimeReady: (m) => expectRead(new URL('heap.bin', SNAPSHOT_DIR), m.heap?.size, timeLimit(lateMs), true),
+    onRuntimeReady: (m) => expectRead(HEAP_URL, m.heap?.size, lateMs, true),
     // the timer starts once the standard library is here (or precached); a restore's steps are
     // short, so it does not wait for `startAfter` (which keeps the normal boot's long tasks from
     // a first click)

@@ -193,16 +193,16 @@ export function stallWatch(path, stallMs) {
   let refuse
   const stalled = new Promise((_, reject) => (refuse = reject))
   stalled.catch(() => null) // raced
+  const giveUp = (message) => {
+    const error = new SnapshotRefused('timeout', message)
+    refuse(error)
+    controller.abort(error)
+  }
   const since = performance.now()
   const check = () => {
     const quiet = performance.now() - Math.max(since, lastArrival)
-    if (quiet < limit) {
-      timer = setTimeout(check, limit - quiet)
-      return
-    }
-    const error = new SnapshotRefused('timeout', `${path} stopped arriving: nothing for ${limit} ms`)
-    refuse(error)
-    controller.abort(error)
+    if (quiet < limit) timer = setTimeout(check, limit - quiet)
+    else giveUp(`${path} stopped arriving: nothing for ${limit} ms`)
   }
   // a download's bytes so far (decoded) and when its answer came; what is expected of it:
   // judgements waiting for its answer, and timers
@@ -216,15 +216,9 @@ export function stallWatch(path, stallMs) {
     const t = setTimeout(() => (timers.delete(t), fn()), Math.max(0, ms))
     timers.add(t)
   }
-  const giveUp = (message) => {
-    const error = new SnapshotRefused('timeout', message)
-    refuse(error)
-    controller.abort(error)
-  }
   const watch = {
     signal: controller.signal,
     stalled,
-    limited: limit !== Infinity,
     arrived: () => (lastArrival = performance.now()),
     answered: () => {
       answeredAt = watch.arrived()
@@ -285,7 +279,7 @@ export function stallWatch(path, stallMs) {
       else deadlines.push(start)
     },
   }
-  if (watch.limited) timer = setTimeout(check, limit)
+  if (limit !== Infinity) timer = setTimeout(check, limit)
   return watch
 }
 
