@@ -14,7 +14,7 @@ web/python-boot.js), in Chromium against a real `python -m pyserver serve --web 
   time limit (``<html data-snapshot-timeout-ms="1">``);
 - the time limit is the restore's, not the download's: a heap that arrives 6 s late is restored
   under a limit of 2.5 s; a download that stalls halfway is given up after the stall limit
-  (``<html data-snapshot-stall-ms>``), one too slow for the line (its body over 4 s at the
+  (``<html data-snapshot-stall-ms>``), one too slow for the line (its body over 15 s at the
   rate it comes) is given up then, and one not here ``<html data-snapshot-late-ms>`` after
   the runtime is ready is given up then; each time the page boots the normal way (``timeout``);
 - the heap is hashed when read from the server, not when read from the service worker's
@@ -505,14 +505,16 @@ def heap_given_up(answers: Answers, page_log: PageLog, why: str) -> float:
 def test_a_heap_too_slow_for_the_line_is_given_up_for_the_normal_boot(
     answers: Answers, page_log: PageLog
 ) -> None:
-    """A first visit whose heap comes so slowly that its body would take more than 4 s (judged
-    by its rate every half second: a line too slow for it, where the normal boot is quicker)
-    gives it up then, instead of sharing the line with the runtime for it: here 2 MB/s
-    of a 23 MB heap."""
-    rate = 2_000_000
+    """A first visit whose heap comes so slowly that its body would take more than 15 s
+    (judged by its rate every half second: a line too slow for it, where the normal boot is
+    quicker) gives it up then, instead of sharing the line with the runtime for it: here
+    1 MB/s of a 23 MB heap."""
+    rate = 1_000_000
     # (the runtime's late limit, a minute here, is not what is tested)
     answers.changed(answers.snap.url("heap.bin"), lambda heap: heap, rate=rate)
-    why = "would take more than 4000 ms to download on this line: booting the normal way is quicker"
+    why = (
+        "would take more than 15000 ms to download on this line: booting the normal way is quicker"
+    )
     ready_at = heap_given_up(answers, page_log, why)
     whole_heap_ms = answers.snap.meta["heap"]["size"] / rate * 1000
     assert ready_at < whole_heap_ms, (ready_at, whole_heap_ms)  # it did not wait for the heap

@@ -43,11 +43,12 @@ export const SNAPSHOT_STALL_MS = 10_000
 export const SNAPSHOT_LATE_MS = 2_000
 /**
  * How long the heap's body may take to download, judged by the rate it comes at (every half
- * second from its answer on): on a line too slow for it (about 20 Mbit/s or less, the heap sharing it with the runtime) the
+ * second from its answer on): on a line too slow for it (a few Mbit/s, the heap sharing it with the runtime; not less: a busy
+ * machine's loopback read came under 4 s in a test run) the
  * normal boot is quicker than the heap, which the service worker precaches afterwards. Given up
  * then, before it takes much of the line from the runtime (refused as 'timeout').
  */
-export const SNAPSHOT_LINE_MS = 4_000
+export const SNAPSHOT_LINE_MS = 15_000
 
 // After a failed loadPackage: say which shipped file is missing or does not match its sha256.
 async function diagnose(pyodide) {
