@@ -18,7 +18,9 @@ from pathlib import Path
 import brotli
 import pytest
 
+from buildsteps import BuildError
 from buildsteps.files import HASHED_PATH, content_name, sha256_file
+from buildsteps.page import _local_loader
 from buildsteps.service_worker import (
     OFFLINE_INDEX,
     precache_entries,
@@ -109,6 +111,31 @@ def test_the_modules_import_only_files_the_dist_holds(build: Build) -> None:
     build_files = (app / "build-files.js").read_text()
     for key in ("runtime", "lockfile"):
         assert f"../{build.manifest[key]}" in build_files
+
+
+def test_no_file_of_the_page_names_another_host_to_load_from(build: Build) -> None:
+    # Pyodide's loader ships with a public CDN as its default package address: made local.
+    urls: set[str] = set()
+    for path in build.web.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".js", ".mjs", ".json"}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            # a named host (the runtime's socket support builds `https://${host}` of its caller's)
+            urls |= set(re.findall(r"https?://[A-Za-z0-9][^\s\"'`)<>]*", text))
+    # Workbox's console warning links to its documentation: a word to a developer, not a load.
+    assert urls <= {"https://bit.ly/wb-precache"}
+
+
+def test_the_runtimes_loader_keeps_its_packages_at_home(build: Build) -> None:
+    loader = next(build.web.glob("pyodide-*/pyodide.mjs")).read_text(encoding="utf-8")
+    default = re.findall(r"packageBaseUrl\?\?new URL\(\"\./\",import\.meta\.url\)\.href", loader)
+    assert len(default) == 1
+
+
+def test_a_loader_without_the_expected_default_stops_the_build(tmp_path: Path) -> None:
+    loader = tmp_path / "pyodide.mjs"
+    loader.write_text("export const cdnUrl = base ?? 'elsewhere/'\n", encoding="utf-8")
+    with pytest.raises(BuildError, match="found 0"):
+        _local_loader(loader)
 
 
 def test_the_root_progress_client_re_exports_the_hashed_one(build: Build) -> None:
