@@ -18,6 +18,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from buildsteps import log
 from buildsteps.files import sha256_file, write_if_changed
@@ -27,7 +28,7 @@ STEP = "6/6 dist (precompressed)"
 VARIANTS = {".br": "Brotli", ".gz": "Gzip"}
 
 
-def _compressor():  # type: ignore[no-untyped-def]
+def _compressor() -> Any:  # servestatic's Compressor (untyped)
     try:
         from servestatic.compress import Compressor
     except ImportError as e:  # pragma: no cover - bootstrap installs it

@@ -71,7 +71,7 @@ def make_lockfile(base_lock: Path, wheels: list[Path], roots: Iterable[str]) -> 
         name, version, _, _ = parse_wheel_filename(w.name)
         key = canonicalize_name(name)
         meta = _wheel_metadata(w)
-        depends = []
+        depends: list[str] = []
         for req in _wheel_depends(meta):
             assert isinstance(req, Requirement)
             if req.marker is not None and not req.marker.evaluate(markers):
@@ -108,7 +108,7 @@ def make_lockfile(base_lock: Path, wheels: list[Path], roots: Iterable[str]) -> 
         entry.imports = top_level_imports(w)
     # Trim to the closure of the roots.
     keep: set[str] = set()
-    todo = [canonicalize_name(r) for r in roots]
+    todo: list[str] = [canonicalize_name(r) for r in roots]
     while todo:
         k = todo.pop()
         if k in keep:
