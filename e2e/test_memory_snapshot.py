@@ -15,8 +15,9 @@ web/python-boot.js), in Chromium against a real `python -m pyserver serve --web 
 - the time limit is the restore's, not the download's: a heap that arrives 6 s late is restored
   under a limit of 2.5 s; a download that stalls halfway is given up after the stall limit
   (``<html data-snapshot-stall-ms>``), one too slow for the line (its body over 15 s at the
-  rate it comes) is given up then, and one not here ``<html data-snapshot-late-ms>`` after
-  the runtime is ready is given up then; each time the page boots the normal way (``timeout``);
+  rate it comes, or ``<html data-snapshot-line-ms>``) is given up then, and one not here
+  ``<html data-snapshot-late-ms>`` after the runtime is ready is given up then; each time the
+  page boots the normal way (``timeout``);
 - the heap is hashed when read from the server, not when read from the service worker's
   precache, which stores it only if it matches its sha256: a dist whose heap.bin does not is
   never precached (the worker does not install), and every load reads it from the server and
@@ -517,6 +518,21 @@ def test_a_heap_too_slow_for_the_line_is_given_up_for_the_normal_boot(
     )
     ready_at = heap_given_up(answers, page_log, why)
     whole_heap_ms = answers.snap.meta["heap"]["size"] / rate * 1000
+    assert ready_at < whole_heap_ms, (ready_at, whole_heap_ms)  # it did not wait for the heap
+
+
+def test_the_page_sets_how_long_the_heap_may_take_on_its_line(
+    answers: Answers, page_log: PageLog
+) -> None:
+    """``<html data-snapshot-line-ms>`` (``snapshotLineMs``) is the line's limit: 2 s here, and
+    a heap at 4 MB/s, which the 15 s default would let come (some 6 s), is given up by it."""
+    rate = 4_000_000
+    set_on_html(answers.page, "snapshotLineMs", "2000")
+    answers.changed(answers.snap.url("heap.bin"), lambda heap: heap, rate=rate)
+    why = "would take more than 2000 ms to download on this line: booting the normal way is quicker"
+    ready_at = heap_given_up(answers, page_log, why)
+    whole_heap_ms = answers.snap.meta["heap"]["size"] / rate * 1000
+    assert whole_heap_ms < 15_000  # the default limit would have let it come
     assert ready_at < whole_heap_ms, (ready_at, whole_heap_ms)  # it did not wait for the heap
 
 

@@ -218,6 +218,15 @@ export interface ProgressClientOptions {
    * negative number or 2^31 ms or more: no limit.
    */
   snapshotLateMs?: number
+  /**
+   * How long the memory snapshot's heap may take to download, at the rate its body comes
+   * (judged every half second from its answer on), before the client gives it up and starts
+   * the normal way instead (default 15 000 ms): on a line too slow for it, the normal way is
+   * quicker, and the heap is given up before it takes much of the line from the runtime. Not a
+   * read from the service worker's precache. Infinity, a negative number or 2^31 ms or more:
+   * no limit.
+   */
+  snapshotLineMs?: number
 }
 
 /** The client `createProgressClient` resolves with (also `window.progressClient` on the page). */

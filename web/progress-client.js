@@ -97,13 +97,15 @@ function signInError({ code, status, retryAfterMs }) {
  * files) arriving before the client gives it up and starts the normal way (10 s; a slow download
  * goes on). `snapshotLateMs`: how long the snapshot's heap may still take to download once the
  * runtime is ready before the client gives it up and starts the normal way (2 s; at once when
- * the rate it has come at says it will not be here by then).
+ * the rate it has come at says it will not be here by then). `snapshotLineMs`: how long the
+ * heap's body may take to download at the rate it comes before the client gives it up and
+ * starts the normal way (15 s: a line too slow for it, where the normal way is quicker).
  */
-export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null, getToken = null, snapshotTimeoutMs, snapshotStallMs, snapshotLateMs } = {}) {
+export async function createProgressClient({ apiBaseUrl = '/api/v1', startAfter = null, getToken = null, snapshotTimeoutMs, snapshotStallMs, snapshotLateMs, snapshotLineMs } = {}) {
   if (getToken != null && typeof getToken !== 'function') throw new TypeError('getToken must be a function')
   let driver
   try {
-    const { bridge } = await bootPython(startAfter, { snapshotTimeoutMs, snapshotStallMs, snapshotLateMs })
+    const { bridge } = await bootPython(startAfter, { snapshotTimeoutMs, snapshotStallMs, snapshotLateMs, snapshotLineMs })
     driver = await bridge.start(apiBaseUrl, getToken ?? undefined)
     bridge.destroy?.()
     // An action the page queued while start() was finishing (./early-actions.js): taken in now,

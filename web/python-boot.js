@@ -43,8 +43,8 @@ export const SNAPSHOT_STALL_MS = 10_000
 export const SNAPSHOT_LATE_MS = 2_000
 /**
  * How long the heap's body may take to download, judged by the rate it comes at (every half
- * second from its answer on): on a line too slow for it (a few Mbit/s, the heap sharing it with the runtime; not less: a busy
- * machine's loopback read came under 4 s in a test run) the
+ * second from its answer on): on a line too slow for it (a few Mbit/s, the heap sharing it with
+ * the runtime; not less: a busy machine's loopback read came under 4 s in a test run) the
  * normal boot is quicker than the heap, which the service worker precaches afterwards. Given up
  * then, before it takes much of the line from the runtime (refused as 'timeout').
  */
@@ -216,10 +216,10 @@ async function readOffThread(url, stallMs) {
  * restore's time limit does not count its download (not when the precache holds it: a second
  * read would only slow the heap's). A file of which nothing arrives for `stallMs` is given up
  * (refused as 'timeout'; the standard library is then left to Pyodide's own fetch, under the
- * restore's time limit), and so is a download of the heap too slow for the line
- * (SNAPSHOT_LINE_MS). Null when this build has no snapshot.
+ * restore's time limit), and so is a download of the heap whose body would take more than
+ * `lineMs` at its rate (too slow for the line). Null when this build has no snapshot.
  */
-function snapshotFiles(stallMs) {
+function snapshotFiles(stallMs, lineMs) {
   if (SNAPSHOT_DIR === null) return null
   const heap = readOffThread(HEAP_URL, stallMs)
   heap.catch(() => null) // awaited in the restore, unless the metadata fails first
@@ -241,7 +241,7 @@ function snapshotFiles(stallMs) {
   })
   meta.catch(() => null) // awaited in the restore
   // a download of the heap too slow for this line is given up early (not a read from the precache)
-  meta.then((m) => expectRead(HEAP_URL, m.heap?.size, SNAPSHOT_LINE_MS, false)).catch(() => null)
+  meta.then((m) => expectRead(HEAP_URL, m.heap?.size, lineMs, false)).catch(() => null)
   // the wheels build-files.js names, not after the metadata: the restore checks they are its
   const wheels = SNAPSHOT_WHEELS.map((file) => readOffThread(new URL(file, PACKAGE_DIR), stallMs))
   for (const wheel of wheels) wheel.catch(() => null)
@@ -308,17 +308,18 @@ del TypeAdapter
 `
 
 /** Pyodide with the page's packages, and pyclient's bridge: { pyodide, bridge, boot }. */
-export async function bootPython(startAfter, { snapshotTimeoutMs, snapshotStallMs, snapshotLateMs } = {}) {
+export async function bootPython(startAfter, { snapshotTimeoutMs, snapshotStallMs, snapshotLateMs, snapshotLineMs } = {}) {
   const given = (ms, otherwise) => (typeof ms === 'number' && !Number.isNaN(ms) ? ms : otherwise)
   snapshotTimeoutMs = given(snapshotTimeoutMs, SNAPSHOT_TIMEOUT_MS)
   snapshotStallMs = given(snapshotStallMs, SNAPSHOT_STALL_MS)
   snapshotLateMs = given(snapshotLateMs, SNAPSHOT_LATE_MS)
+  snapshotLineMs = given(snapshotLineMs, SNAPSHOT_LINE_MS)
   // The snapshot's files are read at once from a service worker's precache; from the network
   // only once the runtime's module is here, so that the page's own content is asked for first
   // (on a slow line the large files would otherwise hold every connection before it).
-  let files = controlled() ? snapshotFiles(snapshotStallMs) : undefined
+  let files = controlled() ? snapshotFiles(snapshotStallMs, snapshotLineMs) : undefined
   const { loadPyodide } = await import(new URL('pyodide.mjs', RUNTIME_DIR).href)
-  if (files === undefined) files = snapshotFiles(snapshotStallMs)
+  if (files === undefined) files = snapshotFiles(snapshotStallMs, snapshotLineMs)
   let pyodide = null
   let bridge = null
   let fallback = null

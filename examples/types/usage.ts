@@ -232,7 +232,7 @@ export const CLIENT_MEMBERS: Each<ProgressClient> = {
   close: true,
 }
 
-export const OPTIONS: Each<ProgressClientOptions> = { apiBaseUrl: true, getToken: true, startAfter: true, snapshotTimeoutMs: true, snapshotStallMs: true, snapshotLateMs: true }
+export const OPTIONS: Each<ProgressClientOptions> = { apiBaseUrl: true, getToken: true, startAfter: true, snapshotTimeoutMs: true, snapshotStallMs: true, snapshotLateMs: true, snapshotLineMs: true }
 
 export const STATUS_FIELDS: Each<ProgressStatus> = {
   state: true,

@@ -53,15 +53,17 @@ render()
 try {
   // <html data-snapshot-timeout-ms>: how long a restore from the memory snapshot may take;
   // <html data-snapshot-stall-ms>: how long a file of it may go with nothing arriving;
-  // <html data-snapshot-late-ms>: how long its heap may still take once the runtime is ready
+  // <html data-snapshot-late-ms>: how long its heap may still take once the runtime is ready;
+  // <html data-snapshot-line-ms>: how long its heap's body may take at the rate it comes
   const ms = (attr) => (attr?.trim() ? Number(attr) : undefined)
-  const { snapshotTimeoutMs, snapshotStallMs, snapshotLateMs } = document.documentElement.dataset
+  const { snapshotTimeoutMs, snapshotStallMs, snapshotLateMs, snapshotLineMs } = document.documentElement.dataset
   const client = await createProgressClient({
     apiBaseUrl: '/api/v1',
     startAfter: viewDrawn,
     snapshotTimeoutMs: ms(snapshotTimeoutMs),
     snapshotStallMs: ms(snapshotStallMs),
     snapshotLateMs: ms(snapshotLateMs),
+    snapshotLineMs: ms(snapshotLineMs),
   })
   // No await between the client resolving (it has taken in every queued action) and here, so
   // that no click can be queued in between: from now on actions go to the client.
