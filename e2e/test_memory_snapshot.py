@@ -503,6 +503,20 @@ def heap_given_up(answers: Answers, page_log: PageLog, why: str) -> float:
     return float(ready_at)
 
 
+def heap_at_rate_given_up(answers: Answers, page_log: PageLog, rate: int, line_ms: int) -> None:
+    """The heap relayed at `rate` bytes a second is given up by the line's limit of `line_ms`
+    (the runtime's late limit, a minute here, is not what is tested), and the page is ready
+    before the heap could have come."""
+    answers.changed(answers.snap.url("heap.bin"), lambda heap: heap, rate=rate)
+    why = (
+        f"would take more than {line_ms} ms to download on this line:"
+        " booting the normal way is quicker"
+    )
+    ready_at = heap_given_up(answers, page_log, why)
+    whole_heap_ms = answers.snap.meta["heap"]["size"] / rate * 1000
+    assert ready_at < whole_heap_ms, (ready_at, whole_heap_ms)  # it did not wait for the heap
+
+
 def test_a_heap_too_slow_for_the_line_is_given_up_for_the_normal_boot(
     answers: Answers, page_log: PageLog
 ) -> None:
@@ -510,15 +524,7 @@ def test_a_heap_too_slow_for_the_line_is_given_up_for_the_normal_boot(
     (judged by its rate every half second: a line too slow for it, where the normal boot is
     quicker) gives it up then, instead of sharing the line with the runtime for it: here
     1 MB/s of a 23 MB heap."""
-    rate = 1_000_000
-    # (the runtime's late limit, a minute here, is not what is tested)
-    answers.changed(answers.snap.url("heap.bin"), lambda heap: heap, rate=rate)
-    why = (
-        "would take more than 15000 ms to download on this line: booting the normal way is quicker"
-    )
-    ready_at = heap_given_up(answers, page_log, why)
-    whole_heap_ms = answers.snap.meta["heap"]["size"] / rate * 1000
-    assert ready_at < whole_heap_ms, (ready_at, whole_heap_ms)  # it did not wait for the heap
+    heap_at_rate_given_up(answers, page_log, 1_000_000, 15_000)
 
 
 def test_the_page_sets_how_long_the_heap_may_take_on_its_line(
@@ -527,13 +533,9 @@ def test_the_page_sets_how_long_the_heap_may_take_on_its_line(
     """``<html data-snapshot-line-ms>`` (``snapshotLineMs``) is the line's limit: 2 s here, and
     a heap at 4 MB/s, which the 15 s default would let come (some 6 s), is given up by it."""
     rate = 4_000_000
+    assert answers.snap.meta["heap"]["size"] / rate * 1000 < 15_000  # the default lets it come
     set_on_html(answers.page, "snapshotLineMs", "2000")
-    answers.changed(answers.snap.url("heap.bin"), lambda heap: heap, rate=rate)
-    why = "would take more than 2000 ms to download on this line: booting the normal way is quicker"
-    ready_at = heap_given_up(answers, page_log, why)
-    whole_heap_ms = answers.snap.meta["heap"]["size"] / rate * 1000
-    assert whole_heap_ms < 15_000  # the default limit would have let it come
-    assert ready_at < whole_heap_ms, (ready_at, whole_heap_ms)  # it did not wait for the heap
+    heap_at_rate_given_up(answers, page_log, rate, 2000)
 
 
 def test_a_heap_not_here_soon_after_the_runtime_is_given_up_for_the_normal_boot(
