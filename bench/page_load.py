@@ -4,8 +4,9 @@ memory snapshot, beside a bare Pyodide page.
     .venv/bin/python bench/page_load.py [--runs 5] [--sizes 0,10000,50000]
 
 For each stored-log size the page is loaded two ways, each from its own origin: as built (it
-boots from the memory snapshot, web/python-boot.js) and with build-files.js naming no snapshot
-(the normal boot: the runtime, the wheels installed, the imports). Each is timed
+boots from the memory snapshot, web/python-boot.js) and with build-files.js (and the page's
+bundle, which holds it) naming no snapshot (the normal boot: the runtime, the wheels installed,
+the imports). Each is timed
   cold   a fresh browser context (no HTTP cache, no compiled wasm cache, no service worker):
          the log and a matching snapshot cache are put in localStorage from a blank page of the
          same origin, then the page is loaded;
@@ -44,6 +45,7 @@ from static_server import StaticServer  # noqa: E402
 
 from bench.client_storage import client_storage  # noqa: E402
 from bench.reducer_workload import synthetic_events  # noqa: E402
+from buildsteps.bundle import PAGE_BUNDLE  # noqa: E402
 from e2e.chromium import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from pyclient import parse_events  # noqa: E402
 
@@ -136,11 +138,14 @@ READY_PAGE = (
 SW_ACTIVE = "() => !!navigator.serviceWorker.controller"
 
 
-def _no_snapshot_files_js(web: Path, app: str) -> bytes:
-    """The build's build-files.js naming no memory snapshot: the page boots normally."""
-    text = (web / app / "build-files.js").read_text()
-    text, n = re.subn(r"export const SNAPSHOT_DIR = .*", "export const SNAPSHOT_DIR = null", text)
-    assert n == 1, "build-files.js names no SNAPSHOT_DIR"
+def _no_snapshot(web: Path, rel: str) -> bytes:
+    """A module of the build (build-files.js, or the page's bundle holding it) naming no memory
+    snapshot: the page boots normally."""
+    text = (web / rel).read_text()
+    text, n = re.subn(
+        r"^(export const|var) SNAPSHOT_DIR = .*$", r"\1 SNAPSHOT_DIR = null", text, flags=re.M
+    )
+    assert n == 1, f"{rel} names no SNAPSHOT_DIR"
     return text.encode()
 
 
@@ -188,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     normal_extra = {
         **extra,
-        f"/{build_json['app']}/build-files.js": (js, _no_snapshot_files_js(web, build_json["app"])),
+        **{
+            f"/{build_json['app']}/{name}": (js, _no_snapshot(web, f"{build_json['app']}/{name}"))
+            for name in ("build-files.js", PAGE_BUNDLE)
+        },
     }
     kinds = [(boot, state) for boot in ("normal", "snapshot") for state in ("cold", "warm")]
     results: dict[str, list[dict[str, Any]]] = {

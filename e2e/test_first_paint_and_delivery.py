@@ -1,6 +1,7 @@
-"""How the page reaches the learner: the cached snapshot painted before Python starts, a clear
-error when the dist lacks a wheel or ships a wrong one, and a recorded item found again after a
-reload with every request kept on the page's own origin (static server and pyserver).
+"""How the page reaches the learner: its own code as one module, the cached snapshot painted
+before Python starts, a clear error when the dist lacks a wheel or ships a wrong one, and a
+recorded item found again after a reload with every request kept on the page's own origin
+(static server and pyserver).
 """
 
 from __future__ import annotations
@@ -46,6 +47,28 @@ def test_record_reload_and_find_it_again_all_local(any_server, page, page_log: P
     assert page_log.requests, "no request was recorded"
     assert page_log.external_requests() == []
     assert page_log.errors() == []
+
+
+# The paths of the scripts the document itself loaded (Resource Timing: not its workers').
+DOCUMENT_SCRIPTS = """() => performance.getEntriesByType('resource')
+  .map((e) => new URL(e.name).pathname)
+  .filter((p) => /\\.m?js$/.test(p))"""
+
+
+def test_the_page_loads_its_own_code_as_one_module(server, page) -> None:
+    page.goto(server.url)
+    wait_ready(page)
+    scripts = page.evaluate(DOCUMENT_SCRIPTS)
+    own = [p for p in scripts if p.startswith("/app-")]
+    # the page's modules in one, and the read worker's (it reads the memory snapshot) in one
+    assert sorted(p.split("/", 2)[2] for p in own) == ["learning-page.js", "read-worker.js"], (
+        scripts
+    )
+    # the runtime's modules come on their own, once the page is drawn
+    assert {p.rsplit("/", 1)[1] for p in scripts if p.startswith("/pyodide-")} == {
+        "pyodide.mjs",
+        "pyodide.asm.mjs",
+    }
 
 
 def test_cached_snapshot_is_painted_before_pyodide_is_ready(server, context, page) -> None:
