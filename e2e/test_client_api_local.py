@@ -38,10 +38,22 @@ def test_occurred_at_is_monotonic_and_events_validate(server, page) -> None:
     assert page.evaluate("window.progressClient.snapshot.activePathId") is None  # after reset
 
 
-def test_corrupt_stored_log_is_kept_aside_not_fatal(server, context, page, page_log) -> None:
+# A corrupt stored log, as JS: short; long (the client reads it as UTF-8 bytes), with characters
+# beyond ASCII; long with a lone surrogate (no UTF-8 of it: read as the string it is).
+CORRUPT_LOGS = {
+    "short": "'{not json'",
+    "long": "'{not json ' + '\\u00e9\\u2713\\ud83d\\ude00'.repeat(700)",
+    "lone surrogate": "'{not json \\ud800 ' + 'x'.repeat(3000)",
+}
+
+
+@pytest.mark.parametrize("value", CORRUPT_LOGS.values(), ids=CORRUPT_LOGS.keys())
+def test_corrupt_stored_log_is_kept_aside_not_fatal(
+    server, context, page, page_log, value: str
+) -> None:
     context.add_init_script(
         "if (!sessionStorage.getItem('seeded')) {"
-        " localStorage.setItem('learning_progress_events', '{not json');"
+        f" localStorage.setItem('learning_progress_events', {value});"
         " sessionStorage.setItem('seeded', '1') }"
     )
     page.goto(server.url)
@@ -49,7 +61,8 @@ def test_corrupt_stored_log_is_kept_aside_not_fatal(server, context, page, page_
     keys = page.evaluate("Object.keys(localStorage)")
     aside = [k for k in keys if k.startswith("learning_progress_events:corrupt:")]
     assert len(aside) == 1
-    assert page.evaluate(f"localStorage.getItem({json.dumps(aside[0])})") == "{not json"
+    # kept as it was, to the UTF-16 code unit (compared in the page)
+    assert page.evaluate(f"localStorage.getItem({json.dumps(aside[0])}) === ({value})")
     page.evaluate("window.progressClient.recordProgress({contentId: 'x', status: 'in_progress'})")
     assert page.evaluate("window.progressClient.snapshot.content.x.status") == "in_progress"
     assert any(aside[0] in t for kind, t in page_log.console if kind == "warning")

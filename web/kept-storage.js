@@ -5,6 +5,13 @@
 // hands it to Python as the module `pyclient_js` (pyodide.registerJsModule): a module, not a
 // string given to eval, so that the page's policy needs no 'unsafe-eval'.
 
+// A value of at least this many characters read anew is handed to Python as its UTF-8 bytes:
+// Pyodide converts a JS string to Python character by character in JS (a start at 10k events of
+// history reads some 170 KB), bytes in one copy, which Python decodes natively. Only a
+// well-formed string: TextEncoder would replace a lone surrogate, which the string keeps.
+export const BYTES_FROM = 1024
+const encoder = new TextEncoder()
+
 export function keptStorage(area) {
   const kept = new Map()
   return {
@@ -16,7 +23,7 @@ export function keptStorage(area) {
       }
       if (kept.get(key) === value) return true
       kept.set(key, value)
-      return value
+      return value.length >= BYTES_FROM && value.isWellFormed?.() ? encoder.encode(value) : value
     },
     set(key, value) {
       kept.delete(key)

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import js
 import pyclient_js  # type: ignore[import-not-found]  # web/kept-storage.js, settled-fetch.js
-from pyodide.ffi import JsException, create_once_callable, to_js
+from pyodide.ffi import JsBuffer, JsException, create_once_callable, to_js
 
 from ..errors import NetworkError, StorageFullError
 from ..ports import HttpResponse
@@ -40,7 +40,9 @@ class LocalStorage:
     copied into Python again on every write (another tab's write is still seen: the comparison
     is of the whole value, exactly). That JS half is ``keptStorage`` of web/kept-storage.js,
     which the page registers as the module ``pyclient_js`` before it imports pyclient (a module
-    rather than JS text given to ``eval``: the page's policy allows no ``eval``).
+    rather than JS text given to ``eval``: the page's policy allows no ``eval``). A long value
+    comes as its UTF-8 bytes, not as a string: Pyodide converts a string character by
+    character in JS, bytes in one copy.
     """
 
     def __init__(self, area: Any = None) -> None:
@@ -50,6 +52,8 @@ class LocalStorage:
 
     def get(self, key: str) -> str | None:
         value = self._js.get(key)
+        if isinstance(value, JsBuffer):  # a long value, as its UTF-8 bytes: decoded natively
+            value = value.to_bytes().decode()
         if isinstance(value, str):
             self._kept[key] = value
             return value
