@@ -538,6 +538,17 @@ def test_the_page_sets_how_long_the_heap_may_take_on_its_line(
     heap_at_rate_given_up(answers, page_log, rate, 2000)
 
 
+def test_the_lines_limit_holds_when_the_read_worker_fails_after_it_was_told(
+    answers: Answers, page_log: PageLog
+) -> None:
+    """The read worker, asked for the heap and told the line's limit, fails before it answers
+    (its script comes 1.5 s late, and throws): the page reads the heap itself, and what the
+    worker was told holds for that read: a heap at 3 MB/s is given up by a 2 s limit."""
+    answers.changed("**/read-worker.js", lambda _: b"throw new Error('no reading here')", delay=1.5)
+    set_on_html(answers.page, "snapshotLineMs", "2000")
+    heap_at_rate_given_up(answers, page_log, 3_000_000, 2000)
+
+
 def test_a_heap_not_here_soon_after_the_runtime_is_given_up_for_the_normal_boot(
     answers: Answers, page_log: PageLog
 ) -> None:

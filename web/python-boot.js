@@ -186,12 +186,18 @@ function askReadWorker(url, stallMs) {
   })
 }
 
+// What was expected of each file's download, by URL: asked again of the page's own read of it
+// when the worker that was reading it ends without an answer (its expectations ended with it).
+const expected = new Map() // url -> [{ size, withinMs, deadline, asked }]
+
 // What is expected of the download of `url` (./read-worker.js's, or the page's own): its `size`
 // bytes within `withinMs`, judged by its rate, and with `deadline` at the latest then
 // (expectDownload).
 function expectRead(url, size, withinMs, deadline) {
+  const asked = performance.now()
+  expected.set(url.href, [...(expected.get(url.href) ?? []), { size, withinMs, deadline, asked }])
   if (reader?.pending.has(url.href)) reader.worker.postMessage({ url: url.href, expect: { size, withinMs, deadline } })
-  else expectDownload(url.href, size, withinMs, deadline)
+  else expectDownload(url.href, size, withinMs, deadline, asked)
 }
 
 /**
@@ -202,7 +208,9 @@ function expectRead(url, size, withinMs, deadline) {
 async function readOffThread(url, stallMs) {
   const answer = await askReadWorker(url, stallMs)
   if (answer === null) {
-    const { bytes, precached } = await readBuildFile(url.href, precache(), stallMs)
+    const read = readBuildFile(url.href, precache(), stallMs)
+    for (const e of expected.get(url.href) ?? []) expectDownload(url.href, e.size, e.withinMs, e.deadline, e.asked)
+    const { bytes, precached } = await read
     return { bytes, sha256: precached ? PRECACHE_VERIFIED : null }
   }
   if (answer.refused) throw new SnapshotRefused(answer.refused, answer.message)

@@ -253,12 +253,12 @@ export function stallWatch(path, stallMs) {
      * within `withinMs`, at the rate they have come since its answer (judged RATE_WINDOW_MS after
      * its answer, and again every RATE_WINDOW_MS): with `deadline`, `withinMs` from now (the
      * runtime's time, ready now), and then at the latest; otherwise `withinMs` from its answer
-     * (the line's time for its body). Nothing without a size to go by.
+     * (the line's time for its body). Nothing without a size to go by. `asked`: when it was
+     * asked (performance.now() here), if earlier: of another read of the file that ended.
      */
-    expect: (size, withinMs, deadline) => {
+    expect: (size, withinMs, deadline, asked = performance.now()) => {
       const allowed = timeLimit(withinMs)
       if (allowed === Infinity || !(Number.isFinite(size) && size > 0)) return
-      const asked = performance.now()
       const message = deadline
         ? `${path} would not arrive within ${allowed} ms of the runtime: booting the normal way is quicker`
         : `${path} would take more than ${allowed} ms to download on this line: booting the normal way is quicker`
@@ -343,8 +343,8 @@ const downloads = new Map()
  * refuses it as 'timeout' when its `size` bytes would not have come within `withinMs`, judged by
  * its rate; with `deadline`, also once that time is up). Not a read from the precache.
  */
-export function expectDownload(url, size, withinMs, deadline = false) {
-  downloads.get(url)?.expect(size, withinMs, deadline)
+export function expectDownload(url, size, withinMs, deadline = false, asked = undefined) {
+  downloads.get(url)?.expect(size, withinMs, deadline, asked)
 }
 
 /** The bytes of readBuildFile(url, precache, stallMs). */

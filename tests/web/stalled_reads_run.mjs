@@ -54,9 +54,14 @@ async function read(path, stallMs) {
   }
 }
 
-// read(path), expected `afterMs` after it starts to end within `withinMs` (with a `deadline`)
-async function expected(path, afterMs, withinMs, deadline) {
-  const timer = setTimeout(() => expectDownload(`${base}${path}`, BODY.length, withinMs, deadline), afterMs)
+// read(path), expected `afterMs` after it starts to end within `withinMs` (with a `deadline`),
+// as asked `askedAgoMs` before that (of an earlier read of it), if given
+async function expected(path, afterMs, withinMs, deadline, askedAgoMs = null) {
+  const expect = () => {
+    const asked = askedAgoMs === null ? undefined : performance.now() - askedAgoMs
+    expectDownload(`${base}${path}`, BODY.length, withinMs, deadline, asked)
+  }
+  const timer = setTimeout(expect, afterMs)
   const outcome = await read(path, Infinity)
   clearTimeout(timer)
   return outcome
@@ -75,6 +80,8 @@ const result = {
   // answered 500 ms after it starts: nothing to judge by when hurried, the time limit decides
   hurriedLate: await expected('/queued', 100, 100, true),
   hurriedInTime: await expected('/queued', 100, 1000, true),
+  // the same, as asked 900 ms before (of a read that ended): its time is up 100 ms later
+  hurriedEarlier: await expected('/queued', 100, 1000, true, 900),
   // expected of the line from its start: judged 500 ms after its answer, when it has come at a
   // rate that needs some 1280 ms in all
   lineTooSlow: await expected('/slow-line', 0, 600, false),

@@ -100,6 +100,15 @@ def test_a_download_not_ended_in_the_time_allowed_is_given_up_then(run: dict[str
     assert 200 <= read["ms"] < 450, read
 
 
+def test_a_download_asked_earlier_of_another_read_keeps_that_time(run: dict[str, Any]) -> None:
+    # asked 900 ms before it is told, at 100 ms, for 1000 ms: given up at about 200 ms, while
+    # the same asked then (hurriedInTime) is read whole at 500 ms
+    read = run["hurriedEarlier"]
+    assert read["refused"] == "timeout", read
+    assert read["message"] == hurried_message("queued", 1000), read
+    assert 150 <= read["ms"] < 450, read
+
+
 @pytest.mark.parametrize("key", ["hurriedSoonEnough", "hurriedInTime"])
 def test_a_download_that_ends_in_the_time_allowed_is_read_whole_when_hurried(
     run: dict[str, Any], key: str
