@@ -1,11 +1,12 @@
 """The learning page's modules bundled into one file (app-<hash>/learning-page.js) by esbuild
-(scripts/bundle-page.mjs), so that the page loads one module instead of forty; and the read
+(scripts/bundle-page.mjs), so that the page loads one module instead of 39; and the read
 worker's two into its one (read-worker.js, in place).
 
 Unbundled, each module was its own request: on a returning learner's load, answered from the
-service worker's precache one by one, the page's forty modules took some 60 ms to arrive, and
-the first paint and the Python boot waited for the last of them. The modules stay in the dist
-beside the bundle: progress-client.js (the JS API for other pages) loads them as they are.
+service worker's precache one by one, the page's 39 modules took some 60 ms to arrive, and the
+first paint and the Python boot waited for the last of them. The modules stay in the dist
+beside the bundle: progress-client.js (the JS API for other pages) loads the client's as they
+are; the page's own (page/) are served but not precached (service_worker.py).
 """
 
 from __future__ import annotations

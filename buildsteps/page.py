@@ -4,7 +4,8 @@
     progress-client.js      a stable re-export of app-<hash>/progress-client.js (outside pages)
     sw.js                   the service worker (service_worker.py)
     build.json              what this build holds (written last)
-    app-<hash>/             web/'s page files, storage-keys.js and build-files.js
+    app-<hash>/             web/'s page files, storage-keys.js and build-files.js, and
+                            learning-page.js: page/app.js and all it imports, bundled (bundle.py)
     pyodide-<hash>/         the Pyodide core files
     snapshot-<hash>/        the memory snapshot: heap.bin and meta.json (memory_snapshot.py)
     packages/<sha256>/<wheel>, packages/pyodide-lock-<hash>.json

@@ -64,11 +64,13 @@ def _workbox_version() -> str:
 #: Files of the dist the page never loads, so never precached (scripts/generate-sw.mjs ignores
 #: the same): the client's TypeScript declarations, for host apps' builds.
 NOT_PRECACHED = (".d.ts",)
+#: The page's own modules, which it loads bundled (bundle.py): served, never precached.
+PAGE_MODULES = re.compile(r"^app-[0-9a-f]{12}/page/")
 
 
 def precached(files: Iterable[str]) -> list[str]:
     """Which of the dist's ``files`` the service worker precaches."""
-    return [rel for rel in files if not rel.endswith(NOT_PRECACHED)]
+    return [rel for rel in files if not rel.endswith(NOT_PRECACHED) and not PAGE_MODULES.match(rel)]
 
 
 def generate_sw(dist: Path, files: list[str]) -> Path:

@@ -21,9 +21,10 @@ from e2e.chromium import READY
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
-# Registers the worker through the page's own module, as the page does once its client is ready
-# (a second registration of the same script is a no-op), and waits until the worker that
-# controls the page is the activated one of `sw.js` with nothing left installing or waiting.
+# Registers the worker through the page's own module (page/offline.js, served beside the bundle
+# that holds it), as the page does once its client is ready (a second registration of the same
+# script is a no-op), and waits until the worker that controls the page is the activated one of
+# `sw.js` with nothing left installing or waiting.
 INSTALL_SW = """async (app) => {
   const { registerServiceWorker } = await import(`./${app}/page/offline.js`)
   const registration = await registerServiceWorker()

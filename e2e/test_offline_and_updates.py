@@ -273,7 +273,7 @@ def test_api_requests_and_the_builds_files_never_start_the_workers_script(
         install_service_worker(page, web)
         built = manifest(web)
         hashed = [
-            f"{built['app']}/page/app.js",
+            f"{built['app']}/learning-page.js",
             f"{built['runtime']}/pyodide.mjs",
             f"{built['memorySnapshot']}/meta.json",
             built["lockfile"],

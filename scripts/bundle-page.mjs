@@ -23,7 +23,8 @@ if (!out) {
   console.error('usage: node scripts/bundle-page.mjs APP_DIR ENTRY OUT_JS')
   process.exit(2)
 }
-const root = path.resolve(appDir)
+// as esbuild names the modules it loads: their real paths
+const root = fs.realpathSync(path.resolve(appDir))
 
 const ownModuleURLs = {
   name: 'own-module-urls',
@@ -31,7 +32,10 @@ const ownModuleURLs = {
     build.onLoad({ filter: /\.js$/ }, async (args) => {
       const text = await fs.promises.readFile(args.path, 'utf8')
       const rel = path.relative(root, args.path).split(path.sep).join('/')
-      if (rel.startsWith('../') || !rel.includes('/')) return { contents: text, loader: 'js' }
+      if (rel.startsWith('../') || path.isAbsolute(rel)) throw new Error(`${args.path} is not a module of ${root}`)
+      if (!rel.includes('/')) return { contents: text, loader: 'js' }
+      // only import.meta.url has its module's own value here
+      if (/\bimport\.meta\b(?!\.url\b)/.test(text)) throw new Error(`${rel} uses import.meta otherwise than as import.meta.url`)
       const own = `new URL(${JSON.stringify(`./${rel}`)}, import.meta.url).href`
       return { contents: text.replace(/\bimport\.meta\.url\b/g, own), loader: 'js' }
     })

@@ -4,7 +4,8 @@
 //   node scripts/generate-sw.mjs DIST_WEB OUT_JS HASHED_PATH_REGEX CHECKED_PATH_REGEX
 //
 // - Precaches every file of the build but the .br/.gz variants (the server's business: the
-//   browser stores what it decoded), sw.js itself and build.json (a description for tools).
+//   browser stores what it decoded), sw.js itself and build.json (a description for tools), the
+//   client's type declarations and the page's own modules (app-*/page/: it loads them bundled).
 // - Content-hashed paths (HASHED_PATH_REGEX) get no revision: the install fetches their plain
 //   URL, so it is answered by the HTTP cache the page has just filled (immutable) instead of
 //   downloading the runtime again. Unhashed files (index.html, the progress-client.js shim)
@@ -50,7 +51,10 @@ if (!app || !fs.existsSync(`${dist}/${app}/sw-network-routes.js`)) {
 const { count, size, warnings } = await generateSW({
   globDirectory: dist,
   globPatterns: ['**/*'],
-  globIgnores: ['**/*.br', '**/*.gz', 'sw.js', 'build.json', '**/*.d.ts'],  // types: for host apps' builds, never the page
+  // types: for host apps' builds, never the page; the page's own modules: it loads them bundled
+  // (learning-page.js), so they are served (the precache's static route sends them to the
+  // network) but never precached
+  globIgnores: ['**/*.br', '**/*.gz', 'sw.js', 'build.json', '**/*.d.ts', 'app-*/page/**'],
   swDest: out,
   // the precache's name (`<cacheId>-precache-v2-<scope>`): the page reads the snapshot's files
   // from that cache only, and a precache of builds before the integrities (Workbox's default

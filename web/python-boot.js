@@ -186,18 +186,22 @@ function askReadWorker(url, stallMs) {
   })
 }
 
-// What was expected of each file's download, by URL: asked again of the page's own read of it
-// when the worker that was reading it ends without an answer (its expectations ended with it).
+// What is expected of each file being read (readOffThread), by URL: asked again of the page's
+// own read of it when the worker that was reading it ends without an answer (its expectations
+// ended with it).
 const expected = new Map() // url -> [{ size, withinMs, deadline, asked }]
 
 // What is expected of the download of `url` (./read-worker.js's, or the page's own): its `size`
 // bytes within `withinMs`, judged by its rate, and with `deadline` at the latest then
-// (expectDownload).
+// (expectDownload), from now: the worker is told when that was, in its own time.
 function expectRead(url, size, withinMs, deadline) {
   const asked = performance.now()
-  expected.set(url.href, [...(expected.get(url.href) ?? []), { size, withinMs, deadline, asked }])
-  if (reader?.pending.has(url.href)) reader.worker.postMessage({ url: url.href, expect: { size, withinMs, deadline } })
-  else expectDownload(url.href, size, withinMs, deadline, asked)
+  expected.get(url.href)?.push({ size, withinMs, deadline, asked })
+  if (reader?.pending.has(url.href)) {
+    reader.worker.postMessage({ url: url.href, expect: { size, withinMs, deadline, askedAt: performance.timeOrigin + asked } })
+  } else {
+    expectDownload(url.href, size, withinMs, deadline, asked)
+  }
 }
 
 /**
@@ -206,15 +210,21 @@ function expectRead(url, size, withinMs, deadline) {
  * from the precache); refused as readBuildFile refuses.
  */
 async function readOffThread(url, stallMs) {
-  const answer = await askReadWorker(url, stallMs)
-  if (answer === null) {
-    const read = readBuildFile(url.href, precache(), stallMs)
-    for (const e of expected.get(url.href) ?? []) expectDownload(url.href, e.size, e.withinMs, e.deadline, e.asked)
-    const { bytes, precached } = await read
-    return { bytes, sha256: precached ? PRECACHE_VERIFIED : null }
+  const asks = []
+  expected.set(url.href, asks)
+  try {
+    const answer = await askReadWorker(url, stallMs)
+    if (answer === null) {
+      const read = readBuildFile(url.href, precache(), stallMs)
+      for (const e of asks) expectDownload(url.href, e.size, e.withinMs, e.deadline, e.asked)
+      const { bytes, precached } = await read
+      return { bytes, sha256: precached ? PRECACHE_VERIFIED : null }
+    }
+    if (answer.refused) throw new SnapshotRefused(answer.refused, answer.message)
+    return { bytes: new Uint8Array(answer.buffer), sha256: answer.precached ? PRECACHE_VERIFIED : answer.sha256 }
+  } finally {
+    if (expected.get(url.href) === asks) expected.delete(url.href)
   }
-  if (answer.refused) throw new SnapshotRefused(answer.refused, answer.message)
-  return { bytes: new Uint8Array(answer.buffer), sha256: answer.precached ? PRECACHE_VERIFIED : answer.sha256 }
 }
 
 /**

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from buildsteps import BuildError
-from buildsteps.bundle import PAGE_BUNDLE, PAGE_ENTRY, READ_WORKER, bundle_modules
+from buildsteps.bundle import PAGE_BUNDLE, PAGE_ENTRY, READ_WORKER, SCRIPT, bundle_modules
 from buildsteps.layout import WEB
+from buildsteps.service_worker import precache_entries
 
 from .conftest import Build
 
@@ -76,11 +77,21 @@ def test_the_read_worker_is_one_module_too(build: Build) -> None:
     worker = (app / READ_WORKER).read_text(encoding="utf-8")
     assert STATIC_IMPORT.findall(worker) == []  # snapshot-files.js is in it
     assert "function readBuildFile(" in worker and "self.onmessage" in worker
-    _, inputs = bundle_modules(
+    data, inputs = bundle_modules(
         {READ_WORKER: WEB / READ_WORKER, "snapshot-files.js": app / "snapshot-files.js"},
         READ_WORKER,
     )
     assert inputs == [READ_WORKER, "snapshot-files.js"]
+    assert data == (app / READ_WORKER).read_bytes()
+
+
+def test_the_page_precaches_its_bundle_not_the_modules_in_it(build: Build) -> None:
+    app = build.manifest["app"]
+    entries = set(precache_entries((build.web / "sw.js").read_text(encoding="utf-8")))
+    assert {f"{app}/{PAGE_BUNDLE}", f"{app}/{READ_WORKER}", f"{app}/progress-client.js"} <= entries
+    page_modules = {f"{app}/{rel}" for rel in app_modules(build) if rel.startswith("page/")}
+    assert f"{app}/{PAGE_ENTRY}" in page_modules  # served
+    assert not page_modules & entries
 
 
 def test_a_bundled_module_finds_the_files_beside_it_as_it_did_unbundled(tmp_path: Path) -> None:
@@ -114,6 +125,35 @@ def test_a_bundled_module_finds_the_files_beside_it_as_it_did_unbundled(tmp_path
     assert bundled == unbundled
     assert unbundled["deep"] == (app / "content").as_uri() + "/"
     assert unbundled["own"] == (app / "page" / "views" / "deep.js").as_uri()
+
+
+def test_modules_reached_through_a_symlink_keep_their_own_urls(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (real / "page").mkdir(parents=True)
+    (real / "page" / "app.js").write_text("export const base = new URL('../c/', import.meta.url)\n")
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    out = tmp_path / "bundle.js"
+    assert NODE is not None, "the build needs node: so does this"
+    proc = subprocess.run(
+        [NODE, str(SCRIPT), str(tmp_path / "link"), PAGE_ENTRY, str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [PAGE_ENTRY]
+    assert 'new URL("./page/app.js", import.meta.url)' in out.read_text()
+
+
+def test_a_module_below_the_top_using_import_meta_otherwise_stops_the_build(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "page").mkdir()
+    entry = tmp_path / "page" / "app.js"
+    entry.write_text("export const where = import.meta.resolve('./x.js')\n")
+    with pytest.raises(
+        BuildError, match=re.escape("uses import.meta otherwise than as import.meta.url")
+    ):
+        bundle_modules({"page/app.js": entry})
 
 
 def test_a_module_that_cannot_be_bundled_stops_the_build(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 // The first paint: the cached snapshot in the progress panel, marked as loading, before the
-// course, the rest of the page and Python load (index.html runs this module on its own, as
-// soon as it arrives). app.js starts its state from the same cached snapshot.
+// course, the rest of the page and Python load (app.js imports this module: its body runs before
+// app.js's, in the page's one bundled module). app.js starts its state from the same cached
+// snapshot.
 import { readCachedSnapshot } from '../progress-client.js'
 import { emptySnapshot } from '../snapshot.js'
 import { savedLocale } from './preferences.js'
