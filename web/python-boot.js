@@ -189,19 +189,16 @@ function askReadWorker(url, stallMs) {
 // What is expected of each file being read (readOffThread), by URL: asked again of the page's
 // own read of it when the worker that was reading it ends without an answer (its expectations
 // ended with it).
-const expected = new Map() // url -> [{ size, withinMs, deadline, asked }]
+const expected = new Map() // url -> [{ size, withinMs, deadline, askedAt }]
 
 // What is expected of the download of `url` (./read-worker.js's, or the page's own): its `size`
 // bytes within `withinMs`, judged by its rate, and with `deadline` at the latest then
-// (expectDownload), from now: the worker is told when that was, in its own time.
+// (expectDownload), from now (as ms since the epoch: the same time in the worker).
 function expectRead(url, size, withinMs, deadline) {
-  const asked = performance.now()
-  expected.get(url.href)?.push({ size, withinMs, deadline, asked })
-  if (reader?.pending.has(url.href)) {
-    reader.worker.postMessage({ url: url.href, expect: { size, withinMs, deadline, askedAt: performance.timeOrigin + asked } })
-  } else {
-    expectDownload(url.href, size, withinMs, deadline, asked)
-  }
+  const expect = { size, withinMs, deadline, askedAt: performance.timeOrigin + performance.now() }
+  expected.get(url.href)?.push(expect)
+  if (reader?.pending.has(url.href)) reader.worker.postMessage({ url: url.href, expect })
+  else expectDownload(url.href, size, withinMs, deadline, expect.askedAt)
 }
 
 /**
@@ -216,7 +213,7 @@ async function readOffThread(url, stallMs) {
     const answer = await askReadWorker(url, stallMs)
     if (answer === null) {
       const read = readBuildFile(url.href, precache(), stallMs)
-      for (const e of asks) expectDownload(url.href, e.size, e.withinMs, e.deadline, e.asked)
+      for (const e of asks) expectDownload(url.href, e.size, e.withinMs, e.deadline, e.askedAt)
       const { bytes, precached } = await read
       return { bytes, sha256: precached ? PRECACHE_VERIFIED : null }
     }

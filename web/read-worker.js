@@ -9,9 +9,8 @@
 // Asked: { url, precache, stallMs } (as readBuildFile in ./snapshot-files.js: precache, the
 // precache's name or null; stallMs, how long nothing may arrive), any number of times; and
 // { url, expect: { size, withinMs, deadline, askedAt } } for a file it is reading: give its
-// download up when it would take longer (expectDownload, from askedAt: a time since the epoch,
-// in ms, as performance.timeOrigin + performance.now(); its answer is then the refusal). Answers each read
-// once:
+// download up when it would take longer (expectDownload, from askedAt; its answer is then the
+// refusal). Answers each read once:
 //   { url, buffer, sha256, precached }  the bytes (an ArrayBuffer), whether the precache held
 //                                       them, and their hex sha256 (null when precached, or when
 //                                       this worker has no WebCrypto)
@@ -21,9 +20,7 @@ import { SnapshotRefused, expectDownload, readBuildFile, sha256Hex } from './sna
 
 self.onmessage = async ({ data: { url, precache, stallMs, expect } }) => {
   if (expect) {
-    // asked at `askedAt` (the page's performance.timeOrigin + its performance.now())
-    const asked = Number.isFinite(expect.askedAt) ? expect.askedAt - performance.timeOrigin : undefined
-    expectDownload(url, expect.size, expect.withinMs, expect.deadline, asked)
+    expectDownload(url, expect.size, expect.withinMs, expect.deadline, expect.askedAt)
     return
   }
   let read

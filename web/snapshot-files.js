@@ -342,9 +342,11 @@ const downloads = new Map()
  * What is expected of the download of `url` under way here (stallWatch's expect: readBuildFile
  * refuses it as 'timeout' when its `size` bytes would not have come within `withinMs`, judged by
  * its rate; with `deadline`, also once that time is up). Not a read from the precache.
+ * `askedAt`: when it was asked, as ms since the epoch (performance.timeOrigin +
+ * performance.now(), the same in a page and its workers); now unless given.
  */
-export function expectDownload(url, size, withinMs, deadline = false, asked = undefined) {
-  downloads.get(url)?.expect(size, withinMs, deadline, asked)
+export function expectDownload(url, size, withinMs, deadline = false, askedAt = performance.timeOrigin + performance.now()) {
+  downloads.get(url)?.expect(size, withinMs, deadline, askedAt - performance.timeOrigin)
 }
 
 /** The bytes of readBuildFile(url, precache, stallMs). */

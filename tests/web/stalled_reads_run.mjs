@@ -58,8 +58,8 @@ async function read(path, stallMs) {
 // as asked `askedAgoMs` before that (of an earlier read of it), if given
 async function expected(path, afterMs, withinMs, deadline, askedAgoMs = null) {
   const expect = () => {
-    const asked = askedAgoMs === null ? undefined : performance.now() - askedAgoMs
-    expectDownload(`${base}${path}`, BODY.length, withinMs, deadline, asked)
+    const askedAt = performance.timeOrigin + performance.now() - (askedAgoMs ?? 0)
+    expectDownload(`${base}${path}`, BODY.length, withinMs, deadline, askedAt)
   }
   const timer = setTimeout(expect, afterMs)
   const outcome = await read(path, Infinity)
